@@ -1,0 +1,239 @@
+//! Per-stack configuration: one TOML file per stack, kept next to the
+//! program (`<config dir>/<stack>.toml`), read with typed access through
+//! serde. Secret values are stored encrypted (`key = { secure = "v1:…" }`);
+//! the file's `[encryption]` table holds the salt and passphrase check.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::output::Output;
+use crate::secrets::{Crypter, Passphrase};
+use crate::value::Value;
+
+const ENCRYPTION: &str = "encryption";
+const SECURE: &str = "secure";
+
+/// The configuration of one stack.
+#[derive(Debug)]
+pub struct Config {
+    stack: String,
+    path: PathBuf,
+    table: toml::Table,
+    passphrase: Arc<Passphrase>,
+    crypter: OnceLock<Crypter>,
+}
+
+impl Config {
+    /// Loads `<dir>/<stack>.toml`; a missing file is an empty config.
+    pub fn load(dir: &Path, stack: &str) -> Result<Config> {
+        let path = dir.join(format!("{stack}.toml"));
+        let table = match std::fs::read_to_string(&path) {
+            Ok(s) => s.parse::<toml::Table>().map_err(|e| Error::corrupt(&path, format!("not valid TOML: {e}")))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        Ok(Config {
+            stack: stack.to_owned(),
+            path,
+            table,
+            passphrase: Arc::new(Passphrase::default()),
+            crypter: OnceLock::new(),
+        })
+    }
+
+    /// An in-memory config (for tests and library use).
+    pub fn from_table(stack: &str, table: toml::Table) -> Config {
+        Config {
+            stack: stack.to_owned(),
+            path: PathBuf::from(format!("{stack}.toml")),
+            table,
+            passphrase: Arc::new(Passphrase::default()),
+            crypter: OnceLock::new(),
+        }
+    }
+
+    /// The stack's name.
+    pub fn stack(&self) -> &str {
+        &self.stack
+    }
+
+    /// The config file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self, key: &str, message: impl Into<String>) -> Error {
+        Error::Config { stack: self.stack.clone(), key: key.into(), path: self.path.clone(), message: message.into() }
+    }
+
+    fn is_secure(v: &toml::Value) -> Option<&str> {
+        v.as_table().filter(|t| t.len() == 1).and_then(|t| t.get(SECURE)).and_then(|s| s.as_str())
+    }
+
+    /// A plain value, or `None` when the key is absent.
+    ///
+    /// ```
+    /// let c = iac_core::Config::from_table("dev", toml::toml! { shards = 4 });
+    /// assert_eq!(c.get::<u32>("shards").unwrap(), Some(4));
+    /// assert_eq!(c.get::<u32>("absent").unwrap(), None);
+    /// ```
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        match self.table.get(key) {
+            None => Ok(None),
+            Some(v) if Self::is_secure(v).is_some() => {
+                Err(self.err(key, "is a secret: read it with `require_secret`"))
+            }
+            Some(v) => v.clone().try_into().map(Some).map_err(|e| self.err(key, format!("has the wrong type: {e}"))),
+        }
+    }
+
+    /// A plain value that must be present.
+    pub fn require<T: DeserializeOwned>(&self, key: &str) -> Result<T> {
+        self.get(key)?.ok_or_else(|| self.err(key, format!("is missing: set it with `config set {key} VALUE`")))
+    }
+
+    /// A plain value, or `default` when absent.
+    pub fn get_or<T: DeserializeOwned>(&self, key: &str, default: T) -> Result<T> {
+        Ok(self.get(key)?.unwrap_or(default))
+    }
+
+    /// A secret value that must be present, as a secret output: it stays
+    /// encrypted in state and masked in every output.
+    pub fn require_secret<T: DeserializeOwned + Serialize>(&self, key: &str) -> Result<Output<T>> {
+        let v = self
+            .table
+            .get(key)
+            .ok_or_else(|| self.err(key, format!("is missing: set it with `config set --secret {key} VALUE`")))?;
+        let sealed = Self::is_secure(v).ok_or_else(|| self.err(key, "must be a secret (`config set --secret`)"))?;
+        let plain = self.crypter()?.decrypt(sealed)?;
+        let text = String::from_utf8(plain).map_err(|_| self.err(key, "decrypted to invalid UTF-8"))?;
+        let parsed: T = parse_value(&text).try_into().map_err(|e| self.err(key, format!("has the wrong type: {e}")))?;
+        Ok(Output::known(parsed).secret())
+    }
+
+    /// Every key with its value as shown to a user (secrets masked).
+    pub fn list(&self) -> Vec<(String, Value)> {
+        self.table
+            .iter()
+            .filter(|(k, _)| *k != ENCRYPTION)
+            .map(|(k, v)| {
+                let shown = if Self::is_secure(v).is_some() {
+                    Value::Secret(Box::new(Value::Null))
+                } else {
+                    Value::from_serialize(v)
+                };
+                (k.clone(), shown)
+            })
+            .collect()
+    }
+
+    /// Sets a plain value, parsed as TOML when it parses (`3`, `true`,
+    /// `["a","b"]`), else kept as a string.
+    pub fn set(&mut self, key: &str, raw: &str) {
+        self.table.insert(key.to_owned(), parse_value(raw));
+    }
+
+    /// Sets a secret value, encrypted with the stack's passphrase.
+    pub fn set_secret(&mut self, key: &str, plain: &str) -> Result<()> {
+        self.ensure_encryption_recorded()?;
+        let sealed = self.crypter()?.encrypt(plain.as_bytes());
+        let mut t = toml::Table::new();
+        t.insert(SECURE.into(), toml::Value::String(sealed));
+        self.table.insert(key.to_owned(), toml::Value::Table(t));
+        Ok(())
+    }
+
+    /// Whether a secret needs no passphrase to be read: none are stored.
+    pub fn has_encryption(&self) -> bool {
+        self.table.contains_key(ENCRYPTION)
+    }
+
+    /// Writes the file back (creating its directory).
+    pub fn save(&self) -> Result<()> {
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let text = toml::to_string_pretty(&self.table).map_err(|e| self.err("*", e.to_string()))?;
+        crate::state::local::write_atomic(&self.path, text.as_bytes())
+    }
+
+    /// The stack's secrets key, derived from the passphrase on first use.
+    pub fn crypter(&self) -> Result<Crypter> {
+        if let Some(c) = self.crypter.get() {
+            return Ok(c.clone());
+        }
+        let pass = self.passphrase.get(&self.stack)?;
+        let enc = self.table.get(ENCRYPTION).and_then(|v| v.as_table());
+        let c = match enc {
+            Some(t) => {
+                let salt = t
+                    .get("salt")
+                    .and_then(|s| s.as_str())
+                    .and_then(|s| B64.decode(s).ok())
+                    .ok_or_else(|| self.err(ENCRYPTION, "salt is missing or malformed"))?;
+                let check = t.get("check").and_then(|s| s.as_str()).unwrap_or_default();
+                let c = Crypter::derive(pass, &salt)?;
+                if !c.verify_check(check) {
+                    return Err(Error::Secrets(format!(
+                        "wrong passphrase for stack `{}` (checked against {})",
+                        self.stack,
+                        self.path.display()
+                    )));
+                }
+                c
+            }
+            None => {
+                return Err(Error::Secrets(format!(
+                    "stack `{}` has no secrets key yet ({} has no [encryption] table)",
+                    self.stack,
+                    self.path.display()
+                )))
+            }
+        };
+        Ok(self.crypter.get_or_init(|| c).clone())
+    }
+
+    /// Makes sure the `[encryption]` table exists (a new random salt and
+    /// check on first use); returns whether the file needs saving.
+    pub fn ensure_encryption_recorded(&mut self) -> Result<bool> {
+        if self.has_encryption() {
+            return Ok(false);
+        }
+        // Derive with a salt we then record.
+        let pass = self.passphrase.get(&self.stack)?.to_owned();
+        let salt = Crypter::new_salt();
+        let c = Crypter::derive(&pass, &salt)?;
+        let mut t = toml::Table::new();
+        t.insert("salt".into(), toml::Value::String(B64.encode(&salt)));
+        t.insert("check".into(), toml::Value::String(c.make_check()));
+        self.table.insert(ENCRYPTION.into(), toml::Value::Table(t));
+        self.crypter = OnceLock::from(c);
+        Ok(true)
+    }
+}
+
+fn parse_value(raw: &str) -> toml::Value {
+    format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_parse_as_toml_or_string() {
+        assert_eq!(parse_value("3"), toml::Value::Integer(3));
+        assert_eq!(parse_value("db.r6g.large"), toml::Value::String("db.r6g.large".into()));
+        assert_eq!(parse_value("[\"a\"]"), toml::Value::Array(vec![toml::Value::String("a".into())]));
+    }
+}

@@ -1,0 +1,136 @@
+//! The engine's error type.
+
+use std::path::PathBuf;
+
+use crate::output::Urn;
+
+/// One problem found in a resource's inputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The resource's identity.
+    pub urn: Urn,
+    /// Its type token.
+    pub type_token: String,
+    /// The input field at fault.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}: {}", self.urn, self.type_token, self.field, self.message)
+    }
+}
+
+/// Everything that can go wrong in `iac-core`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The program's inputs failed validation; every problem is listed.
+    #[error("{} problem(s) in the stack's inputs:\n{}", .0.len(), .0.iter().map(|d| format!("  - {d}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<Diagnostic>),
+    /// Two resources have the same identity.
+    #[error("duplicate resource name `{0}`: every resource needs a unique name within its parent")]
+    DuplicateName(Urn),
+    /// The dependency graph has a cycle.
+    #[error("dependency cycle: {}", .0.iter().map(|u| u.as_str()).collect::<Vec<_>>().join(" -> "))]
+    Cycle(Vec<Urn>),
+    /// A resource depends on one that was never declared.
+    #[error("`{from}` depends on `{to}`, which is not declared in the stack")]
+    UnknownDependency {
+        /// The dependent.
+        from: Urn,
+        /// The missing dependency.
+        to: Urn,
+    },
+    /// A `--target` names no resource.
+    #[error("unknown target `{0}`: no resource with that name in the stack or its state")]
+    UnknownTarget(String),
+    /// A resource uses a provider that was not registered.
+    #[error("`{urn}` uses provider `{provider}`, which the stack does not register")]
+    UnknownProvider {
+        /// The resource.
+        urn: Urn,
+        /// The provider name.
+        provider: String,
+    },
+    /// A protected resource would be deleted or replaced.
+    #[error("`{0}` is protected: refusing to {1} it (remove `protect` first)")]
+    Protected(Urn, &'static str),
+    /// A provider could not start (credentials, region, …).
+    #[error("provider `{provider}` is not ready: {message}")]
+    ProviderNotReady {
+        /// The provider name.
+        provider: String,
+        /// Why.
+        message: String,
+    },
+    /// Reading or writing a state file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A state, journal, plan or config file is malformed.
+    #[error("{}: {message}", path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The stack is locked by another run.
+    #[error("stack `{stack}` is locked by {holder}")]
+    Locked {
+        /// The stack.
+        stack: String,
+        /// Who holds the lock.
+        holder: String,
+    },
+    /// A saved plan no longer matches the state or the program.
+    #[error("the saved plan {}: {reason}; run `preview --save-plan` again", path.display())]
+    StalePlan {
+        /// The plan file.
+        path: PathBuf,
+        /// What changed.
+        reason: String,
+    },
+    /// A configuration key is missing or has the wrong type.
+    #[error("config `{key}` of stack `{stack}` ({}): {message}", path.display())]
+    Config {
+        /// The stack.
+        stack: String,
+        /// The key.
+        key: String,
+        /// The config file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// Secrets could not be encrypted or decrypted.
+    #[error("secrets: {0}")]
+    Secrets(String),
+    /// The run was refused (no terminal to confirm, user said no).
+    #[error("{0}")]
+    Refused(String),
+    /// One or more steps of an apply failed; the rest was applied and recorded.
+    #[error("{} step(s) failed:\n{}", .0.len(), .0.iter().map(|s| format!("  - {s}")).collect::<Vec<_>>().join("\n"))]
+    StepsFailed(Vec<String>),
+    /// The program itself reported an error.
+    #[error("the stack program failed: {0}")]
+    Program(String),
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io { path: path.into(), source }
+    }
+    pub(crate) fn corrupt(path: impl Into<PathBuf>, message: impl Into<String>) -> Error {
+        Error::Corrupt { path: path.into(), message: message.into() }
+    }
+}
+
+/// The result type of `iac-core`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,376 @@
+//! The operations a command runs — preview, up, destroy, refresh, outputs,
+//! state surgery — as plain async functions over one stack. The CLI calls
+//! these and renders what they return; tests call them directly.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::engine::{ApplyReport, Drift, Engine, Observer};
+use crate::error::{Error, Result};
+use crate::graph::Graph;
+use crate::output::Urn;
+use crate::plan::{plan_destroy, plan_update, Plan, PlanOptions};
+use crate::stack::{Providers, Stack};
+use crate::state::codec::SecretsCodec;
+use crate::state::store::{Loaded, StateStore};
+use crate::state::{Backend, LockInfo, Mutation, State};
+use crate::value::Value;
+
+/// A stack program: declares resources on the stack it is given.
+pub type Program = Arc<dyn Fn(&Stack) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> + Send + Sync>;
+
+/// One stack of one program, with where its config and state live.
+#[derive(Clone)]
+pub struct Session {
+    /// The program (project) name.
+    pub project: String,
+    /// The stack name.
+    pub stack: String,
+    /// Where per-stack config files live.
+    pub config_dir: PathBuf,
+    /// Where states live.
+    pub backend: Arc<dyn Backend>,
+    /// The program.
+    pub program: Program,
+    /// Receives progress events.
+    pub observer: Observer,
+}
+
+/// What a preview found.
+pub struct Preview {
+    /// The plan.
+    pub plan: Plan,
+    /// The state it was planned against.
+    pub state: State,
+    /// Drift found when `--refresh` was given.
+    pub drift: Vec<Drift>,
+}
+
+/// What an up or destroy did.
+pub struct Applied {
+    /// The plan that was applied.
+    pub plan: Plan,
+    /// The outcome.
+    pub report: ApplyReport,
+}
+
+/// A plan saved by `preview --save-plan`.
+#[derive(Serialize, Deserialize)]
+pub struct SavedPlan {
+    /// Format version.
+    pub version: u32,
+    /// The stack it is for.
+    pub stack: String,
+    /// Whether it is a destroy plan.
+    pub destroy: bool,
+    /// The targets it was made with.
+    pub targets: Vec<String>,
+    /// The state fingerprint it was made against.
+    pub state_fingerprint: String,
+    /// The digest of its steps.
+    pub digest: String,
+    /// A readable list of its steps (`+ name`), for people.
+    pub steps: Vec<String>,
+}
+
+impl SavedPlan {
+    /// Reads a saved plan.
+    pub fn load(path: &Path) -> Result<SavedPlan> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::corrupt(path, format!("not a saved plan: {e}")))
+    }
+}
+
+/// Options for planning commands.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Refresh from the cloud before planning.
+    pub refresh: bool,
+    /// Limit to these resources.
+    pub targets: Vec<String>,
+    /// Parallel provider calls.
+    pub parallel: usize,
+}
+
+impl Session {
+    /// The stack's config.
+    pub fn config(&self) -> Result<Config> {
+        Config::load(&self.config_dir, &self.stack)
+    }
+
+    /// Runs the program: the desired graph and its providers, or every
+    /// problem found.
+    pub fn run_program(&self) -> Result<(Graph, Providers)> {
+        let stack = Stack::new(&self.project, &self.stack, self.config()?);
+        (self.program)(&stack).map_err(|e| match e.downcast::<Error>() {
+            Ok(e) => *e,
+            Err(e) => Error::Program(e.to_string()),
+        })?;
+        stack.finish_with_providers()
+    }
+
+    /// The state store, sealing secrets with the stack's passphrase (asked
+    /// for only when a secret is met).
+    pub fn store(&self) -> StateStore {
+        let dir = self.config_dir.clone();
+        let stack = self.stack.clone();
+        let codec = SecretsCodec::new(move || {
+            let mut cfg = Config::load(&dir, &stack)?;
+            if cfg.ensure_encryption_recorded()? {
+                cfg.save()?;
+            }
+            cfg.crypter()
+        });
+        StateStore::new(self.backend.clone(), &self.stack, codec)
+    }
+
+    fn engine(&self, providers: Providers) -> Engine {
+        Engine::new(self.store(), providers, self.observer.clone())
+    }
+
+    async fn plan_with(&self, graph: &Graph, engine: &Engine, loaded: &Loaded, opts: &RunOptions) -> Result<(Plan, State, Vec<Drift>)> {
+        let mut state = loaded.state.clone();
+        let mut drift = Vec::new();
+        if opts.refresh {
+            engine.preflight(state.resources.values().map(|r| r.provider.as_str())).await?;
+            let (d, changes) = engine.refresh(&state, opts.parallel.max(1)).await?;
+            for c in changes {
+                state.apply(c);
+            }
+            drift = d;
+        }
+        let mut plan = plan_update(graph, &state, &PlanOptions { targets: opts.targets.clone() })?;
+        plan.state_fingerprint = loaded.fingerprint.clone();
+        Ok((plan, state, drift))
+    }
+
+    /// Plans without changing anything. From an empty state this needs no
+    /// cloud call at all.
+    pub async fn preview(&self, opts: &RunOptions) -> Result<Preview> {
+        let (graph, providers) = self.run_program()?;
+        let engine = self.engine(providers);
+        let loaded = engine.store().load().await?;
+        let (plan, state, drift) = self.plan_with(&graph, &engine, &loaded, opts).await?;
+        Ok(Preview { plan, state, drift })
+    }
+
+    /// Saves a plan for `up --plan`.
+    pub fn save_plan(&self, plan: &Plan, targets: &[String], path: &Path) -> Result<()> {
+        let saved = SavedPlan {
+            version: 1,
+            stack: self.stack.clone(),
+            destroy: plan.destroy,
+            targets: targets.to_vec(),
+            state_fingerprint: plan.state_fingerprint.clone(),
+            digest: plan.digest(),
+            steps: plan.changes().map(|s| format!("{} {}", s.op.marker(), s.urn)).collect(),
+        };
+        let bytes = serde_json::to_vec_pretty(&saved).expect("plans serialize");
+        crate::state::local::write_atomic(path, &bytes)
+    }
+
+    async fn locked<T>(&self, command: &str, f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        self.backend.lock(&self.stack, &LockInfo::here(command)).await?;
+        let res = f.await;
+        let unlocked = self.backend.unlock(&self.stack).await;
+        let v = res?;
+        unlocked?;
+        Ok(v)
+    }
+
+    /// Plans and applies. `confirm` sees the plan first and may refuse.
+    /// With `saved`, the plan must still match the saved one exactly.
+    pub async fn up(
+        &self,
+        opts: &RunOptions,
+        saved: Option<(&Path, SavedPlan)>,
+        confirm: &mut (dyn FnMut(&Plan, &State) -> Result<bool> + Send),
+    ) -> Result<Applied> {
+        let (graph, providers) = self.run_program()?;
+        let graph = Arc::new(graph);
+        self.locked("up", async {
+            let engine = self.engine(providers);
+            let loaded = engine.store().load().await?;
+            let opts = match &saved {
+                Some((_, s)) => RunOptions { targets: s.targets.clone(), ..opts.clone() },
+                None => opts.clone(),
+            };
+            if let Some((path, s)) = &saved {
+                if s.stack != self.stack || s.destroy {
+                    return Err(Error::StalePlan { path: path.to_path_buf(), reason: "is for another stack or command".into() });
+                }
+                if s.state_fingerprint != loaded.fingerprint {
+                    return Err(Error::StalePlan { path: path.to_path_buf(), reason: "the state changed since it was saved".into() });
+                }
+            }
+            let mut state = loaded.state.clone();
+            let needs_cloud = !state.pending.is_empty() || opts.refresh;
+            if needs_cloud {
+                engine.preflight(state.resources.values().map(|r| r.provider.as_str())).await?;
+            }
+            let journal = engine.store().journal(&state);
+            if !state.pending.is_empty() {
+                engine.recover_pending(&mut state, Some(&graph), &journal).await?;
+            }
+            if opts.refresh {
+                let (_, changes) = engine.refresh(&state, opts.parallel.max(1)).await?;
+                if !changes.is_empty() {
+                    journal.end(None, &changes, None).await?;
+                    for c in changes {
+                        state.apply(c);
+                    }
+                    state.journal_seq = journal.last_seq();
+                }
+            }
+            let mut plan = plan_update(&graph, &state, &PlanOptions { targets: opts.targets.clone() })?;
+            plan.state_fingerprint = loaded.fingerprint.clone();
+            if let Some((path, s)) = &saved {
+                if plan.digest() != s.digest {
+                    return Err(Error::StalePlan {
+                        path: path.to_path_buf(),
+                        reason: "the program now plans different changes".into(),
+                    });
+                }
+            } else if !confirm(&plan, &state)? {
+                return Err(Error::Refused("update cancelled".into()));
+            }
+            if !plan.has_changes(&state.outputs) && state.journal_seq == loaded.state.journal_seq {
+                return Ok(Applied { plan, report: ApplyReport { state, failures: vec![], skipped: 0, durations: vec![] } });
+            }
+            engine.preflight(plan.changes().map(|s| s.provider.as_str())).await?;
+            let parallel = opts.parallel.max(1);
+            let report = engine.apply(Some(graph.clone()), &plan, state, journal, parallel).await?;
+            Ok(Applied { plan, report })
+        })
+        .await
+    }
+
+    /// Deletes every resource of the stack (or the targets and their
+    /// dependents).
+    pub async fn destroy(
+        &self,
+        opts: &RunOptions,
+        confirm: &mut (dyn FnMut(&Plan, &State) -> Result<bool> + Send),
+    ) -> Result<Applied> {
+        // The program is run only for its providers; a program that no
+        // longer validates can still be destroyed.
+        let providers = self.run_program().map(|(_, p)| p)?;
+        self.locked("destroy", async {
+            let engine = self.engine(providers);
+            let loaded = engine.store().load().await?;
+            let mut state = loaded.state.clone();
+            let journal = engine.store().journal(&state);
+            if !state.pending.is_empty() {
+                engine.preflight(state.resources.values().map(|r| r.provider.as_str())).await?;
+                engine.recover_pending(&mut state, None, &journal).await?;
+            }
+            let mut plan = plan_destroy(&state, &PlanOptions { targets: opts.targets.clone() })?;
+            plan.state_fingerprint = loaded.fingerprint.clone();
+            if !confirm(&plan, &state)? {
+                return Err(Error::Refused("destroy cancelled".into()));
+            }
+            engine.preflight(plan.changes().map(|s| s.provider.as_str())).await?;
+            let report = engine.apply(None, &plan, state, journal, opts.parallel.max(1)).await?;
+            Ok(Applied { plan, report })
+        })
+        .await
+    }
+
+    /// Reads every resource back, resolves operations left in flight, and
+    /// reports drift; with `write`, records what was read.
+    pub async fn refresh(
+        &self,
+        parallel: usize,
+        confirm: &mut (dyn FnMut(&[Drift]) -> Result<bool> + Send),
+    ) -> Result<(Vec<Drift>, bool)> {
+        let (graph, providers) = self.run_program().map(|(g, p)| (Some(g), p)).or_else(|e| match e {
+            // Refreshing must work even when the program does not validate.
+            Error::Invalid(_) => Err(e),
+            other => Err(other),
+        })?;
+        self.locked("refresh", async {
+            let engine = self.engine(providers);
+            let loaded = engine.store().load().await?;
+            let mut state = loaded.state.clone();
+            engine.preflight(state.resources.values().map(|r| r.provider.as_str())).await?;
+            let journal = engine.store().journal(&state);
+            let had_pending = !state.pending.is_empty();
+            if had_pending {
+                engine.recover_pending(&mut state, graph.as_ref(), &journal).await?;
+            }
+            let (drift, changes) = engine.refresh(&state, parallel.max(1)).await?;
+            let write = confirm(&drift)?;
+            if write && !changes.is_empty() {
+                journal.end(None, &changes, None).await?;
+                for c in changes {
+                    state.apply(c);
+                }
+            }
+            if write || had_pending {
+                state.journal_seq = journal.last_seq();
+                engine.store().compact(&mut state).await?;
+            }
+            Ok((drift, write))
+        })
+        .await
+    }
+
+    /// Loads the state without running the program.
+    pub async fn load_state(&self) -> Result<State> {
+        Ok(self.store().load().await?.state)
+    }
+
+    /// The stack's recorded outputs.
+    pub async fn outputs(&self) -> Result<BTreeMap<String, Value>> {
+        Ok(self.load_state().await?.outputs)
+    }
+
+    /// Forgets a resource (and its children) without touching the cloud.
+    pub async fn state_rm(&self, name: &str) -> Result<Vec<Urn>> {
+        self.locked("state rm", async {
+            let store = self.store();
+            let mut state = store.load().await?.state;
+            let urn = Urn::new(name);
+            if !state.resources.contains_key(&urn) {
+                return Err(Error::UnknownTarget(name.to_owned()));
+            }
+            let prefix = format!("{name}/");
+            let removed: Vec<Urn> =
+                state.resources.keys().filter(|u| **u == urn || u.as_str().starts_with(&prefix)).cloned().collect();
+            let dependents: Vec<String> = state
+                .resources
+                .values()
+                .filter(|r| !removed.contains(&r.urn) && r.deps.iter().any(|d| removed.contains(d)))
+                .map(|r| r.urn.to_string())
+                .collect();
+            if !dependents.is_empty() {
+                return Err(Error::Refused(format!(
+                    "cannot forget `{name}`: still depended on by {}",
+                    dependents.join(", ")
+                )));
+            }
+            for u in &removed {
+                state.apply(Mutation::Remove { urn: u.clone() });
+            }
+            store.compact(&mut state).await?;
+            Ok(removed)
+        })
+        .await
+    }
+
+    /// Removes the stack's lock, whoever holds it.
+    pub async fn unlock(&self) -> Result<Option<LockInfo>> {
+        let holder = self.backend.lock_holder(&self.stack).await?;
+        self.backend.unlock(&self.stack).await?;
+        Ok(holder)
+    }
+
+    /// Drops a torn last journal line (left by an interrupted write).
+    pub async fn repair(&self) -> Result<bool> {
+        self.locked("state repair", async { self.backend.repair_journal(&self.stack).await }).await
+    }
+}

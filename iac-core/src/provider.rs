@@ -1,0 +1,193 @@
+//! The provider interface: how the engine reaches a cloud.
+//!
+//! One request struct in, one result struct out, so fields can be added
+//! without breaking providers. Values carry [`Value::Secret`] markers; a
+//! provider uses the plaintext to call its API and must never log it.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::output::Urn;
+use crate::value::Value;
+
+/// A request to create a resource.
+#[derive(Clone, Debug)]
+pub struct CreateRequest {
+    /// The resource's type token.
+    pub type_token: &'static str,
+    /// The resource's identity (tag it with this so it can be found again).
+    pub urn: Urn,
+    /// The stack's name (for identity tags).
+    pub stack: String,
+    /// The resolved inputs.
+    pub inputs: Value,
+    /// The create timeout, if the resource sets one.
+    pub timeout: Option<Duration>,
+}
+
+/// What a create produced.
+#[derive(Clone, Debug)]
+pub struct CreateResult {
+    /// The cloud's id for the resource.
+    pub id: String,
+    /// Its outputs (a map).
+    pub outputs: Value,
+}
+
+/// A request to read a resource back.
+#[derive(Clone, Debug)]
+pub struct ReadRequest {
+    /// The resource's type token.
+    pub type_token: &'static str,
+    /// The resource's identity.
+    pub urn: Urn,
+    /// The cloud id.
+    pub id: String,
+    /// The inputs last applied (to map the description back onto them).
+    pub inputs: Value,
+    /// The outputs last recorded.
+    pub outputs: Value,
+}
+
+/// A resource as the cloud describes it.
+#[derive(Clone, Debug)]
+pub struct ReadResult {
+    /// The cloud id.
+    pub id: String,
+    /// The description mapped back onto the inputs.
+    pub inputs: Value,
+    /// The outputs.
+    pub outputs: Value,
+}
+
+/// A request to find a resource by its identity, for one whose create may
+/// have happened in a run that died before recording it.
+#[derive(Clone, Debug)]
+pub struct FindRequest {
+    /// The resource's type token.
+    pub type_token: &'static str,
+    /// The resource's identity.
+    pub urn: Urn,
+    /// The stack's name.
+    pub stack: String,
+    /// The inputs the create would use.
+    pub inputs: Value,
+}
+
+/// A request to update a resource in place.
+#[derive(Clone, Debug)]
+pub struct UpdateRequest {
+    /// The resource's type token.
+    pub type_token: &'static str,
+    /// The resource's identity.
+    pub urn: Urn,
+    /// The stack's name.
+    pub stack: String,
+    /// The cloud id.
+    pub id: String,
+    /// The inputs last applied.
+    pub old_inputs: Value,
+    /// The outputs last recorded.
+    pub old_outputs: Value,
+    /// The new inputs.
+    pub inputs: Value,
+    /// Top-level input keys that differ.
+    pub changed: Vec<String>,
+    /// The update timeout, if the resource sets one.
+    pub timeout: Option<Duration>,
+}
+
+/// What an update produced.
+#[derive(Clone, Debug)]
+pub struct UpdateResult {
+    /// The outputs after the update.
+    pub outputs: Value,
+}
+
+/// A request to delete a resource.
+#[derive(Clone, Debug)]
+pub struct DeleteRequest {
+    /// The resource's type token.
+    pub type_token: &'static str,
+    /// The resource's identity.
+    pub urn: Urn,
+    /// The cloud id.
+    pub id: String,
+    /// The inputs last applied.
+    pub inputs: Value,
+    /// The outputs last recorded.
+    pub outputs: Value,
+    /// The delete timeout, if the resource sets one.
+    pub timeout: Option<Duration>,
+}
+
+/// How a provider call failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Worth retrying with backoff (throttling, eventual consistency, 5xx).
+    Retriable,
+    /// Will not succeed by retrying.
+    Fatal,
+}
+
+/// A failed provider call: the operation and the cloud's message.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{operation}: {message}")]
+pub struct ProviderError {
+    /// Whether to retry.
+    pub kind: ErrorKind,
+    /// The API operation that failed (for example `CreateVpc`).
+    pub operation: String,
+    /// The cloud's message.
+    pub message: String,
+}
+
+impl ProviderError {
+    /// A failure that retrying will not fix.
+    pub fn fatal(operation: impl Into<String>, message: impl Into<String>) -> Self {
+        ProviderError { kind: ErrorKind::Fatal, operation: operation.into(), message: message.into() }
+    }
+    /// A transient failure.
+    pub fn retriable(operation: impl Into<String>, message: impl Into<String>) -> Self {
+        ProviderError { kind: ErrorKind::Retriable, operation: operation.into(), message: message.into() }
+    }
+}
+
+/// A cloud the engine can create, read, update and delete resources in.
+#[async_trait]
+pub trait Provider: Send + Sync + 'static {
+    /// Checks, once per run and before any resource is touched, that the
+    /// provider can work (credentials, region). Must not mutate anything.
+    async fn preflight(&self) -> Result<(), ProviderError> {
+        Ok(())
+    }
+    /// Creates a resource.
+    async fn create(&self, req: CreateRequest) -> Result<CreateResult, ProviderError>;
+    /// Reads a resource back; `None` if it no longer exists.
+    async fn read(&self, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError>;
+    /// Updates a resource in place.
+    async fn update(&self, req: UpdateRequest) -> Result<UpdateResult, ProviderError>;
+    /// Deletes a resource; deleting one that is already gone succeeds.
+    async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError>;
+    /// Finds a resource by its identity tags (adoption after a crash).
+    async fn find(&self, _req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
+        Ok(None)
+    }
+}
+
+/// A named provider instance registered with a stack.
+#[derive(Clone, Debug)]
+pub struct ProviderHandle {
+    name: String,
+}
+
+impl ProviderHandle {
+    pub(crate) fn new(name: String) -> Self {
+        ProviderHandle { name }
+    }
+    /// The provider instance's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}

@@ -1,0 +1,82 @@
+//! The storage interface a state backend implements.
+//!
+//! The engine only ever needs five things of storage: read what is there,
+//! append to the journal durably, replace the snapshot atomically (keeping a
+//! backup, clearing the journal), and take and release an exclusive lock.
+//! The local directory backend is in [`super::local`]; an object-store backend
+//! implements the same trait with conditional writes.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+
+/// What a backend holds for one stack.
+#[derive(Clone, Debug, Default)]
+pub struct Stored {
+    /// The snapshot's bytes, if one was ever written.
+    pub snapshot: Option<Vec<u8>>,
+    /// The journal's bytes (empty when compacted).
+    pub journal: Vec<u8>,
+}
+
+/// Who holds a stack's lock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockInfo {
+    /// Host name.
+    pub host: String,
+    /// Process id.
+    pub pid: u32,
+    /// The command being run (`up`, `destroy`, …).
+    pub command: String,
+    /// When the lock was taken (RFC 3339).
+    pub since: String,
+}
+
+impl LockInfo {
+    /// A lock for this process running `command`.
+    pub fn here(command: &str) -> LockInfo {
+        let host = hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "unknown".into());
+        let since = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        LockInfo { host, pid: std::process::id(), command: command.to_owned(), since }
+    }
+}
+
+impl std::fmt::Display for LockInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` (pid {} on {}) since {}", self.command, self.pid, self.host, self.since)
+    }
+}
+
+/// Where stacks' states live.
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// A human description (a path or URL) for messages.
+    fn describe(&self, stack: &str) -> String;
+    /// The snapshot's location, for messages about it.
+    fn snapshot_location(&self, stack: &str) -> std::path::PathBuf;
+    /// The journal's location, for messages about it.
+    fn journal_location(&self, stack: &str) -> std::path::PathBuf;
+    /// Reads the snapshot and journal.
+    async fn load(&self, stack: &str) -> Result<Stored>;
+    /// Appends bytes to the journal; returns once they are durable.
+    async fn append_journal(&self, stack: &str, bytes: &[u8]) -> Result<()>;
+    /// Replaces the snapshot atomically, keeping the previous one as a
+    /// backup, then clears the journal.
+    async fn write_snapshot(&self, stack: &str, bytes: &[u8]) -> Result<()>;
+    /// Drops the journal's torn last line, if it has one; returns whether it
+    /// did.
+    async fn repair_journal(&self, stack: &str) -> Result<bool>;
+    /// Takes the stack's lock, or fails with [`crate::Error::Locked`].
+    async fn lock(&self, stack: &str, info: &LockInfo) -> Result<()>;
+    /// Releases the lock this process holds.
+    async fn unlock(&self, stack: &str) -> Result<()>;
+    /// Who holds the lock, if anyone.
+    async fn lock_holder(&self, stack: &str) -> Result<Option<LockInfo>>;
+    /// The stacks this backend holds.
+    async fn list_stacks(&self) -> Result<Vec<String>>;
+    /// Total bytes this backend has written (for the benchmark).
+    fn bytes_written(&self) -> u64;
+}

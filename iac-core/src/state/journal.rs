@@ -1,0 +1,228 @@
+//! Journal records and the group-commit writer that makes them durable.
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::{Error, Result};
+use crate::output::Urn;
+use crate::state::codec::{ResourceFile, SecretsCodec};
+use crate::state::{Backend, ResourceState, State};
+
+/// What kind of provider call an operation is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpKind {
+    /// A create.
+    Create,
+    /// An in-place update.
+    Update,
+    /// A delete.
+    Delete,
+}
+
+/// An operation that was begun: recorded before its provider call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingOp {
+    /// The `begin` record's sequence number.
+    pub seq: u64,
+    /// What the call was.
+    pub op: OpKind,
+    /// Which resource.
+    pub urn: Urn,
+    /// Its type token.
+    #[serde(rename = "type")]
+    pub type_token: String,
+    /// Its provider instance.
+    pub provider: String,
+    /// The cloud id, for updates and deletes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// A change to the state, as journaled.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Mutation {
+    /// Record (or replace) a live resource.
+    Upsert(ResourceState),
+    /// Forget a live resource.
+    Remove {
+        /// Which.
+        urn: Urn,
+    },
+    /// Move a live resource to the retired list (it was replaced; its old
+    /// copy is still to be deleted).
+    Retire {
+        /// Which.
+        urn: Urn,
+    },
+    /// Forget a retired copy once deleted.
+    DropRetired {
+        /// Which resource.
+        urn: Urn,
+        /// Which copy.
+        id: String,
+    },
+    /// Replace the stack outputs.
+    Outputs(std::collections::BTreeMap<String, crate::Value>),
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "m", rename_all = "snake_case")]
+enum MutationFile {
+    Upsert { resource: ResourceFile },
+    Remove { urn: Urn },
+    Retire { urn: Urn },
+    DropRetired { urn: Urn, id: String },
+    Outputs { outputs: serde_json::Map<String, serde_json::Value> },
+}
+
+/// One line of the journal.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum Record {
+    /// An operation is about to call the provider.
+    Begin {
+        /// This record's sequence number.
+        seq: u64,
+        /// The operation.
+        #[serde(flatten)]
+        op: PendingOp,
+    },
+    /// An operation finished (or changes made without a provider call).
+    End {
+        /// This record's sequence number.
+        seq: u64,
+        /// The `begin` record it closes, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        of: Option<u64>,
+        /// The resulting changes.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        changes: Vec<serde_json::Value>,
+        /// Why it failed, if it did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+}
+
+impl Record {
+    fn seq(&self) -> u64 {
+        match self {
+            Record::Begin { seq, .. } | Record::End { seq, .. } => *seq,
+        }
+    }
+}
+
+/// Encodes a mutation for the journal.
+pub fn encode_mutation(codec: &SecretsCodec, m: &Mutation) -> Result<serde_json::Value> {
+    let f = match m {
+        Mutation::Upsert(r) => MutationFile::Upsert { resource: codec.resource_to_file(r)? },
+        Mutation::Remove { urn } => MutationFile::Remove { urn: urn.clone() },
+        Mutation::Retire { urn } => MutationFile::Retire { urn: urn.clone() },
+        Mutation::DropRetired { urn, id } => MutationFile::DropRetired { urn: urn.clone(), id: id.clone() },
+        Mutation::Outputs(o) => MutationFile::Outputs {
+            outputs: o.iter().map(|(k, v)| Ok((k.clone(), codec.to_json(v)?))).collect::<Result<_>>()?,
+        },
+    };
+    Ok(serde_json::to_value(f).expect("journal records serialize"))
+}
+
+fn decode_mutation(codec: &SecretsCodec, j: serde_json::Value) -> std::result::Result<Mutation, String> {
+    let f: MutationFile = serde_json::from_value(j).map_err(|e| e.to_string())?;
+    Ok(match f {
+        MutationFile::Upsert { resource } => Mutation::Upsert(codec.resource_from_file(resource).map_err(|e| e.to_string())?),
+        MutationFile::Remove { urn } => Mutation::Remove { urn },
+        MutationFile::Retire { urn } => Mutation::Retire { urn },
+        MutationFile::DropRetired { urn, id } => Mutation::DropRetired { urn, id },
+        MutationFile::Outputs { outputs } => Mutation::Outputs(
+            outputs
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), codec.from_json(v).map_err(|e| e.to_string())?)))
+                .collect::<std::result::Result<_, String>>()?,
+        ),
+    })
+}
+
+/// Replays journal bytes over a state. Records already folded into the
+/// snapshot (by sequence number) are skipped. A line that does not parse is
+/// an error naming it: a torn record is never silently dropped.
+pub fn replay(state: &mut State, journal: &[u8], codec: &SecretsCodec, path: &std::path::Path) -> Result<()> {
+    let text = std::str::from_utf8(journal).map_err(|_| Error::corrupt(path, "journal is not UTF-8"))?;
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    for (i, line) in lines.iter().enumerate() {
+        let lineno = i + 1;
+        if !line.ends_with('\n') {
+            return Err(Error::corrupt(
+                path,
+                format!(
+                    "line {lineno} is torn (an incomplete record from an interrupted write); \
+                     run `state repair` to drop it and then `refresh` to reconcile with the cloud"
+                ),
+            ));
+        }
+        let rec: Record = serde_json::from_str(line.trim_end())
+            .map_err(|e| Error::corrupt(path, format!("line {lineno} is not a journal record: {e}")))?;
+        if rec.seq() <= state.journal_seq {
+            continue;
+        }
+        state.journal_seq = rec.seq();
+        match rec {
+            Record::Begin { op, .. } => state.pending.push(op),
+            Record::End { of, changes, .. } => {
+                if let Some(of) = of {
+                    state.pending.retain(|p| p.seq != of);
+                }
+                for c in changes {
+                    let m = decode_mutation(codec, c)
+                        .map_err(|e| Error::corrupt(path, format!("line {lineno} holds a bad change: {e}")))?;
+                    state.apply(m);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The journal's writer: records sent from many steps are written in
+/// batches with one durable append per batch (group commit), and each sender
+/// is told once its record is durable.
+#[derive(Clone)]
+pub struct JournalWriter {
+    tx: mpsc::UnboundedSender<(Vec<u8>, oneshot::Sender<Result<(), String>>)>,
+}
+
+impl JournalWriter {
+    /// Starts the writer task for `stack` on `backend`.
+    pub fn start(backend: std::sync::Arc<dyn Backend>, stack: String) -> JournalWriter {
+        let (tx, mut rx) = mpsc::unbounded_channel::<(Vec<u8>, oneshot::Sender<Result<(), String>>)>();
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while let Ok(next) = rx.try_recv() {
+                    batch.push(next);
+                }
+                let mut bytes = Vec::with_capacity(batch.iter().map(|(b, _)| b.len()).sum());
+                for (b, _) in &batch {
+                    bytes.extend_from_slice(b);
+                }
+                let res = backend.append_journal(&stack, &bytes).await.map_err(|e| e.to_string());
+                for (_, ack) in batch {
+                    let _ = ack.send(res.clone());
+                }
+            }
+        });
+        JournalWriter { tx }
+    }
+
+    /// Appends one record and waits until it is durable.
+    pub async fn write(&self, rec: &Record) -> Result<()> {
+        let mut line = serde_json::to_vec(rec).expect("journal records serialize");
+        line.push(b'\n');
+        let (ack, done) = oneshot::channel();
+        self.tx.send((line, ack)).map_err(|_| Error::Secrets("journal writer stopped".into()))?;
+        match done.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Error::corrupt("journal", format!("could not append: {e}"))),
+            Err(_) => Err(Error::corrupt("journal", "the journal writer stopped")),
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! The local directory backend: `<root>/<stack>/{snapshot.json,
+//! snapshot.json.bak, journal.jsonl, lock}`.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+
+use crate::error::{Error, Result};
+use crate::state::backend::{Backend, LockInfo, Stored};
+
+/// States in a local directory (`./.iac` by default).
+#[derive(Debug)]
+pub struct LocalBackend {
+    root: PathBuf,
+    written: AtomicU64,
+}
+
+/// Writes a file atomically: temp file, fsync, rename, fsync the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("state")));
+    let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
+    f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    sync_dir(dir);
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+impl LocalBackend {
+    /// A backend rooted at `root`.
+    pub fn new(root: impl Into<PathBuf>) -> LocalBackend {
+        LocalBackend { root: root.into(), written: AtomicU64::new(0) }
+    }
+
+    fn dir(&self, stack: &str) -> PathBuf {
+        self.root.join(stack)
+    }
+    fn snapshot(&self, stack: &str) -> PathBuf {
+        self.dir(stack).join("snapshot.json")
+    }
+    fn journal(&self, stack: &str) -> PathBuf {
+        self.dir(stack).join("journal.jsonl")
+    }
+    fn lockfile(&self, stack: &str) -> PathBuf {
+        self.dir(stack).join("lock")
+    }
+    fn ensure_dir(&self, stack: &str) -> Result<()> {
+        let d = self.dir(stack);
+        fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))
+    }
+}
+
+fn read_opt(path: &Path) -> Result<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+#[async_trait]
+impl Backend for LocalBackend {
+    fn describe(&self, stack: &str) -> String {
+        self.dir(stack).display().to_string()
+    }
+    fn snapshot_location(&self, stack: &str) -> PathBuf {
+        self.snapshot(stack)
+    }
+    fn journal_location(&self, stack: &str) -> PathBuf {
+        self.journal(stack)
+    }
+
+    async fn load(&self, stack: &str) -> Result<Stored> {
+        Ok(Stored {
+            snapshot: read_opt(&self.snapshot(stack))?,
+            journal: read_opt(&self.journal(stack))?.unwrap_or_default(),
+        })
+    }
+
+    async fn append_journal(&self, stack: &str, bytes: &[u8]) -> Result<()> {
+        self.ensure_dir(stack)?;
+        let p = self.journal(stack);
+        let mut f = OpenOptions::new().create(true).append(true).open(&p).map_err(|e| Error::io(&p, e))?;
+        f.write_all(bytes).map_err(|e| Error::io(&p, e))?;
+        f.sync_data().map_err(|e| Error::io(&p, e))?;
+        self.written.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn write_snapshot(&self, stack: &str, bytes: &[u8]) -> Result<()> {
+        self.ensure_dir(stack)?;
+        let snap = self.snapshot(stack);
+        if snap.exists() {
+            // Keep the previous snapshot as a backup; a hard link costs no copy.
+            let bak = snap.with_extension("json.bak");
+            let _ = fs::remove_file(&bak);
+            fs::hard_link(&snap, &bak).or_else(|_| fs::copy(&snap, &bak).map(|_| ())).map_err(|e| Error::io(&bak, e))?;
+        }
+        write_atomic(&snap, bytes)?;
+        self.written.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        // The snapshot records the last journal sequence it holds, so a crash
+        // between the rename and this truncation replays nothing twice.
+        let j = self.journal(stack);
+        match fs::remove_file(&j) {
+            Ok(()) => sync_dir(&self.dir(stack)),
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(&j, e)),
+        }
+        Ok(())
+    }
+
+    async fn repair_journal(&self, stack: &str) -> Result<bool> {
+        let p = self.journal(stack);
+        let Some(bytes) = read_opt(&p)? else { return Ok(false) };
+        if bytes.is_empty() || bytes.ends_with(b"\n") {
+            return Ok(false);
+        }
+        let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        write_atomic(&p, &bytes[..keep])?;
+        Ok(true)
+    }
+
+    async fn lock(&self, stack: &str, info: &LockInfo) -> Result<()> {
+        self.ensure_dir(stack)?;
+        let p = self.lockfile(stack);
+        match OpenOptions::new().write(true).create_new(true).open(&p) {
+            Ok(mut f) => {
+                let body = serde_json::to_vec(info).expect("lock info serializes");
+                f.write_all(&body).and_then(|_| f.sync_all()).map_err(|e| Error::io(&p, e))?;
+                Ok(())
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                let holder = match self.lock_holder(stack).await? {
+                    Some(h) => {
+                        let stale = h.host == LockInfo::here("").host && !pid_alive(h.pid);
+                        if stale {
+                            format!("{h}; that process is no longer running: run `state unlock` to remove the stale lock")
+                        } else {
+                            h.to_string()
+                        }
+                    }
+                    None => format!("an unreadable lock file {}", p.display()),
+                };
+                Err(Error::Locked { stack: stack.to_owned(), holder })
+            }
+            Err(e) => Err(Error::io(&p, e)),
+        }
+    }
+
+    async fn unlock(&self, stack: &str) -> Result<()> {
+        let p = self.lockfile(stack);
+        match fs::remove_file(&p) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(&p, e)),
+        }
+    }
+
+    async fn lock_holder(&self, stack: &str) -> Result<Option<LockInfo>> {
+        Ok(read_opt(&self.lockfile(stack))?.and_then(|b| serde_json::from_slice(&b).ok()))
+    }
+
+    async fn list_stacks(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        if let Ok(rd) = fs::read_dir(&self.root) {
+            for e in rd.flatten() {
+                if e.path().join("snapshot.json").exists() || e.path().join("journal.jsonl").exists() {
+                    out.push(e.file_name().to_string_lossy().into_owned());
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn bytes_written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+}
+
+fn pid_alive(pid: u32) -> bool {
+    // Signal 0 checks existence without sending anything.
+    unsafe { libc::kill(pid as libc::pid_t, 0) == 0 }
+}

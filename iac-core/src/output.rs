@@ -330,9 +330,9 @@ impl<T> From<&Output<T>> for Input<T> {
         Input::Output(o.clone())
     }
 }
-impl From<&str> for Input<String> {
-    fn from(s: &str) -> Self {
-        Input::Value(s.to_owned())
+impl<'a, T: From<&'a str>> From<&'a str> for Input<T> {
+    fn from(s: &'a str) -> Self {
+        Input::Value(T::from(s))
     }
 }
 impl From<&String> for Input<String> {
@@ -359,6 +359,29 @@ impl<T> From<Vec<T>> for Input<Vec<T>> {
 impl<T> From<BTreeMap<String, T>> for Input<BTreeMap<String, T>> {
     fn from(v: BTreeMap<String, T>) -> Self {
         Input::Value(v)
+    }
+}
+
+/// Marks a typed identifier: a string underneath.
+pub trait StringId {}
+
+impl<T: StringId> Output<T> {
+    /// The id as a plain string output.
+    pub fn as_string(&self) -> Output<String> {
+        Output::from_expr(self.expr.clone())
+    }
+}
+
+impl<T: StringId> Input<T> {
+    /// The id as a plain string input.
+    pub fn as_string(&self) -> Input<String>
+    where
+        T: Clone + Into<String>,
+    {
+        match self {
+            Input::Value(v) => Input::Value(v.clone().into()),
+            Input::Output(o) => Input::Output(o.as_string()),
+        }
     }
 }
 
@@ -389,12 +412,9 @@ macro_rules! typed_id {
         }
         impl From<&str> for $name { fn from(s: &str) -> Self { $name(s.to_owned()) } }
         impl From<String> for $name { fn from(s: String) -> Self { $name(s) } }
+        impl From<$name> for String { fn from(s: $name) -> String { s.0 } }
         impl From<$name> for $crate::Input<$name> { fn from(v: $name) -> Self { $crate::Input::Value(v) } }
-        impl From<&str> for $crate::Input<$name> { fn from(s: &str) -> Self { $crate::Input::Value($name(s.to_owned())) } }
-        impl $crate::Output<$name> {
-            /// The id as a plain string output.
-            pub fn as_string(&self) -> $crate::Output<String> { $crate::Output::from_expr(self.expr().clone()) }
-        }
+        impl $crate::output::StringId for $name {}
     };
 }
 

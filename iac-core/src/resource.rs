@@ -181,6 +181,11 @@ impl ResourceOptions {
         self.protect = true;
         self
     }
+    /// Protect the resource when `on` is true.
+    pub fn protect_if(mut self, on: bool) -> Self {
+        self.protect = on;
+        self
+    }
     /// Never diff these input paths (`tags`, `tags.Owner`, …).
     pub fn ignore_changes<S: Into<String>>(mut self, paths: impl IntoIterator<Item = S>) -> Self {
         self.ignore_changes.extend(paths.into_iter().map(Into::into));

@@ -1,1 +1,519 @@
-//! t
+//! An in-memory provider for tests, benchmarks and users' own unit tests.
+//!
+//! [`TestProvider`] keeps a fake cloud in memory (optionally mirrored to a
+//! file, so a process that is killed mid-run leaves a cloud the next process
+//! can see), adds configurable latency per call, and injects faults: fail the
+//! Nth call, fail with a retriable error, fail one resource's operation,
+//! panic, or abort the whole process mid-call.
+//!
+//! ```
+//! use iac_core::testing::{Server, TestProvider};
+//! let cloud = TestProvider::new();
+//! cloud.fail_nth_call(3); // the third call fails for good
+//! # let _ = Server::builder().size(1).build();
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::output::{Expr, Input, Output, Urn};
+use crate::provider::*;
+use crate::resource::{props, Checks, Resource, Schema};
+use crate::value::Value;
+
+crate::typed_id!(
+    /// The id of a test network.
+    NetworkId
+);
+crate::typed_id!(
+    /// The id of a test server.
+    ServerId
+);
+
+/// A resource as the fake cloud holds it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CloudResource {
+    /// Type token.
+    pub type_token: String,
+    /// The identity tag.
+    pub urn: String,
+    /// The stack tag.
+    pub stack: String,
+    /// Inputs as applied (plaintext, as a real cloud holds them).
+    pub inputs: serde_json::Value,
+    /// Outputs.
+    pub outputs: serde_json::Value,
+}
+
+/// An injected fault.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault {
+    /// The call fails for good.
+    Fail,
+    /// The call fails with a retriable error. On a call number it fails that
+    /// call once; on a resource's operation it fails this many times.
+    Retriable(u32),
+    /// The provider panics.
+    Panic,
+    /// The process aborts (simulates `SIGKILL` mid-call). With `after`, the
+    /// cloud operation happens first, then the abort: the worst moment.
+    Abort {
+        /// Abort after doing the operation rather than before.
+        after: bool,
+    },
+}
+
+#[derive(Default)]
+struct Faults {
+    by_call: BTreeMap<u64, Fault>,
+    by_resource: Vec<(String, &'static str, Fault)>,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct Cloud {
+    next_id: u64,
+    resources: BTreeMap<String, CloudResource>,
+}
+
+struct Inner {
+    cloud: Mutex<Cloud>,
+    latency: Mutex<Duration>,
+    faults: Mutex<Faults>,
+    calls: AtomicU64,
+    log: Mutex<Vec<String>>,
+    persist: Option<PathBuf>,
+}
+
+/// The in-memory provider. Cheap to clone; clones share one cloud.
+#[derive(Clone)]
+pub struct TestProvider {
+    inner: Arc<Inner>,
+}
+
+impl Default for TestProvider {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestProvider {
+    /// An empty cloud, no latency, no faults.
+    pub fn new() -> TestProvider {
+        TestProvider {
+            inner: Arc::new(Inner {
+                cloud: Mutex::new(Cloud::default()),
+                latency: Mutex::new(Duration::ZERO),
+                faults: Mutex::new(Faults::default()),
+                calls: AtomicU64::new(0),
+                log: Mutex::new(Vec::new()),
+                persist: None,
+            }),
+        }
+    }
+
+    /// A cloud mirrored to `path` (loaded now, saved after every mutation),
+    /// so separate processes see one cloud.
+    pub fn persistent(path: impl Into<PathBuf>) -> TestProvider {
+        let path = path.into();
+        let cloud = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+        TestProvider {
+            inner: Arc::new(Inner {
+                cloud: Mutex::new(cloud),
+                latency: Mutex::new(Duration::ZERO),
+                faults: Mutex::new(Faults::default()),
+                calls: AtomicU64::new(0),
+                log: Mutex::new(Vec::new()),
+                persist: Some(path),
+            }),
+        }
+    }
+
+    /// A provider configured from the environment, for test stack binaries:
+    /// `IAC_TEST_CLOUD` (file), `IAC_TEST_LATENCY_MS`, `IAC_TEST_ABORT_ON_CALL`
+    /// (abort on that call, after doing it), `IAC_TEST_FAIL_ON` (`urn:op`,
+    /// op one of create/update/delete).
+    pub fn from_env() -> TestProvider {
+        let p = match std::env::var("IAC_TEST_CLOUD") {
+            Ok(path) => TestProvider::persistent(path),
+            Err(_) => TestProvider::new(),
+        };
+        if let Some(ms) = std::env::var("IAC_TEST_LATENCY_MS").ok().and_then(|v| v.parse().ok()) {
+            p.set_latency(Duration::from_millis(ms));
+        }
+        if let Some(n) = std::env::var("IAC_TEST_ABORT_ON_CALL").ok().and_then(|v| v.parse().ok()) {
+            p.fault_on_call(n, Fault::Abort { after: true });
+        }
+        if let Ok(spec) = std::env::var("IAC_TEST_FAIL_ON") {
+            if let Some((urn, op)) = spec.rsplit_once(':') {
+                let op = match op {
+                    "create" => "create",
+                    "update" => "update",
+                    _ => "delete",
+                };
+                p.fault_on_resource(urn, op, Fault::Fail);
+            }
+        }
+        p
+    }
+
+    /// Sets the latency of every call.
+    pub fn set_latency(&self, d: Duration) {
+        *self.inner.latency.lock().unwrap() = d;
+    }
+
+    /// Builder form of [`TestProvider::set_latency`].
+    pub fn with_latency(self, d: Duration) -> Self {
+        self.set_latency(d);
+        self
+    }
+
+    /// Injects a fault on the `n`th call (counting from 1, all operations).
+    pub fn fault_on_call(&self, n: u64, f: Fault) {
+        self.inner.faults.lock().unwrap().by_call.insert(n, f);
+    }
+
+    /// The `n`th call fails for good.
+    pub fn fail_nth_call(&self, n: u64) {
+        self.fault_on_call(n, Fault::Fail);
+    }
+
+    /// Injects a fault whenever `op` (`create`, `update`, `delete`, `read`)
+    /// is called for `urn`.
+    pub fn fault_on_resource(&self, urn: &str, op: &'static str, f: Fault) {
+        self.inner.faults.lock().unwrap().by_resource.push((urn.to_owned(), op, f));
+    }
+
+    /// Removes every injected fault.
+    pub fn clear_faults(&self) {
+        *self.inner.faults.lock().unwrap() = Faults::default();
+    }
+
+    /// How many calls were made.
+    pub fn calls(&self) -> u64 {
+        self.inner.calls.load(Ordering::SeqCst)
+    }
+
+    /// Every mutating call, as `op urn`, in order.
+    pub fn call_log(&self) -> Vec<String> {
+        self.inner.log.lock().unwrap().clone()
+    }
+
+    /// What the cloud holds, by id.
+    pub fn inventory(&self) -> BTreeMap<String, CloudResource> {
+        self.inner.cloud.lock().unwrap().resources.clone()
+    }
+
+    /// Changes a resource behind the engine's back (to simulate drift).
+    pub fn tamper(&self, id: &str, key: &str, value: serde_json::Value) {
+        let mut c = self.inner.cloud.lock().unwrap();
+        if let Some(r) = c.resources.get_mut(id) {
+            if let Some(m) = r.inputs.as_object_mut() {
+                m.insert(key.to_owned(), value);
+            }
+        }
+        drop(c);
+        self.save();
+    }
+
+    /// Deletes a resource behind the engine's back.
+    pub fn remove_behind_back(&self, id: &str) {
+        self.inner.cloud.lock().unwrap().resources.remove(id);
+        self.save();
+    }
+
+    fn save(&self) {
+        if let Some(p) = &self.inner.persist {
+            let bytes = serde_json::to_vec(&*self.inner.cloud.lock().unwrap()).expect("cloud serializes");
+            let _ = crate::state::local::write_atomic(p, &bytes);
+        }
+    }
+
+    /// Counts the call, waits the latency, and applies any fault. Returns
+    /// whether to abort after doing the operation.
+    async fn enter(&self, op: &'static str, urn: &Urn) -> Result<bool, ProviderError> {
+        let n = self.inner.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let latency = *self.inner.latency.lock().unwrap();
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        let fault = {
+            let mut f = self.inner.faults.lock().unwrap();
+            let by_call = f.by_call.get(&n).cloned();
+            let by_res = f
+                .by_resource
+                .iter_mut()
+                .find(|(u, o, _)| u == urn.as_str() && *o == op)
+                .map(|(_, _, fault)| {
+                    let now = fault.clone();
+                    if let Fault::Retriable(k) = fault {
+                        *k = k.saturating_sub(1);
+                    }
+                    now
+                });
+            by_call.or(by_res)
+        };
+        match fault {
+            None | Some(Fault::Retriable(0)) => Ok(false),
+            Some(Fault::Fail) => Err(ProviderError::fatal(op, format!("injected failure on call {n}"))),
+            Some(Fault::Retriable(_)) => Err(ProviderError::retriable(op, "Throttling: rate exceeded (injected)")),
+            Some(Fault::Panic) => panic!("injected panic in {op} of {urn}"),
+            Some(Fault::Abort { after: false }) => std::process::abort(),
+            Some(Fault::Abort { after: true }) => Ok(true),
+        }
+    }
+
+    fn log(&self, op: &str, urn: &Urn) {
+        self.inner.log.lock().unwrap().push(format!("{op} {urn}"));
+    }
+}
+
+fn plain(v: &Value) -> serde_json::Value {
+    v.to_plain_json().unwrap_or(serde_json::Value::Null)
+}
+
+fn outputs_for(type_token: &str, id: &str, inputs: &Value) -> Value {
+    let mut o = BTreeMap::new();
+    o.insert("arn".to_owned(), Value::from(format!("arn:test:{type_token}:{id}")));
+    if type_token == SERVER.type_token {
+        let n = id.trim_start_matches(|c: char| !c.is_ascii_digit()).parse::<u64>().unwrap_or(0);
+        o.insert("ip".to_owned(), Value::from(format!("10.0.{}.{}", n / 250, n % 250 + 1)));
+        if let Some(pw) = inputs.get("password").unwrap_secrets().0.as_str() {
+            // An output derived from a secret: the provider marks it secret.
+            o.insert("connection".to_owned(), Value::Secret(Box::new(Value::from(format!("admin:{pw}@{id}")))));
+        }
+    }
+    Value::Map(o)
+}
+
+#[async_trait]
+impl Provider for TestProvider {
+    async fn create(&self, req: CreateRequest) -> Result<CreateResult, ProviderError> {
+        let abort = self.enter("create", &req.urn).await?;
+        let id = {
+            let mut c = self.inner.cloud.lock().unwrap();
+            c.next_id += 1;
+            let prefix = req.type_token.rsplit(':').next().unwrap_or("r").to_lowercase();
+            let id = format!("{prefix}-{}", c.next_id);
+            if req.type_token == BUCKET.type_token {
+                let name = req.inputs.get("name").as_str().unwrap_or_default().to_owned();
+                if c.resources.values().any(|r| r.type_token == BUCKET.type_token && r.inputs["name"] == name.as_str()) {
+                    return Err(ProviderError::fatal("CreateBucket", format!("bucket name `{name}` is taken")));
+                }
+            }
+            let outputs = outputs_for(req.type_token, &id, &req.inputs);
+            c.resources.insert(
+                id.clone(),
+                CloudResource {
+                    type_token: req.type_token.to_owned(),
+                    urn: req.urn.to_string(),
+                    stack: req.stack.clone(),
+                    inputs: plain(&req.inputs),
+                    outputs: plain(&outputs),
+                },
+            );
+            id
+        };
+        self.save();
+        self.log("create", &req.urn);
+        if abort {
+            std::process::abort();
+        }
+        let outputs = outputs_for(req.type_token, &id, &req.inputs);
+        Ok(CreateResult { id, outputs })
+    }
+
+    async fn read(&self, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
+        self.enter("read", &req.urn).await?;
+        let c = self.inner.cloud.lock().unwrap();
+        Ok(c.resources.get(&req.id).map(|r| ReadResult {
+            id: req.id.clone(),
+            inputs: Value::from_json(&r.inputs),
+            outputs: outputs_for(&r.type_token, &req.id, &Value::from_json(&r.inputs)),
+        }))
+    }
+
+    async fn update(&self, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {
+        let abort = self.enter("update", &req.urn).await?;
+        {
+            let mut c = self.inner.cloud.lock().unwrap();
+            let r = c
+                .resources
+                .get_mut(&req.id)
+                .ok_or_else(|| ProviderError::fatal("update", format!("{} does not exist", req.id)))?;
+            r.inputs = plain(&req.inputs);
+        }
+        self.save();
+        self.log("update", &req.urn);
+        if abort {
+            std::process::abort();
+        }
+        Ok(UpdateResult { outputs: outputs_for(req.type_token, &req.id, &req.inputs) })
+    }
+
+    async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
+        let abort = self.enter("delete", &req.urn).await?;
+        self.inner.cloud.lock().unwrap().resources.remove(&req.id);
+        self.save();
+        self.log("delete", &req.urn);
+        if abort {
+            std::process::abort();
+        }
+        Ok(())
+    }
+
+    async fn find(&self, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
+        self.enter("find", &req.urn).await?;
+        let c = self.inner.cloud.lock().unwrap();
+        Ok(c.resources
+            .iter()
+            .find(|(_, r)| r.urn == req.urn.as_str() && r.stack == req.stack && r.type_token == req.type_token)
+            .map(|(id, r)| ReadResult {
+                id: id.clone(),
+                inputs: Value::from_json(&r.inputs),
+                outputs: outputs_for(&r.type_token, id, &Value::from_json(&r.inputs)),
+            }))
+    }
+}
+
+/// Schema of [`Network`].
+pub static NETWORK: Schema =
+    Schema { replace_on: &["cidr"], taggable: true, ..Schema::new("test:index:Network", "test") };
+/// Schema of [`Server`].
+pub static SERVER: Schema = Schema { replace_on: &["zone"], taggable: true, ..Schema::new("test:index:Server", "test") };
+/// Schema of [`Bucket`]: names are unique, so it is replaced delete-first.
+pub static BUCKET: Schema =
+    Schema { replace_on: &["name"], delete_before_replace: true, ..Schema::new("test:index:Bucket", "test") };
+/// Schema of the untyped resource that generated programs use: `key`
+/// forces a replacement, everything else updates in place.
+pub static THING: Schema = Schema { replace_on: &["key"], taggable: true, ..Schema::new("test:index:Thing", "test") };
+
+/// A test network.
+#[derive(bon::Builder)]
+pub struct Network {
+    /// Its address range (changing it replaces the network).
+    #[builder(into)]
+    pub cidr: String,
+    /// Tags.
+    #[builder(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Outputs of a [`Network`].
+pub struct NetworkOutputs {
+    /// Its id.
+    pub id: Output<NetworkId>,
+    /// Its ARN.
+    pub arn: Output<String>,
+}
+
+impl Resource for Network {
+    type Outputs = NetworkOutputs;
+    fn schema() -> &'static Schema {
+        &NETWORK
+    }
+    fn inputs(&self) -> Expr {
+        props([("cidr", Value::from(self.cidr.as_str()).into()), ("tags", Value::from(self.tags.clone()).into())])
+    }
+    fn outputs(urn: &Urn) -> NetworkOutputs {
+        NetworkOutputs { id: Output::from_ref(urn, "id"), arn: Output::from_ref(urn, "arn") }
+    }
+    fn validate(&self, c: &mut Checks) {
+        c.check(self.cidr.contains('/'), "cidr", || format!("`{}` is not a CIDR block", self.cidr));
+    }
+}
+
+/// A test server.
+#[derive(bon::Builder)]
+pub struct Server {
+    /// Its size, 1 to 64 (updates in place).
+    pub size: i64,
+    /// Its zone (changing it replaces the server).
+    #[builder(into)]
+    pub zone: Option<String>,
+    /// The network it is in.
+    #[builder(into)]
+    pub network_id: Option<Input<NetworkId>>,
+    /// An admin password (pass a secret).
+    #[builder(into)]
+    pub password: Option<Input<String>>,
+    /// Tags.
+    #[builder(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Outputs of a [`Server`].
+pub struct ServerOutputs {
+    /// Its id.
+    pub id: Output<ServerId>,
+    /// Its address.
+    pub ip: Output<String>,
+    /// A connection string (secret when a password is set).
+    pub connection: Output<String>,
+}
+
+impl Resource for Server {
+    type Outputs = ServerOutputs;
+    fn schema() -> &'static Schema {
+        &SERVER
+    }
+    fn inputs(&self) -> Expr {
+        props([
+            ("size", Value::from(self.size).into()),
+            ("zone", Value::from(self.zone.clone()).into()),
+            ("networkId", self.network_id.as_ref().map_or(Expr::Value(Value::Null), |i| i.to_expr())),
+            ("password", self.password.as_ref().map_or(Expr::Value(Value::Null), |i| Expr::Secret(Box::new(i.to_expr())))),
+            ("tags", Value::from(self.tags.clone()).into()),
+        ])
+    }
+    fn outputs(urn: &Urn) -> ServerOutputs {
+        ServerOutputs {
+            id: Output::from_ref(urn, "id"),
+            ip: Output::from_ref(urn, "ip"),
+            connection: Output::from_ref(urn, "connection"),
+        }
+    }
+    fn validate(&self, c: &mut Checks) {
+        c.check((1..=64).contains(&self.size), "size", || format!("{} is not between 1 and 64", self.size));
+        if let Some(z) = &self.zone {
+            c.check(!z.is_empty(), "zone", || "must not be empty".into());
+        }
+    }
+}
+
+/// A test bucket with a globally unique name.
+#[derive(bon::Builder)]
+pub struct Bucket {
+    /// Its name (changing it replaces the bucket, deleting first).
+    #[builder(into)]
+    pub name: String,
+}
+
+/// Outputs of a [`Bucket`].
+pub struct BucketOutputs {
+    /// Its id.
+    pub id: Output<String>,
+    /// Its ARN.
+    pub arn: Output<String>,
+}
+
+impl Resource for Bucket {
+    type Outputs = BucketOutputs;
+    fn schema() -> &'static Schema {
+        &BUCKET
+    }
+    fn inputs(&self) -> Expr {
+        props([("name", Value::from(self.name.as_str()).into())])
+    }
+    fn outputs(urn: &Urn) -> BucketOutputs {
+        BucketOutputs { id: Output::from_ref(urn, "id"), arn: Output::from_ref(urn, "arn") }
+    }
+}
+
+/// Builder for a [`ServerArgs`]-style alias used in docs.
+pub type ServerArgs = Server;

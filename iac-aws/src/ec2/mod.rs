@@ -1,0 +1,74 @@
+//! EC2 networking resources.
+
+mod subnet;
+mod vpc;
+
+pub use subnet::{Subnet, SubnetOutputs};
+pub use vpc::{Vpc, VpcOutputs};
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use iac_core::{ProviderError, Urn};
+
+use crate::error::aws_err;
+use crate::handler::Handler;
+use crate::util::{TAG_NAME, TAG_STACK};
+
+iac_core::typed_id!(
+    /// The id of a VPC (`vpc-…`).
+    VpcId
+);
+iac_core::typed_id!(
+    /// The id of a subnet (`subnet-…`).
+    SubnetId
+);
+
+pub(crate) fn handler(type_token: &str) -> Option<&'static dyn Handler> {
+    Some(match type_token {
+        vpc::TYPE => &vpc::VpcHandler,
+        subnet::TYPE => &subnet::SubnetHandler,
+        _ => return None,
+    })
+}
+
+/// Tags to set at creation, for one EC2 resource type.
+pub(crate) fn tag_spec(rt: ResourceType, tags: &BTreeMap<String, String>) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(rt)
+        .set_tags(Some(tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()))
+        .build()
+}
+
+/// Filters that find a resource by its identity tags.
+pub(crate) fn identity_filters(stack: &str, urn: &Urn) -> Vec<Filter> {
+    vec![
+        Filter::builder().name(format!("tag:{TAG_STACK}")).values(stack).build(),
+        Filter::builder().name(format!("tag:{TAG_NAME}")).values(urn.as_str()).build(),
+    ]
+}
+
+/// Tags as a map.
+pub(crate) fn tag_map(tags: &[Tag]) -> Vec<(&str, &str)> {
+    tags.iter().filter_map(|t| Some((t.key()?, t.value()?))).collect()
+}
+
+/// Brings an EC2 resource's user tags from `old` to `new` (identity tags
+/// untouched).
+pub(crate) async fn update_tags(
+    ec2: &aws_sdk_ec2::Client,
+    id: &str,
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> Result<(), ProviderError> {
+    let removed: Vec<Tag> = old.keys().filter(|k| !new.contains_key(*k)).map(|k| Tag::builder().key(k).build()).collect();
+    if !removed.is_empty() {
+        ec2.delete_tags().resources(id).set_tags(Some(removed)).send().await.map_err(|e| aws_err("DeleteTags", e))?;
+    }
+    let changed: Vec<Tag> =
+        new.iter().filter(|(k, v)| old.get(*k) != Some(v)).map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+    if !changed.is_empty() {
+        ec2.create_tags().resources(id).set_tags(Some(changed)).send().await.map_err(|e| aws_err("CreateTags", e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! ecs resources.
+
+use crate::handler::Handler;
+
+pub(crate) fn handler(_type_token: &str) -> Option<&'static dyn Handler> {
+    None
+}

@@ -1,0 +1,83 @@
+//! Mapping AWS SDK errors onto provider errors: the operation, AWS's code
+//! and message, and whether retrying can help.
+
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use iac_core::ProviderError;
+
+/// Codes that mean "slow down" on any service.
+const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "SlowDown",
+    "ProvisionedThroughputExceededException",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+];
+
+/// Codes that mean "not yet": eventual consistency between resources (a
+/// security group or subnet still used by a deleting network interface, an
+/// IAM role not yet visible, a resource still changing state).
+const EVENTUALLY: &[&str] = &[
+    "DependencyViolation",
+    "InvalidGroup.InUse",
+    "IncorrectState",
+    "IncorrectInstanceState",
+    "InvalidDBInstanceState",
+    "InvalidDBClusterStateFault",
+    "InvalidDBSubnetGroupStateFault",
+    "ResourceInUseException",
+    "OperationAborted",
+    "ConcurrentModificationException",
+    "ResourceNotReady",
+    "InvalidParameterException.RoleNotReady",
+];
+
+/// The AWS error code of an SDK error, if it has one.
+pub fn code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> Option<&str> {
+    match e {
+        SdkError::ServiceError(s) => s.err().code(),
+        _ => None,
+    }
+}
+
+/// Whether an SDK error carries one of `codes`.
+pub fn is_code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>, codes: &[&str]) -> bool {
+    code(e).is_some_and(|c| codes.contains(&c))
+}
+
+/// Converts an SDK error from `operation` into a provider error.
+pub fn aws_err<E>(operation: &str, e: SdkError<E, HttpResponse>) -> ProviderError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match &e {
+        SdkError::ServiceError(s) => {
+            let err = s.err();
+            let c = err.code().unwrap_or("Unknown");
+            let msg = err.message().unwrap_or("(no message)");
+            let status = s.raw().status().as_u16();
+            let text = format!("{c}: {msg}");
+            if THROTTLING.contains(&c) || EVENTUALLY.contains(&c) || status >= 500 {
+                ProviderError::retriable(operation, text)
+            } else {
+                ProviderError::fatal(operation, text)
+            }
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            ProviderError::retriable(operation, format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&e)))
+        }
+        _ => ProviderError::fatal(operation, format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&e))),
+    }
+}
+
+/// A provider error for an input the handler could not use.
+pub fn bad_input(operation: &str, message: impl Into<String>) -> ProviderError {
+    ProviderError::fatal(operation, message)
+}

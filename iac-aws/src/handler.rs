@@ -1,0 +1,48 @@
+//! How one resource type talks to AWS, and the registry of every type
+//! compiled in.
+
+use async_trait::async_trait;
+use iac_core::provider::*;
+
+use crate::provider::AwsProvider;
+
+/// Create, read, update and delete of one AWS resource type.
+///
+/// `read` maps AWS's description back onto the inputs, key for key, so an
+/// unchanged resource reads back equal to what was applied (no perpetual
+/// diffs). `find` looks a resource up by its identity tags, for adoption
+/// after a crash.
+#[async_trait]
+pub trait Handler: Send + Sync + 'static {
+    /// Creates the resource and waits until it is ready.
+    async fn create(&self, p: &AwsProvider, req: CreateRequest) -> Result<CreateResult, ProviderError>;
+    /// Reads it back; `None` if it is gone.
+    async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError>;
+    /// Updates it in place and waits until it is ready.
+    async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError>;
+    /// Deletes it and waits until it is gone; gone already is success.
+    async fn delete(&self, p: &AwsProvider, req: DeleteRequest) -> Result<(), ProviderError>;
+    /// Finds it by identity tags.
+    async fn find(&self, _p: &AwsProvider, _req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
+        Ok(None)
+    }
+}
+
+/// The handler of a type token, if compiled in.
+pub(crate) fn handler_for(type_token: &str) -> Option<&'static dyn Handler> {
+    let service = type_token.split(':').nth(1)?;
+    let found = match service {
+        #[cfg(feature = "ec2")]
+        "ec2" => crate::ec2::handler(type_token),
+        #[cfg(feature = "ecs")]
+        "ecs" => crate::ecs::handler(type_token),
+        #[cfg(feature = "eks")]
+        "eks" => crate::eks::handler(type_token),
+        #[cfg(feature = "rds")]
+        "rds" => crate::rds::handler(type_token),
+        #[cfg(feature = "s3")]
+        "s3" => crate::s3::handler(type_token),
+        _ => None,
+    };
+    found
+}

@@ -1,0 +1,220 @@
+//! The AWS provider: configuration through `aws-config`'s default chain,
+//! one lazily created client per service, and dispatch of engine calls to
+//! the resource type's handler.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::provider::ProvideCredentials;
+use iac_core::provider::*;
+use tokio::sync::OnceCell;
+
+use crate::handler::handler_for;
+
+/// Where an explicit provider instance points: another region, profile or
+/// assumed role. Unset fields come from the environment's default chain.
+#[derive(Clone, Debug, Default)]
+pub struct AwsSettings {
+    /// Region (else `AWS_REGION` / the profile's region).
+    pub region: Option<String>,
+    /// Named profile (else `AWS_PROFILE` / `default`).
+    pub profile: Option<String>,
+    /// A role to assume on top of the base credentials.
+    pub assume_role_arn: Option<String>,
+    /// An endpoint for every service (else `AWS_ENDPOINT_URL`, or the
+    /// per-service `AWS_ENDPOINT_URL_<SERVICE>`).
+    pub endpoint_url: Option<String>,
+}
+
+struct Inner {
+    settings: AwsSettings,
+    sdk: OnceCell<SdkConfig>,
+    #[cfg(feature = "ec2")]
+    ec2: OnceCell<aws_sdk_ec2::Client>,
+    #[cfg(feature = "ecs")]
+    ecs: OnceCell<aws_sdk_ecs::Client>,
+    #[cfg(feature = "eks")]
+    eks: OnceCell<aws_sdk_eks::Client>,
+    #[cfg(feature = "rds")]
+    rds: OnceCell<aws_sdk_rds::Client>,
+    #[cfg(feature = "s3")]
+    s3: OnceCell<aws_sdk_s3::Client>,
+}
+
+/// An AWS account and region to manage resources in. Cheap to clone.
+///
+/// ```no_run
+/// use iac_aws::{AwsProvider, AwsSettings};
+/// # let stack: iac_core::Stack = unimplemented!();
+/// // The default provider, from the environment:
+/// stack.provider("aws", AwsProvider::from_env());
+/// // Another region, for replication targets:
+/// let west = stack.provider("aws-west", AwsProvider::new(AwsSettings {
+///     region: Some("us-west-2".into()),
+///     ..Default::default()
+/// }));
+/// # let _ = west;
+/// ```
+#[derive(Clone)]
+pub struct AwsProvider {
+    inner: Arc<Inner>,
+}
+
+impl AwsProvider {
+    /// The provider the environment describes.
+    pub fn from_env() -> AwsProvider {
+        AwsProvider::new(AwsSettings::default())
+    }
+
+    /// A provider with explicit settings.
+    pub fn new(settings: AwsSettings) -> AwsProvider {
+        AwsProvider {
+            inner: Arc::new(Inner {
+                settings,
+                sdk: OnceCell::new(),
+                #[cfg(feature = "ec2")]
+                ec2: OnceCell::new(),
+                #[cfg(feature = "ecs")]
+                ecs: OnceCell::new(),
+                #[cfg(feature = "eks")]
+                eks: OnceCell::new(),
+                #[cfg(feature = "rds")]
+                rds: OnceCell::new(),
+                #[cfg(feature = "s3")]
+                s3: OnceCell::new(),
+            }),
+        }
+    }
+
+    /// The shared SDK configuration, loaded on first use.
+    pub async fn sdk(&self) -> &SdkConfig {
+        self.inner
+            .sdk
+            .get_or_init(|| async {
+                let s = &self.inner.settings;
+                let mut loader = aws_config::defaults(BehaviorVersion::latest());
+                if let Some(r) = &s.region {
+                    loader = loader.region(aws_config::Region::new(r.clone()));
+                }
+                if let Some(p) = &s.profile {
+                    loader = loader.profile_name(p);
+                }
+                if let Some(e) = &s.endpoint_url {
+                    loader = loader.endpoint_url(e);
+                }
+                let base = loader.load().await;
+                match &s.assume_role_arn {
+                    None => base,
+                    Some(arn) => {
+                        let role = aws_config::sts::AssumeRoleProvider::builder(arn)
+                            .session_name("iac")
+                            .configure(&base)
+                            .build()
+                            .await;
+                        base.into_builder().credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(role)).build()
+                    }
+                }
+            })
+            .await
+    }
+
+    /// Whether a custom endpoint is configured for `service` (an emulator).
+    fn custom_endpoint(&self, service_env: &str) -> bool {
+        self.inner.settings.endpoint_url.is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL").is_some()
+            || std::env::var_os(format!("AWS_ENDPOINT_URL_{service_env}")).is_some()
+    }
+}
+
+macro_rules! client {
+    ($feature:literal, $name:ident, $krate:ident) => {
+        impl AwsProvider {
+            #[cfg(feature = $feature)]
+            #[doc = concat!("The `", stringify!($krate), "` client, created on first use.")]
+            pub async fn $name(&self) -> &$krate::Client {
+                self.inner.$name.get_or_init(|| async { $krate::Client::new(self.sdk().await) }).await
+            }
+        }
+    };
+}
+client!("ec2", ec2, aws_sdk_ec2);
+client!("ecs", ecs, aws_sdk_ecs);
+client!("eks", eks, aws_sdk_eks);
+client!("rds", rds, aws_sdk_rds);
+
+impl AwsProvider {
+    /// The S3 client, created on first use. Against a custom endpoint (an
+    /// emulator on loopback) buckets are addressed by path, since bucket
+    /// subdomains of `127.0.0.1` do not resolve.
+    #[cfg(feature = "s3")]
+    pub async fn s3(&self) -> &aws_sdk_s3::Client {
+        self.inner
+            .s3
+            .get_or_init(|| async {
+                let conf = aws_sdk_s3::config::Builder::from(self.sdk().await)
+                    .force_path_style(self.custom_endpoint("S3"))
+                    .build();
+                aws_sdk_s3::Client::from_conf(conf)
+            })
+            .await
+    }
+
+    /// The region in use, once configured.
+    pub async fn region(&self) -> Option<String> {
+        self.sdk().await.region().map(|r| r.to_string())
+    }
+}
+
+fn unsupported(type_token: &str) -> ProviderError {
+    ProviderError::fatal(
+        "dispatch",
+        format!("resource type `{type_token}` is not compiled into this build of iac-aws (enable its cargo feature)"),
+    )
+}
+
+#[async_trait]
+impl Provider for AwsProvider {
+    async fn preflight(&self) -> Result<(), ProviderError> {
+        let sdk = self.sdk().await;
+        if sdk.region().is_none() {
+            return Err(ProviderError::fatal(
+                "configure",
+                "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION), or a region in your AWS profile",
+            ));
+        }
+        let creds = sdk.credentials_provider().ok_or_else(|| {
+            ProviderError::fatal("configure", "no AWS credentials provider is configured")
+        })?;
+        creds.provide_credentials().await.map_err(|e| {
+            ProviderError::fatal(
+                "configure",
+                format!(
+                    "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE \
+                     (profiles, SSO and instance roles work too): {e}"
+                ),
+            )
+        })?;
+        Ok(())
+    }
+
+    async fn create(&self, req: CreateRequest) -> Result<CreateResult, ProviderError> {
+        handler_for(req.type_token).ok_or_else(|| unsupported(req.type_token))?.create(self, req).await
+    }
+
+    async fn read(&self, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
+        handler_for(req.type_token).ok_or_else(|| unsupported(req.type_token))?.read(self, req).await
+    }
+
+    async fn update(&self, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {
+        handler_for(req.type_token).ok_or_else(|| unsupported(req.type_token))?.update(self, req).await
+    }
+
+    async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
+        handler_for(req.type_token).ok_or_else(|| unsupported(req.type_token))?.delete(self, req).await
+    }
+
+    async fn find(&self, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
+        handler_for(req.type_token).ok_or_else(|| unsupported(req.type_token))?.find(self, req).await
+    }
+}

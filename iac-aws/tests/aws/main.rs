@@ -1,0 +1,6 @@
+//! Integration tests of `iac-aws` against moto's AWS emulator (one test
+//! binary for the crate, so the SDKs are linked once).
+
+mod support;
+
+mod ec2_network;

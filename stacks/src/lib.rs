@@ -1,0 +1,6 @@
+//! The platforms this project deploys, as stack programs, and the reusable
+//! components they are built from.
+#![warn(missing_docs)]
+
+pub mod bitcoin;
+pub mod components;

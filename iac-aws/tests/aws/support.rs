@@ -1,7 +1,6 @@
 //! The emulator harness: one moto server per test binary on a free loopback
 //! port, started on first use. Tests fail (never skip) if it cannot start.
 
-use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -16,6 +15,9 @@ use iac_core::Stack;
 pub struct Moto {
     pub endpoint: String,
     _child: Child,
+    /// Held open for the life of the test process: when the process ends, for
+    /// whatever reason, the pipe closes and the watchdog shell kills moto.
+    _lifeline: std::process::ChildStdin,
 }
 
 fn moto_binary() -> PathBuf {
@@ -32,10 +34,16 @@ pub fn moto() -> &'static Moto {
     MOTO.get_or_init(|| {
         let bin = moto_binary();
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-        let mut child = Command::new(&bin)
+        let log = std::env::temp_dir().join(format!("iac-moto-{port}.log"));
+        // `sh` starts moto, then waits for its stdin (our pipe) to close.
+        let mut child = Command::new("sh")
+            .args(["-c", r#""$0" "$@" </dev/null & m=$!; read _; kill $m"#])
+            .arg(&bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            // Moto logs every request; a pipe nobody reads would fill and stall it.
+            .stderr(std::fs::File::create(&log).expect("moto log file"))
             .spawn()
             .unwrap_or_else(|e| {
                 panic!(
@@ -45,23 +53,21 @@ pub fn moto() -> &'static Moto {
             });
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if !bin.exists() {
+                panic!("the AWS emulator {} is not installed. Run the tests with ./scripts/test, which installs it", bin.display());
+            }
             if let Ok(Some(status)) = child.try_wait() {
-                let mut err = String::new();
-                child.stderr.take().map(|mut s| s.read_to_string(&mut err));
+                let err = std::fs::read_to_string(&log).unwrap_or_default();
                 panic!("the AWS emulator exited ({status}): {err}");
             }
             assert!(started.elapsed() < Duration::from_secs(30), "the AWS emulator did not listen within 30 s");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Moto { endpoint: format!("http://127.0.0.1:{port}"), _child: child }
+        let lifeline = child.stdin.take().expect("piped stdin");
+        Moto { endpoint: format!("http://127.0.0.1:{port}"), _child: child, _lifeline: lifeline }
     })
 }
 
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self._child.kill();
-    }
-}
 
 /// A provider pointed at the emulator with dummy credentials.
 pub fn provider() -> AwsProvider {

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::diff::{diff, overlay, path_under, PropertyDiff};
@@ -162,6 +163,8 @@ pub struct Engine {
 
 struct Ctx {
     engine: Engine,
+    /// Bounds provider calls in flight (`--parallel`).
+    permits: Semaphore,
     graph: Option<Arc<Graph>>,
     state: Mutex<State>,
     journal: Journal,
@@ -223,13 +226,26 @@ impl Engine {
         Ok(())
     }
 
-    async fn call<T, F, Fut>(&self, urn: &Urn, timeout: Option<Duration>, mut f: F) -> Result<T, ProviderError>
+    /// Calls the provider with retries and the timeout. With `permits`, each
+    /// attempt holds one permit: `--parallel` bounds calls in flight, not
+    /// journal writes or backoff sleeps.
+    async fn call<T, F, Fut>(
+        &self,
+        urn: &Urn,
+        timeout: Option<Duration>,
+        permits: Option<&Semaphore>,
+        mut f: F,
+    ) -> Result<T, ProviderError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, ProviderError>>,
     {
         let mut attempt = 1;
         loop {
+            let permit = match permits {
+                Some(p) => Some(p.acquire().await.map_err(|_| ProviderError::fatal("schedule", "apply was stopped"))?),
+                None => None,
+            };
             let res = match timeout {
                 Some(t) => match tokio::time::timeout(t, f()).await {
                     Ok(r) => r,
@@ -237,6 +253,7 @@ impl Engine {
                 },
                 None => f().await,
             };
+            drop(permit);
             match res {
                 Err(e) if e.kind == ErrorKind::Retriable && attempt < self.retry.attempts => {
                     let exp = self.retry.base.saturating_mul(1 << (attempt - 1).min(16));
@@ -279,7 +296,7 @@ impl Engine {
                         stack: self.store.stack().to_owned(),
                         inputs: inputs.clone(),
                     };
-                    match self.call(&urn, None, || provider.find(req.clone())).await {
+                    match self.call(&urn, None, None, || provider.find(req.clone())).await {
                         Ok(Some(found)) => {
                             let deps = graph
                                 .and_then(|g| g.resources.get(&urn))
@@ -333,7 +350,7 @@ impl Engine {
                                 inputs: r.inputs.clone(),
                                 outputs: r.outputs.clone(),
                             };
-                            match self.call(&urn, None, || provider.read(req.clone())).await {
+                            match self.call(&urn, None, None, || provider.read(req.clone())).await {
                                 Ok(None) if retired => {
                                     (vec![Mutation::DropRetired { urn: urn.clone(), id }], "gone: forgotten".to_owned())
                                 }
@@ -388,7 +405,7 @@ impl Engine {
                     outputs: r.outputs.clone(),
                 };
                 let read = self
-                    .call(&r.urn, None, || provider.read(req.clone()))
+                    .call(&r.urn, None, None, || provider.read(req.clone()))
                     .await
                     .map_err(|e| Error::StepsFailed(vec![format!("{} (read): {e}", r.urn)]))?;
                 Ok(match (read, retired) {
@@ -437,7 +454,14 @@ impl Engine {
     ) -> Result<ApplyReport> {
         let plan = Arc::new(plan.clone());
         let (nodes, roots) = build_nodes(&plan);
-        let ctx = Arc::new(Ctx { engine: self.clone(), graph: graph.clone(), state: Mutex::new(state), journal });
+        let parallel = parallel.max(1);
+        let ctx = Arc::new(Ctx {
+            engine: self.clone(),
+            permits: Semaphore::new(parallel),
+            graph: graph.clone(),
+            state: Mutex::new(state),
+            journal,
+        });
         let mut nodes = nodes;
         let mut ready: VecDeque<usize> = roots.into();
         let mut skipped = vec![false; nodes.len()];
@@ -446,10 +470,9 @@ impl Engine {
         let mut skipped_steps = std::collections::HashSet::new();
         let mut durations = Vec::new();
         let mut tasks: JoinSet<(usize, Result<Duration, String>)> = JoinSet::new();
-        let parallel = parallel.max(1);
         while done < nodes.len() {
-            while tasks.len() < parallel {
-                let Some(i) = ready.pop_front() else { break };
+            // Every ready node starts now; the semaphore bounds the calls.
+            while let Some(i) = ready.pop_front() {
                 let ctx = ctx.clone();
                 let plan = plan.clone();
                 let (step, kind) = (nodes[i].step, nodes[i].kind);
@@ -751,7 +774,7 @@ async fn run_node_inner(ctx: &Ctx, step: &Step, kind: NodeKind) -> Result<(), St
                     changed,
                     timeout: decl.options.timeouts.update,
                 };
-                let res = engine.call(&step.urn, decl.options.timeouts.update, || provider.update(req.clone())).await;
+                let res = engine.call(&step.urn, decl.options.timeouts.update, Some(&ctx.permits), || provider.update(req.clone())).await;
                 return match res {
                     Ok(out) => {
                         new_state.outputs = out.outputs;
@@ -781,7 +804,7 @@ async fn run_node_inner(ctx: &Ctx, step: &Step, kind: NodeKind) -> Result<(), St
                 inputs: inputs.clone(),
                 timeout: decl.options.timeouts.create,
             };
-            match engine.call(&step.urn, decl.options.timeouts.create, || provider.create(req.clone())).await {
+            match engine.call(&step.urn, decl.options.timeouts.create, Some(&ctx.permits), || provider.create(req.clone())).await {
                 Ok(out) => {
                     new_state.id = Some(out.id);
                     new_state.outputs = out.outputs;
@@ -815,7 +838,7 @@ async fn run_node_inner(ctx: &Ctx, step: &Step, kind: NodeKind) -> Result<(), St
                 outputs: old.outputs.clone(),
                 timeout: old.options.timeouts.delete,
             };
-            match engine.call(&step.urn, old.options.timeouts.delete, || provider.delete(req.clone())).await {
+            match engine.call(&step.urn, old.options.timeouts.delete, Some(&ctx.permits), || provider.delete(req.clone())).await {
                 Ok(()) => commit(ctx, Some(seq), vec![forget]).await,
                 Err(e) => fail(ctx, seq, "delete", e).await,
             }

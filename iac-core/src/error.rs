@@ -118,6 +118,9 @@ pub enum Error {
     /// One or more steps of an apply failed; the rest was applied and recorded.
     #[error("{} step(s) failed:\n{}", .0.len(), .0.iter().map(|s| format!("  - {s}")).collect::<Vec<_>>().join("\n"))]
     StepsFailed(Vec<String>),
+    /// The journal could not be written.
+    #[error("journal: {0}")]
+    Journal(String),
     /// The program itself reported an error.
     #[error("the stack program failed: {0}")]
     Program(String),

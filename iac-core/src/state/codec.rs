@@ -93,18 +93,24 @@ impl SecretsCodec {
         })
     }
 
-    /// Resource → stored form.
-    pub fn resource_to_file(&self, r: &ResourceState) -> Result<ResourceFile> {
-        Ok(ResourceFile {
-            urn: r.urn.clone(),
-            type_token: r.type_token.clone(),
-            provider: r.provider.clone(),
-            id: r.id.clone(),
-            inputs: self.to_json(&r.inputs)?,
-            outputs: self.to_json(&r.outputs)?,
-            deps: r.deps.clone(),
-            options: r.options.clone(),
-        })
+    /// Resource → stored form, borrowing it: its values are serialized
+    /// directly, secrets sealed on the way (no intermediate JSON tree).
+    pub fn resource_out<'a>(&'a self, r: &'a ResourceState) -> ResourceOut<'a> {
+        ResourceOut {
+            urn: &r.urn,
+            type_token: &r.type_token,
+            provider: &r.provider,
+            id: r.id.as_deref(),
+            inputs: Sealed { v: &r.inputs, codec: self },
+            outputs: Sealed { v: &r.outputs, codec: self },
+            deps: &r.deps,
+            options: &r.options,
+        }
+    }
+
+    /// A value that serializes with its secrets sealed.
+    pub fn sealed<'a>(&'a self, v: &'a Value) -> Sealed<'a> {
+        Sealed { v, codec: self }
     }
 
     /// Stored form → resource.
@@ -120,6 +126,61 @@ impl SecretsCodec {
             options: f.options,
         })
     }
+}
+
+/// A value serialized with its secrets sealed by the stack's key.
+pub struct Sealed<'a> {
+    v: &'a Value,
+    codec: &'a SecretsCodec,
+}
+
+impl Serialize for Sealed<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeMap, SerializeSeq};
+        match self.v {
+            Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Int(i) => s.serialize_i64(*i),
+            Value::Float(f) => s.serialize_f64(*f),
+            Value::String(x) => s.serialize_str(x),
+            Value::List(l) => {
+                let mut seq = s.serialize_seq(Some(l.len()))?;
+                for v in l {
+                    seq.serialize_element(&Sealed { v, codec: self.codec })?;
+                }
+                seq.end()
+            }
+            Value::Map(m) => {
+                let mut map = s.serialize_map(Some(m.len()))?;
+                for (k, v) in m {
+                    map.serialize_entry(k, &Sealed { v, codec: self.codec })?;
+                }
+                map.end()
+            }
+            Value::Secret(_) => {
+                let sealed = self.codec.to_json(self.v).map_err(S::Error::custom)?;
+                sealed.serialize(s)
+            }
+            Value::Unknown => Err(S::Error::custom("an unknown value cannot be stored")),
+        }
+    }
+}
+
+/// The stored form of one resource, borrowed for writing.
+#[derive(Serialize)]
+pub struct ResourceOut<'a> {
+    urn: &'a Urn,
+    #[serde(rename = "type")]
+    type_token: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    provider: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    inputs: Sealed<'a>,
+    outputs: Sealed<'a>,
+    #[serde(skip_serializing_if = "<[Urn]>::is_empty")]
+    deps: &'a [Urn],
+    options: &'a ResourceOptions,
 }
 
 /// The stored form of one resource.

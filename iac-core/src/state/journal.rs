@@ -1,7 +1,7 @@
 //! Journal records and the group-commit writer that makes them durable.
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
 use crate::output::Urn;
@@ -95,9 +95,9 @@ pub enum Record {
         /// The `begin` record it closes, if any.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         of: Option<u64>,
-        /// The resulting changes.
+        /// The resulting changes, each encoded once as it was made.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        changes: Vec<serde_json::Value>,
+        changes: Vec<Box<serde_json::value::RawValue>>,
         /// Why it failed, if it did.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
@@ -113,9 +113,15 @@ impl Record {
 }
 
 /// Encodes a mutation for the journal.
-pub fn encode_mutation(codec: &SecretsCodec, m: &Mutation) -> Result<serde_json::Value> {
+pub fn encode_mutation(codec: &SecretsCodec, m: &Mutation) -> Result<Box<serde_json::value::RawValue>> {
+    #[derive(Serialize)]
+    struct UpsertOut<'a> {
+        m: &'static str,
+        resource: crate::state::codec::ResourceOut<'a>,
+    }
+    let raw = |v: &dyn erased::Ser| v.to_json().map_err(|e| Error::Secrets(e.to_string()));
     let f = match m {
-        Mutation::Upsert(r) => MutationFile::Upsert { resource: codec.resource_to_file(r)? },
+        Mutation::Upsert(r) => return raw(&UpsertOut { m: "upsert", resource: codec.resource_out(r) }),
         Mutation::Remove { urn } => MutationFile::Remove { urn: urn.clone() },
         Mutation::Retire { urn } => MutationFile::Retire { urn: urn.clone() },
         Mutation::DropRetired { urn, id } => MutationFile::DropRetired { urn: urn.clone(), id: id.clone() },
@@ -123,11 +129,23 @@ pub fn encode_mutation(codec: &SecretsCodec, m: &Mutation) -> Result<serde_json:
             outputs: o.iter().map(|(k, v)| Ok((k.clone(), codec.to_json(v)?))).collect::<Result<_>>()?,
         },
     };
-    Ok(serde_json::to_value(f).expect("journal records serialize"))
+    raw(&f)
 }
 
-fn decode_mutation(codec: &SecretsCodec, j: serde_json::Value) -> std::result::Result<Mutation, String> {
-    let f: MutationFile = serde_json::from_value(j).map_err(|e| e.to_string())?;
+/// Object-safe serialization, so `encode_mutation` can take either shape.
+mod erased {
+    pub trait Ser {
+        fn to_json(&self) -> serde_json::Result<Box<serde_json::value::RawValue>>;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn to_json(&self) -> serde_json::Result<Box<serde_json::value::RawValue>> {
+            serde_json::value::to_raw_value(self)
+        }
+    }
+}
+
+fn decode_mutation(codec: &SecretsCodec, j: &serde_json::value::RawValue) -> std::result::Result<Mutation, String> {
+    let f: MutationFile = serde_json::from_str(j.get()).map_err(|e| e.to_string())?;
     Ok(match f {
         MutationFile::Upsert { resource } => Mutation::Upsert(codec.resource_from_file(resource).map_err(|e| e.to_string())?),
         MutationFile::Remove { urn } => Mutation::Remove { urn },
@@ -172,7 +190,7 @@ pub fn replay(state: &mut State, journal: &[u8], codec: &SecretsCodec, path: &st
                     state.pending.retain(|p| p.seq != of);
                 }
                 for c in changes {
-                    let m = decode_mutation(codec, c)
+                    let m = decode_mutation(codec, &c)
                         .map_err(|e| Error::corrupt(path, format!("line {lineno} holds a bad change: {e}")))?;
                     state.apply(m);
                 }
@@ -184,32 +202,36 @@ pub fn replay(state: &mut State, journal: &[u8], codec: &SecretsCodec, path: &st
 
 /// The journal's writer: records sent from many steps are written in
 /// batches with one durable append per batch (group commit), and each sender
-/// is told once its record is durable.
+/// is told once its record is durable. The writing happens on a dedicated
+/// thread, so an fsync never stalls the runtime's workers.
 #[derive(Clone)]
 pub struct JournalWriter {
-    tx: mpsc::UnboundedSender<(Vec<u8>, oneshot::Sender<Result<(), String>>)>,
+    tx: std::sync::mpsc::Sender<(Vec<u8>, oneshot::Sender<Result<(), String>>)>,
 }
 
 impl JournalWriter {
-    /// Starts the writer task for `stack` on `backend`.
+    /// Starts the writer thread for `stack` on `backend`. Must be called
+    /// from within a Tokio runtime (the backend's calls run on it).
     pub fn start(backend: std::sync::Arc<dyn Backend>, stack: String) -> JournalWriter {
-        let (tx, mut rx) = mpsc::unbounded_channel::<(Vec<u8>, oneshot::Sender<Result<(), String>>)>();
-        tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                let mut batch = vec![first];
-                while let Ok(next) = rx.try_recv() {
-                    batch.push(next);
+        let (tx, rx) = std::sync::mpsc::channel::<(Vec<u8>, oneshot::Sender<Result<(), String>>)>();
+        let handle = tokio::runtime::Handle::current();
+        std::thread::Builder::new()
+            .name("iac-journal".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut batch = vec![first];
+                    batch.extend(rx.try_iter());
+                    let mut bytes = Vec::with_capacity(batch.iter().map(|(b, _)| b.len()).sum());
+                    for (b, _) in &batch {
+                        bytes.extend_from_slice(b);
+                    }
+                    let res = handle.block_on(backend.append_journal(&stack, &bytes)).map_err(|e| e.to_string());
+                    for (_, ack) in batch {
+                        let _ = ack.send(res.clone());
+                    }
                 }
-                let mut bytes = Vec::with_capacity(batch.iter().map(|(b, _)| b.len()).sum());
-                for (b, _) in &batch {
-                    bytes.extend_from_slice(b);
-                }
-                let res = backend.append_journal(&stack, &bytes).await.map_err(|e| e.to_string());
-                for (_, ack) in batch {
-                    let _ = ack.send(res.clone());
-                }
-            }
-        });
+            })
+            .expect("spawn the journal writer thread");
         JournalWriter { tx }
     }
 
@@ -218,11 +240,11 @@ impl JournalWriter {
         let mut line = serde_json::to_vec(rec).expect("journal records serialize");
         line.push(b'\n');
         let (ack, done) = oneshot::channel();
-        self.tx.send((line, ack)).map_err(|_| Error::Secrets("journal writer stopped".into()))?;
+        self.tx.send((line, ack)).map_err(|_| Error::Journal("the journal writer stopped".into()))?;
         match done.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(Error::corrupt("journal", format!("could not append: {e}"))),
-            Err(_) => Err(Error::corrupt("journal", "the journal writer stopped")),
+            Ok(Err(e)) => Err(Error::Journal(format!("could not append: {e}"))),
+            Err(_) => Err(Error::Journal("the journal writer stopped".into())),
         }
     }
 }

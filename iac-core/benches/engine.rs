@@ -15,8 +15,14 @@ use iac_core::state::Backend;
 use iac_core::testing::{TestProvider, THING};
 use iac_core::{Expr, Output, ResourceOptions, Stack, Urn, Value};
 
-const CASES: &[&str] =
-    &["plan_create:1000", "plan_create:10000", "plan_nochange:10000", "apply_dag:2000", "noop_up:4000", "state_bytes:3000"];
+const CASES: &[&str] = &[
+    "plan_create:1000",
+    "plan_create:10000",
+    "plan_nochange:10000",
+    "apply_dag:2000",
+    "noop_up:4000",
+    "state_bytes:3000",
+];
 
 fn main() {
     if let Ok(case) = std::env::var("IAC_BENCH_CASE") {

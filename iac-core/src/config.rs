@@ -86,9 +86,7 @@ impl Config {
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
         match self.table.get(key) {
             None => Ok(None),
-            Some(v) if Self::is_secure(v).is_some() => {
-                Err(self.err(key, "is a secret: read it with `require_secret`"))
-            }
+            Some(v) if Self::is_secure(v).is_some() => Err(self.err(key, "is a secret: read it with `require_secret`")),
             Some(v) => v.clone().try_into().map(Some).map_err(|e| self.err(key, format!("has the wrong type: {e}"))),
         }
     }

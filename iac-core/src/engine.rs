@@ -21,7 +21,8 @@ use crate::graph::Graph;
 use crate::output::Urn;
 use crate::plan::{Op, Plan, Step};
 use crate::provider::{
-    CreateRequest, DeleteRequest, ErrorKind, FindRequest, Provider, ProviderError, ReadRequest, ReadResult, UpdateRequest,
+    CreateRequest, DeleteRequest, ErrorKind, FindRequest, Provider, ProviderError, ReadRequest, ReadResult,
+    UpdateRequest,
 };
 use crate::stack::Providers;
 use crate::state::store::{Journal, StateStore};
@@ -305,7 +306,10 @@ impl Engine {
                                 .into_iter()
                                 .filter(|d| state.resources.contains_key(d))
                                 .collect();
-                            let options = graph.and_then(|g| g.resources.get(&urn)).map(|d| d.options.clone()).unwrap_or_default();
+                            let options = graph
+                                .and_then(|g| g.resources.get(&urn))
+                                .map(|d| d.options.clone())
+                                .unwrap_or_default();
                             let mut rs = ResourceState {
                                 urn: urn.clone(),
                                 type_token: op.type_token.clone(),
@@ -333,12 +337,10 @@ impl Engine {
                 }
                 OpKind::Update | OpKind::Delete => {
                     let id = op.id.clone().unwrap_or_default();
-                    let known = state
-                        .resources
-                        .get(&urn)
-                        .filter(|r| r.id.as_deref() == Some(&id))
-                        .cloned()
-                        .or_else(|| state.retired.iter().find(|r| r.urn == urn && r.id.as_deref() == Some(&id)).cloned());
+                    let known =
+                        state.resources.get(&urn).filter(|r| r.id.as_deref() == Some(&id)).cloned().or_else(|| {
+                            state.retired.iter().find(|r| r.urn == urn && r.id.as_deref() == Some(&id)).cloned()
+                        });
                     let retired = !state.resources.get(&urn).is_some_and(|r| r.id.as_deref() == Some(&id));
                     match known {
                         None => (vec![], "already settled".to_owned()),
@@ -484,7 +486,10 @@ impl Engine {
                         Ok(Err(e)) => Err(e),
                         Err(p) => Err(format!(
                             "provider panicked: {}",
-                            p.downcast_ref::<&str>().copied().or(p.downcast_ref::<String>().map(|s| s.as_str())).unwrap_or("?")
+                            p.downcast_ref::<&str>()
+                                .copied()
+                                .or(p.downcast_ref::<String>().map(|s| s.as_str()))
+                                .unwrap_or("?")
                         )),
                     };
                     (i, res)
@@ -518,14 +523,19 @@ impl Engine {
                         done += 1;
                         let s = &plan.steps[nodes[d].step];
                         if skipped_steps.insert(nodes[d].step) {
-                            (self.observer)(&Event::Skipped { urn: s.urn.clone(), op: s.op, because: step.urn.clone() });
+                            (self.observer)(&Event::Skipped {
+                                urn: s.urn.clone(),
+                                op: s.op,
+                                because: step.urn.clone(),
+                            });
                         }
                         stack.extend(nodes[d].dependents.iter().copied());
                     }
                 }
             }
         }
-        let ctx = Arc::try_unwrap(ctx).map_err(|_| Error::StepsFailed(vec!["internal: apply context still shared".into()]))?;
+        let ctx = Arc::try_unwrap(ctx)
+            .map_err(|_| Error::StepsFailed(vec!["internal: apply context still shared".into()]))?;
         let mut state = ctx.state.into_inner().unwrap_or_else(|p| p.into_inner());
         let journal = ctx.journal;
 
@@ -682,12 +692,7 @@ fn remark_secrets(old: &Value, mut new: Value) -> Value {
 fn from_read(r: &ResourceState, read: ReadResult) -> ResourceState {
     let mut outputs = read.outputs;
     mark_secret_outputs(&r.inputs, &mut outputs);
-    ResourceState {
-        id: Some(read.id),
-        inputs: remark_secrets(&r.inputs, read.inputs),
-        outputs,
-        ..r.clone()
-    }
+    ResourceState { id: Some(read.id), inputs: remark_secrets(&r.inputs, read.inputs), outputs, ..r.clone() }
 }
 
 async fn run_node(ctx: &Ctx, step: &Step, kind: NodeKind) -> Result<(), String> {
@@ -701,7 +706,12 @@ async fn run_node(ctx: &Ctx, step: &Step, kind: NodeKind) -> Result<(), String> 
     let started = Instant::now();
     let res = run_node_inner(ctx, step, kind).await;
     match &res {
-        Ok(()) => (engine.observer)(&Event::Finished { urn: step.urn.clone(), op: step.op, phase, elapsed: started.elapsed() }),
+        Ok(()) => (engine.observer)(&Event::Finished {
+            urn: step.urn.clone(),
+            op: step.op,
+            phase,
+            elapsed: started.elapsed(),
+        }),
         Err(e) => (engine.observer)(&Event::Failed { urn: step.urn.clone(), op: step.op, phase, error: e.clone() }),
     }
     res
@@ -774,7 +784,9 @@ async fn run_node_inner(ctx: &Ctx, step: &Step, kind: NodeKind) -> Result<(), St
                     changed,
                     timeout: decl.options.timeouts.update,
                 };
-                let res = engine.call(&step.urn, decl.options.timeouts.update, Some(&ctx.permits), || provider.update(req.clone())).await;
+                let res = engine
+                    .call(&step.urn, decl.options.timeouts.update, Some(&ctx.permits), || provider.update(req.clone()))
+                    .await;
                 return match res {
                     Ok(out) => {
                         new_state.outputs = out.outputs;
@@ -804,7 +816,10 @@ async fn run_node_inner(ctx: &Ctx, step: &Step, kind: NodeKind) -> Result<(), St
                 inputs: inputs.clone(),
                 timeout: decl.options.timeouts.create,
             };
-            match engine.call(&step.urn, decl.options.timeouts.create, Some(&ctx.permits), || provider.create(req.clone())).await {
+            match engine
+                .call(&step.urn, decl.options.timeouts.create, Some(&ctx.permits), || provider.create(req.clone()))
+                .await
+            {
                 Ok(out) => {
                     new_state.id = Some(out.id);
                     new_state.outputs = out.outputs;
@@ -838,7 +853,10 @@ async fn run_node_inner(ctx: &Ctx, step: &Step, kind: NodeKind) -> Result<(), St
                 outputs: old.outputs.clone(),
                 timeout: old.options.timeouts.delete,
             };
-            match engine.call(&step.urn, old.options.timeouts.delete, Some(&ctx.permits), || provider.delete(req.clone())).await {
+            match engine
+                .call(&step.urn, old.options.timeouts.delete, Some(&ctx.permits), || provider.delete(req.clone()))
+                .await
+            {
                 Ok(()) => commit(ctx, Some(seq), vec![forget]).await,
                 Err(e) => fail(ctx, seq, "delete", e).await,
             }
@@ -847,7 +865,8 @@ async fn run_node_inner(ctx: &Ctx, step: &Step, kind: NodeKind) -> Result<(), St
 }
 
 async fn begin(ctx: &Ctx, op: OpKind, step: &Step, id: Option<String>) -> Result<u64, String> {
-    let provider = step.old.as_ref().filter(|_| op == OpKind::Delete).map_or(step.provider.clone(), |o| o.provider.clone());
+    let provider =
+        step.old.as_ref().filter(|_| op == OpKind::Delete).map_or(step.provider.clone(), |o| o.provider.clone());
     ctx.journal
         .begin(PendingOp { seq: 0, op, urn: step.urn.clone(), type_token: step.type_token.clone(), provider, id })
         .await

@@ -71,9 +71,8 @@ impl Graph {
         let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); self.resources.len()];
         for (i, d) in self.resources.values().enumerate() {
             for dep in &d.deps {
-                let j = *index
-                    .get(dep)
-                    .ok_or_else(|| Error::UnknownDependency { from: d.urn.clone(), to: dep.clone() })?;
+                let j =
+                    *index.get(dep).ok_or_else(|| Error::UnknownDependency { from: d.urn.clone(), to: dep.clone() })?;
                 indeg[i] += 1;
                 dependents[j].push(i);
             }

@@ -21,7 +21,8 @@ use crate::state::{Backend, LockInfo, Mutation, State};
 use crate::value::Value;
 
 /// A stack program: declares resources on the stack it is given.
-pub type Program = Arc<dyn Fn(&Stack) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> + Send + Sync>;
+pub type Program =
+    Arc<dyn Fn(&Stack) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> + Send + Sync>;
 
 /// One stack of one program, with where its config and state live.
 #[derive(Clone)]
@@ -132,7 +133,13 @@ impl Session {
         Engine::new(self.store(), providers, self.observer.clone())
     }
 
-    async fn plan_with(&self, graph: &Graph, engine: &Engine, loaded: &Loaded, opts: &RunOptions) -> Result<(Plan, State, Vec<Drift>)> {
+    async fn plan_with(
+        &self,
+        graph: &Graph,
+        engine: &Engine,
+        loaded: &Loaded,
+        opts: &RunOptions,
+    ) -> Result<(Plan, State, Vec<Drift>)> {
         let mut state = loaded.state.clone();
         let mut drift = Vec::new();
         if opts.refresh {
@@ -201,10 +208,16 @@ impl Session {
             };
             if let Some((path, s)) = &saved {
                 if s.stack != self.stack || s.destroy {
-                    return Err(Error::StalePlan { path: path.to_path_buf(), reason: "is for another stack or command".into() });
+                    return Err(Error::StalePlan {
+                        path: path.to_path_buf(),
+                        reason: "is for another stack or command".into(),
+                    });
                 }
                 if s.state_fingerprint != loaded.fingerprint {
-                    return Err(Error::StalePlan { path: path.to_path_buf(), reason: "the state changed since it was saved".into() });
+                    return Err(Error::StalePlan {
+                        path: path.to_path_buf(),
+                        reason: "the state changed since it was saved".into(),
+                    });
                 }
             }
             let mut state = loaded.state.clone();
@@ -239,7 +252,10 @@ impl Session {
                 return Err(Error::Refused("update cancelled".into()));
             }
             if !plan.has_changes(&state.outputs) && state.journal_seq == loaded.state.journal_seq {
-                return Ok(Applied { plan, report: ApplyReport { state, failures: vec![], skipped: 0, durations: vec![] } });
+                return Ok(Applied {
+                    plan,
+                    report: ApplyReport { state, failures: vec![], skipped: 0, durations: vec![] },
+                });
             }
             engine.preflight(plan.changes().map(|s| s.provider.as_str())).await?;
             let parallel = opts.parallel.max(1);
@@ -362,7 +378,8 @@ impl Session {
         .await
     }
 
-    /// Removes the stack's lock, whoever holds it.
+    /// Removes a stale lock (one whose holder is gone); a live holder is
+    /// named, not overridden.
     pub async fn unlock(&self) -> Result<Option<LockInfo>> {
         let holder = self.backend.lock_holder(&self.stack).await?;
         self.backend.unlock(&self.stack).await?;

@@ -151,7 +151,8 @@ impl Resolver for PlanResolver<'_> {
             Some(Op::Same) => self.state.output(urn, path),
             Some(Op::Update) => {
                 let top = path.split('.').next().unwrap_or(path);
-                let volatile = self.graph.resources.get(urn).is_some_and(|d| d.schema.computed_on_update.contains(&top));
+                let volatile =
+                    self.graph.resources.get(urn).is_some_and(|d| d.schema.computed_on_update.contains(&top));
                 if volatile {
                     Value::Unknown
                 } else {

@@ -261,7 +261,8 @@ fn merge_default_tags(inputs: Expr, defaults: &BTreeMap<String, String>) -> Expr
     let merged = match tags {
         None => Expr::Value(Value::from(defaults.clone())),
         Some(Expr::Value(Value::Map(own))) => {
-            let mut all: BTreeMap<String, Value> = defaults.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
+            let mut all: BTreeMap<String, Value> =
+                defaults.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
             all.extend(own);
             Expr::Value(Value::Map(all))
         }

@@ -35,7 +35,11 @@ fn main() -> ExitCode {
             last = Some(s);
         }
         if let Some(bucket) = cfg.get::<String>("bucket")? {
-            stack.add_with("bucket", Bucket::builder().name(bucket).build(), ResourceOptions::new().protect_if(cfg.get_or("protect", false)?));
+            stack.add_with(
+                "bucket",
+                Bucket::builder().name(bucket).build(),
+                ResourceOptions::new().protect_if(cfg.get_or("protect", false)?),
+            );
         }
         if cfg.get_or("cycle", false)? {
             // Two resources that depend on each other: refused with both names.

@@ -211,7 +211,10 @@ enum GraphFormat {
 
 impl Runner {
     /// A runner for the program `project`.
-    pub fn new<E>(project: &str, program: impl Fn(&Stack) -> std::result::Result<(), E> + Send + Sync + 'static) -> Runner
+    pub fn new<E>(
+        project: &str,
+        program: impl Fn(&Stack) -> std::result::Result<(), E> + Send + Sync + 'static,
+    ) -> Runner
     where
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
@@ -321,7 +324,14 @@ impl Runner {
         res
     }
 
-    async fn command(&self, command: Command, session: &Session, stack: &str, style: Style, progress: &Progress) -> Result<u8> {
+    async fn command(
+        &self,
+        command: Command,
+        session: &Session,
+        stack: &str,
+        style: Style,
+        progress: &Progress,
+    ) -> Result<u8> {
         let mut out = std::io::stdout().lock();
         match command {
             Command::Preview { diff, json, refresh, targets, save_plan, detailed_exitcode } => {
@@ -343,7 +353,10 @@ impl Runner {
                 if let Some(path) = save_plan {
                     session.save_plan(&p.plan, &targets, &path)?;
                     if !json {
-                        println_out(&mut out, &format!("Plan saved to {}; apply it with `up --plan {}`.", path.display(), path.display()));
+                        println_out(
+                            &mut out,
+                            &format!("Plan saved to {}; apply it with `up --plan {}`.", path.display(), path.display()),
+                        );
                     }
                 }
                 let changes = p.plan.has_changes(&p.state.outputs);
@@ -372,7 +385,8 @@ impl Runner {
                 report_applied(&mut out, &applied, started, json, style)
             }
             Command::Destroy { yes, parallel, targets, json } => {
-                let opts = RunOptions { refresh: false, targets, parallel: parallel.unwrap_or_else(default_parallelism) };
+                let opts =
+                    RunOptions { refresh: false, targets, parallel: parallel.unwrap_or_else(default_parallelism) };
                 let started = Instant::now();
                 let mut confirm = |plan: &crate::Plan, state: &crate::state::State| {
                     if !json {
@@ -418,7 +432,8 @@ impl Runner {
                 match name {
                     Some(n) => {
                         let v = outputs.get(&n).ok_or_else(|| Error::UnknownTarget(format!("output {n}")))?;
-                        let shown = if show_secrets { v.unwrap_secrets().0.to_display_json() } else { v.to_display_json() };
+                        let shown =
+                            if show_secrets { v.unwrap_secrets().0.to_display_json() } else { v.to_display_json() };
                         let text = match (&shown, json) {
                             (serde_json::Value::String(s), false) => s.clone(),
                             _ => serde_json::to_string_pretty(&shown).unwrap_or_default(),
@@ -427,7 +442,8 @@ impl Runner {
                     }
                     None if json => println_out(
                         &mut out,
-                        &serde_json::to_string_pretty(&render::outputs_json(&outputs, show_secrets)).unwrap_or_default(),
+                        &serde_json::to_string_pretty(&render::outputs_json(&outputs, show_secrets))
+                            .unwrap_or_default(),
                     ),
                     None => println_out(&mut out, &render::outputs_text(&outputs, show_secrets)),
                 }
@@ -483,7 +499,12 @@ impl Runner {
                         };
                         let text = if matches!(v, Value::Secret(_)) && show_secrets {
                             let o: crate::Output<toml::Value> = cfg.require_secret(&key)?;
-                            o.expr().resolve(&crate::state::State::default()).unwrap_secrets().0.to_display_json().to_string()
+                            o.expr()
+                                .resolve(&crate::state::State::default())
+                                .unwrap_secrets()
+                                .0
+                                .to_display_json()
+                                .to_string()
                         } else {
                             v.to_string()
                         };
@@ -510,7 +531,13 @@ impl Runner {
     }
 }
 
-fn report_applied(out: &mut impl Write, applied: &crate::ops::Applied, started: Instant, json: bool, style: Style) -> Result<u8> {
+fn report_applied(
+    out: &mut impl Write,
+    applied: &crate::ops::Applied,
+    started: Instant,
+    json: bool,
+    style: Style,
+) -> Result<u8> {
     let elapsed = started.elapsed();
     if json {
         let doc = render::apply_json(&applied.plan, &applied.report, elapsed);

@@ -37,9 +37,8 @@ impl LockInfo {
     /// A lock for this process running `command`.
     pub fn here(command: &str) -> LockInfo {
         let host = hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "unknown".into());
-        let since = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+        let since =
+            time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
         LockInfo { host, pid: std::process::id(), command: command.to_owned(), since }
     }
 }

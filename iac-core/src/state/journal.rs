@@ -77,13 +77,12 @@ enum MutationFile {
 }
 
 /// One line of the journal.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum Record {
-    /// An operation is about to call the provider.
+    /// An operation is about to call the provider (its `seq` is this
+    /// record's sequence number).
     Begin {
-        /// This record's sequence number.
-        seq: u64,
         /// The operation.
         #[serde(flatten)]
         op: PendingOp,
@@ -104,10 +103,29 @@ pub enum Record {
     },
 }
 
-impl Record {
+/// A journal line as read back. (Serde cannot read raw JSON through an
+/// internally tagged enum, so changes are read as plain JSON values.)
+#[derive(Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+enum RecordIn {
+    Begin {
+        #[serde(flatten)]
+        op: PendingOp,
+    },
+    End {
+        seq: u64,
+        #[serde(default)]
+        of: Option<u64>,
+        #[serde(default)]
+        changes: Vec<serde_json::Value>,
+    },
+}
+
+impl RecordIn {
     fn seq(&self) -> u64 {
         match self {
-            Record::Begin { seq, .. } | Record::End { seq, .. } => *seq,
+            RecordIn::Begin { op } => op.seq,
+            RecordIn::End { seq, .. } => *seq,
         }
     }
 }
@@ -144,10 +162,12 @@ mod erased {
     }
 }
 
-fn decode_mutation(codec: &SecretsCodec, j: &serde_json::value::RawValue) -> std::result::Result<Mutation, String> {
-    let f: MutationFile = serde_json::from_str(j.get()).map_err(|e| e.to_string())?;
+fn decode_mutation(codec: &SecretsCodec, j: &serde_json::Value) -> std::result::Result<Mutation, String> {
+    let f = MutationFile::deserialize(j).map_err(|e| e.to_string())?;
     Ok(match f {
-        MutationFile::Upsert { resource } => Mutation::Upsert(codec.resource_from_file(resource).map_err(|e| e.to_string())?),
+        MutationFile::Upsert { resource } => {
+            Mutation::Upsert(codec.resource_from_file(resource).map_err(|e| e.to_string())?)
+        }
         MutationFile::Remove { urn } => Mutation::Remove { urn },
         MutationFile::Retire { urn } => Mutation::Retire { urn },
         MutationFile::DropRetired { urn, id } => Mutation::DropRetired { urn, id },
@@ -177,15 +197,15 @@ pub fn replay(state: &mut State, journal: &[u8], codec: &SecretsCodec, path: &st
                 ),
             ));
         }
-        let rec: Record = serde_json::from_str(line.trim_end())
+        let rec: RecordIn = serde_json::from_str(line.trim_end())
             .map_err(|e| Error::corrupt(path, format!("line {lineno} is not a journal record: {e}")))?;
         if rec.seq() <= state.journal_seq {
             continue;
         }
         state.journal_seq = rec.seq();
         match rec {
-            Record::Begin { op, .. } => state.pending.push(op),
-            Record::End { of, changes, .. } => {
+            RecordIn::Begin { op } => state.pending.push(op),
+            RecordIn::End { of, changes, .. } => {
                 if let Some(of) = of {
                     state.pending.retain(|p| p.seq != of);
                 }

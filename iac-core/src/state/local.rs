@@ -12,10 +12,16 @@ use crate::error::{Error, Result};
 use crate::state::backend::{Backend, LockInfo, Stored};
 
 /// States in a local directory (`./.iac` by default).
+///
+/// The lock is an OS advisory lock (`flock`) on `<stack>/lock`, held for the
+/// whole run: the kernel releases it when the holder exits, however it
+/// exits, so a killed run never leaves a stale lock behind. The file's
+/// content names the holder for the message a second run shows.
 #[derive(Debug)]
 pub struct LocalBackend {
     root: PathBuf,
     written: AtomicU64,
+    held: std::sync::Mutex<std::collections::HashMap<String, File>>,
 }
 
 /// Writes a file atomically: temp file, fsync, rename, fsync the directory.
@@ -39,7 +45,7 @@ fn sync_dir(dir: &Path) {
 impl LocalBackend {
     /// A backend rooted at `root`.
     pub fn new(root: impl Into<PathBuf>) -> LocalBackend {
-        LocalBackend { root: root.into(), written: AtomicU64::new(0) }
+        LocalBackend { root: root.into(), written: AtomicU64::new(0), held: Default::default() }
     }
 
     fn dir(&self, stack: &str) -> PathBuf {
@@ -104,7 +110,9 @@ impl Backend for LocalBackend {
             // Keep the previous snapshot as a backup; a hard link costs no copy.
             let bak = snap.with_extension("json.bak");
             let _ = fs::remove_file(&bak);
-            fs::hard_link(&snap, &bak).or_else(|_| fs::copy(&snap, &bak).map(|_| ())).map_err(|e| Error::io(&bak, e))?;
+            fs::hard_link(&snap, &bak)
+                .or_else(|_| fs::copy(&snap, &bak).map(|_| ()))
+                .map_err(|e| Error::io(&bak, e))?;
         }
         write_atomic(&snap, bytes)?;
         self.written.fetch_add(bytes.len() as u64, Ordering::Relaxed);
@@ -133,41 +141,61 @@ impl Backend for LocalBackend {
     async fn lock(&self, stack: &str, info: &LockInfo) -> Result<()> {
         self.ensure_dir(stack)?;
         let p = self.lockfile(stack);
-        match OpenOptions::new().write(true).create_new(true).open(&p) {
-            Ok(mut f) => {
-                let body = serde_json::to_vec(info).expect("lock info serializes");
-                f.write_all(&body).and_then(|_| f.sync_all()).map_err(|e| Error::io(&p, e))?;
-                Ok(())
-            }
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                let holder = match self.lock_holder(stack).await? {
-                    Some(h) => {
-                        let stale = h.host == LockInfo::here("").host && !pid_alive(h.pid);
-                        if stale {
-                            format!("{h}; that process is no longer running: run `state unlock` to remove the stale lock")
-                        } else {
-                            h.to_string()
-                        }
-                    }
-                    None => format!("an unreadable lock file {}", p.display()),
-                };
-                Err(Error::Locked { stack: stack.to_owned(), holder })
-            }
-            Err(e) => Err(Error::io(&p, e)),
+        // Never deleted: unlinking a lock file others may have open would let
+        // two runs lock two different files.
+        let mut f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&p)
+            .map_err(|e| Error::io(&p, e))?;
+        if !try_flock(&f) {
+            let holder = match self.lock_holder(stack).await? {
+                Some(h) => h.to_string(),
+                None => format!("another process (lock file {})", p.display()),
+            };
+            return Err(Error::Locked { stack: stack.to_owned(), holder });
         }
+        let body = serde_json::to_vec(info).expect("lock info serializes");
+        f.set_len(0).and_then(|_| f.write_all(&body)).and_then(|_| f.sync_all()).map_err(|e| Error::io(&p, e))?;
+        self.held.lock().unwrap_or_else(|e| e.into_inner()).insert(stack.to_owned(), f);
+        Ok(())
     }
 
     async fn unlock(&self, stack: &str) -> Result<()> {
         let p = self.lockfile(stack);
-        match fs::remove_file(&p) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::io(&p, e)),
-        }
+        let held = self.held.lock().unwrap_or_else(|e| e.into_inner()).remove(stack);
+        let f = match held {
+            Some(f) => f,
+            None => match OpenOptions::new().write(true).open(&p) {
+                Ok(f) if try_flock(&f) => f,
+                Ok(_) => {
+                    let holder = self.lock_holder(stack).await?.map_or("a live process".into(), |h| h.to_string());
+                    return Err(Error::Locked {
+                        stack: stack.to_owned(),
+                        holder: format!("{holder}, which is still running: stop it first"),
+                    });
+                }
+                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(Error::io(&p, e)),
+            },
+        };
+        // Clear the holder's name, then release by closing.
+        f.set_len(0).map_err(|e| Error::io(&p, e))?;
+        Ok(())
     }
 
     async fn lock_holder(&self, stack: &str) -> Result<Option<LockInfo>> {
-        Ok(read_opt(&self.lockfile(stack))?.and_then(|b| serde_json::from_slice(&b).ok()))
+        let p = self.lockfile(stack);
+        let Some(bytes) = read_opt(&p)? else { return Ok(None) };
+        // A lock file nobody holds names no one, whatever it says.
+        if let Ok(f) = File::open(&p) {
+            if try_flock(&f) {
+                return Ok(None);
+            }
+        }
+        Ok(serde_json::from_slice(&bytes).ok())
     }
 
     async fn list_stacks(&self) -> Result<Vec<String>> {
@@ -188,7 +216,10 @@ impl Backend for LocalBackend {
     }
 }
 
-fn pid_alive(pid: u32) -> bool {
-    // Signal 0 checks existence without sending anything.
-    unsafe { libc::kill(pid as libc::pid_t, 0) == 0 }
+/// Takes an exclusive advisory lock on `f` without waiting; released when
+/// `f` is closed (or its process dies).
+fn try_flock(f: &File) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a file descriptor we own; no memory is shared.
+    unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
 }

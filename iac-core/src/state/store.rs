@@ -95,7 +95,10 @@ impl StateStore {
         replay(&mut state, &stored.journal, &self.codec, &self.backend.journal_location(&self.stack))?;
         let problems = state.integrity_problems();
         if !problems.is_empty() {
-            return Err(Error::corrupt(&snap_path, format!("state fails its integrity check: {}", problems.join("; "))));
+            return Err(Error::corrupt(
+                &snap_path,
+                format!("state fails its integrity check: {}", problems.join("; ")),
+            ));
         }
         Ok(Loaded { state, fingerprint: hex(&hasher.finalize()) })
     }
@@ -121,7 +124,11 @@ impl StateStore {
 /// Serializes a snapshot with one compact line per resource: fast to write,
 /// and still easy to read, grep and diff.
 fn snapshot_bytes(stack: &str, state: &State, codec: &SecretsCodec) -> Result<Vec<u8>> {
-    fn list<T: serde::Serialize>(out: &mut Vec<u8>, key: &str, items: impl Iterator<Item = T>) -> serde_json::Result<()> {
+    fn list<T: serde::Serialize>(
+        out: &mut Vec<u8>,
+        key: &str,
+        items: impl Iterator<Item = T>,
+    ) -> serde_json::Result<()> {
         out.extend_from_slice(format!(",\n\"{key}\": [").as_bytes());
         let mut any = false;
         for item in items {
@@ -142,7 +149,8 @@ fn snapshot_bytes(stack: &str, state: &State, codec: &SecretsCodec) -> Result<Ve
         list(out, "resources", state.resources.values().map(|r| codec.resource_out(r)))?;
         list(out, "retired", state.retired.iter().map(|r| codec.resource_out(r)))?;
         out.extend_from_slice(b",\n\"outputs\": ");
-        let outputs: std::collections::BTreeMap<&String, _> = state.outputs.iter().map(|(k, v)| (k, codec.sealed(v))).collect();
+        let outputs: std::collections::BTreeMap<&String, _> =
+            state.outputs.iter().map(|(k, v)| (k, codec.sealed(v))).collect();
         serde_json::to_writer(&mut *out, &outputs)?;
         list(out, "pending", state.pending.iter())
     };
@@ -169,7 +177,7 @@ impl Journal {
     pub async fn begin(&self, mut op: PendingOp) -> Result<u64> {
         let seq = self.next.fetch_add(1, Ordering::SeqCst);
         op.seq = seq;
-        self.writer.write(&Record::Begin { seq, op }).await?;
+        self.writer.write(&Record::Begin { op }).await?;
         Ok(seq)
     }
 

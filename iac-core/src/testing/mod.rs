@@ -245,11 +245,8 @@ impl TestProvider {
         let fault = {
             let mut f = self.inner.faults.lock().unwrap();
             let by_call = f.by_call.get(&n).cloned();
-            let by_res = f
-                .by_resource
-                .iter_mut()
-                .find(|(u, o, _)| u == urn.as_str() && *o == op)
-                .map(|(_, _, fault)| {
+            let by_res =
+                f.by_resource.iter_mut().find(|(u, o, _)| u == urn.as_str() && *o == op).map(|(_, _, fault)| {
                     let now = fault.clone();
                     if let Fault::Retriable(k) = fault {
                         *k = k.saturating_sub(1);
@@ -302,7 +299,8 @@ impl Provider for TestProvider {
             let id = format!("{prefix}-{}", c.next_id);
             if req.type_token == BUCKET.type_token {
                 let name = req.inputs.get("name").as_str().unwrap_or_default().to_owned();
-                if c.resources.values().any(|r| r.type_token == BUCKET.type_token && r.inputs["name"] == name.as_str()) {
+                if c.resources.values().any(|r| r.type_token == BUCKET.type_token && r.inputs["name"] == name.as_str())
+                {
                     return Err(ProviderError::fatal("CreateBucket", format!("bucket name `{name}` is taken")));
                 }
             }
@@ -385,7 +383,8 @@ impl Provider for TestProvider {
 pub static NETWORK: Schema =
     Schema { replace_on: &["cidr"], taggable: true, ..Schema::new("test:index:Network", "test") };
 /// Schema of [`Server`].
-pub static SERVER: Schema = Schema { replace_on: &["zone"], taggable: true, ..Schema::new("test:index:Server", "test") };
+pub static SERVER: Schema =
+    Schema { replace_on: &["zone"], taggable: true, ..Schema::new("test:index:Server", "test") };
 /// Schema of [`Bucket`]: names are unique, so it is replaced delete-first.
 pub static BUCKET: Schema =
     Schema { replace_on: &["name"], delete_before_replace: true, ..Schema::new("test:index:Bucket", "test") };
@@ -467,7 +466,10 @@ impl Resource for Server {
             ("size", Value::from(self.size).into()),
             ("zone", Value::from(self.zone.clone()).into()),
             ("networkId", self.network_id.as_ref().map_or(Expr::Value(Value::Null), |i| i.to_expr())),
-            ("password", self.password.as_ref().map_or(Expr::Value(Value::Null), |i| Expr::Secret(Box::new(i.to_expr())))),
+            (
+                "password",
+                self.password.as_ref().map_or(Expr::Value(Value::Null), |i| Expr::Secret(Box::new(i.to_expr()))),
+            ),
             ("tags", Value::from(self.tags.clone()).into()),
         ])
     }

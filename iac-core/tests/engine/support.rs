@@ -1,0 +1,84 @@
+//! Shared harness: a temp directory holding state and config, one in-memory
+//! cloud, and sessions whose program is a closure.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use iac_core::engine::Event;
+use iac_core::ops::{Applied, RunOptions, Session};
+use iac_core::state::local::LocalBackend;
+use iac_core::state::State;
+use iac_core::testing::TestProvider;
+use iac_core::{Error, Stack};
+
+pub struct H {
+    pub dir: tempfile::TempDir,
+    pub cloud: TestProvider,
+    pub events: Arc<Mutex<Vec<Event>>>,
+}
+
+impl H {
+    pub fn new() -> H {
+        H { dir: tempfile::tempdir().unwrap(), cloud: TestProvider::new(), events: Arc::default() }
+    }
+
+    pub fn session(&self, program: impl Fn(&Stack) -> Result<(), Error> + Send + Sync + 'static) -> Session {
+        let cloud = self.cloud.clone();
+        let events = self.events.clone();
+        Session {
+            project: "spec".into(),
+            stack: "dev".into(),
+            config_dir: self.dir.path().join("config"),
+            backend: Arc::new(LocalBackend::new(self.dir.path().join("state"))),
+            program: Arc::new(move |s: &Stack| {
+                s.provider("test", cloud.clone());
+                program(s).map_err(Into::into)
+            }),
+            observer: Arc::new(move |e: &Event| events.lock().unwrap().push(e.clone())),
+        }
+    }
+
+    pub fn snapshot_path(&self) -> PathBuf {
+        self.dir.path().join("state/dev/snapshot.json")
+    }
+
+    pub fn journal_path(&self) -> PathBuf {
+        self.dir.path().join("state/dev/journal.jsonl")
+    }
+
+    /// Cloud resources by identity (each identity must appear once).
+    pub fn cloud_by_urn(&self) -> std::collections::BTreeMap<String, String> {
+        let mut out = std::collections::BTreeMap::new();
+        for (id, r) in self.cloud.inventory() {
+            assert!(out.insert(r.urn.clone(), id).is_none(), "duplicate in the cloud: {}", r.urn);
+        }
+        out
+    }
+
+    /// The cloud holds exactly what the state records, id for id.
+    pub fn assert_cloud_matches(&self, state: &State) {
+        let cloud = self.cloud_by_urn();
+        let recorded: std::collections::BTreeMap<String, String> =
+            state.resources.values().filter_map(|r| r.id.clone().map(|id| (r.urn.to_string(), id))).collect();
+        assert_eq!(cloud, recorded, "cloud and state disagree");
+    }
+}
+
+pub fn opts() -> RunOptions {
+    RunOptions { refresh: false, targets: vec![], parallel: 8 }
+}
+
+pub async fn up(s: &Session) -> Applied {
+    let a = s.up(&opts(), None, &mut |_, _| Ok(true)).await.expect("up");
+    assert!(a.report.failures.is_empty(), "up failed: {:?}", a.report.failures);
+    a
+}
+
+pub async fn destroy(s: &Session) -> Applied {
+    s.destroy(&opts(), &mut |_, _| Ok(true)).await.expect("destroy")
+}
+
+/// Index of the first call-log line equal to `line`.
+pub fn pos(log: &[String], line: &str) -> usize {
+    log.iter().position(|l| l == line).unwrap_or_else(|| panic!("`{line}` not in call log {log:?}"))
+}

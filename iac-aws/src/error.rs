@@ -71,7 +71,10 @@ where
             }
         }
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            ProviderError::retriable(operation, format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&e)))
+            ProviderError::retriable(
+                operation,
+                format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&e)),
+            )
         }
         _ => ProviderError::fatal(operation, format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&e))),
     }

@@ -31,7 +31,7 @@ pub trait Handler: Send + Sync + 'static {
 /// The handler of a type token, if compiled in.
 pub(crate) fn handler_for(type_token: &str) -> Option<&'static dyn Handler> {
     let service = type_token.split(':').nth(1)?;
-    let found = match service {
+    match service {
         #[cfg(feature = "ec2")]
         "ec2" => crate::ec2::handler(type_token),
         #[cfg(feature = "ecs")]
@@ -43,6 +43,5 @@ pub(crate) fn handler_for(type_token: &str) -> Option<&'static dyn Handler> {
         #[cfg(feature = "s3")]
         "s3" => crate::s3::handler(type_token),
         _ => None,
-    };
-    found
+    }
 }

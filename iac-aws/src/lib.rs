@@ -31,6 +31,8 @@ pub use provider::{AwsProvider, AwsSettings};
 /// let t = iac_aws::tags([("Name", "web"), ("Tier", "public")]);
 /// assert_eq!(t["Name"], "web");
 /// ```
-pub fn tags<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> std::collections::BTreeMap<String, String> {
+pub fn tags<K: Into<String>, V: Into<String>>(
+    pairs: impl IntoIterator<Item = (K, V)>,
+) -> std::collections::BTreeMap<String, String> {
     pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect()
 }

@@ -112,7 +112,9 @@ impl AwsProvider {
                             .configure(&base)
                             .build()
                             .await;
-                        base.into_builder().credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(role)).build()
+                        base.into_builder()
+                            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(role))
+                            .build()
                     }
                 }
             })
@@ -183,9 +185,9 @@ impl Provider for AwsProvider {
                 "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION), or a region in your AWS profile",
             ));
         }
-        let creds = sdk.credentials_provider().ok_or_else(|| {
-            ProviderError::fatal("configure", "no AWS credentials provider is configured")
-        })?;
+        let creds = sdk
+            .credentials_provider()
+            .ok_or_else(|| ProviderError::fatal("configure", "no AWS credentials provider is configured"))?;
         creds.provide_credentials().await.map_err(|e| {
             ProviderError::fatal(
                 "configure",

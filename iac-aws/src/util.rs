@@ -68,7 +68,10 @@ impl<'a> In<'a> {
 
     /// A list of strings (empty when unset).
     pub fn strs(&self, key: &str) -> Vec<String> {
-        self.get(key).as_list().map(|l| l.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+        self.get(key)
+            .as_list()
+            .map(|l| l.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
     }
 
     /// A nested value (plain JSON, secrets revealed), `None` when unset.
@@ -129,7 +132,12 @@ pub fn keep_write_only(read: &mut Value, recorded: &Value, keys: &[&str]) {
 
 /// Polls `check` until it yields a value, the timeout passes (an error naming
 /// `what`), or it fails. Backs off from 1 s to 15 s between polls.
-pub async fn wait_for<T, F, Fut>(what: &str, timeout: Option<Duration>, default: Duration, mut check: F) -> Result<T, ProviderError>
+pub async fn wait_for<T, F, Fut>(
+    what: &str,
+    timeout: Option<Duration>,
+    default: Duration,
+    mut check: F,
+) -> Result<T, ProviderError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>, ProviderError>>,
@@ -143,7 +151,10 @@ where
         if Instant::now() >= deadline {
             return Err(ProviderError::fatal(
                 "wait",
-                format!("{what}: not ready after {}s (raise the resource's timeout if this is expected)", timeout.unwrap_or(default).as_secs()),
+                format!(
+                    "{what}: not ready after {}s (raise the resource's timeout if this is expected)",
+                    timeout.unwrap_or(default).as_secs()
+                ),
             ));
         }
         tokio::time::sleep(delay).await;

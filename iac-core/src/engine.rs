@@ -341,7 +341,7 @@ impl Engine {
                         state.resources.get(&urn).filter(|r| r.id.as_deref() == Some(&id)).cloned().or_else(|| {
                             state.retired.iter().find(|r| r.urn == urn && r.id.as_deref() == Some(&id)).cloned()
                         });
-                    let retired = !state.resources.get(&urn).is_some_and(|r| r.id.as_deref() == Some(&id));
+                    let retired = state.resources.get(&urn).is_none_or(|r| r.id.as_deref() != Some(&id));
                     match known {
                         None => (vec![], "already settled".to_owned()),
                         Some(r) => {

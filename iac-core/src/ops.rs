@@ -303,11 +303,7 @@ impl Session {
         parallel: usize,
         confirm: &mut (dyn FnMut(&[Drift]) -> Result<bool> + Send),
     ) -> Result<(Vec<Drift>, bool)> {
-        let (graph, providers) = self.run_program().map(|(g, p)| (Some(g), p)).or_else(|e| match e {
-            // Refreshing must work even when the program does not validate.
-            Error::Invalid(_) => Err(e),
-            other => Err(other),
-        })?;
+        let (graph, providers) = self.run_program().map(|(g, p)| (Some(g), p))?;
         self.locked("refresh", async {
             let engine = self.engine(providers);
             let loaded = engine.store().load().await?;

@@ -23,6 +23,34 @@ iac_core::typed_id!(
     /// The id of a subnet (`subnet-…`).
     SubnetId
 );
+iac_core::typed_id!(
+    /// The id of a security group (`sg-…`).
+    SecurityGroupId
+);
+iac_core::typed_id!(
+    /// The id of an internet gateway (`igw-…`).
+    InternetGatewayId
+);
+iac_core::typed_id!(
+    /// The id of a route table (`rtb-…`).
+    RouteTableId
+);
+iac_core::typed_id!(
+    /// The id of a NAT gateway (`nat-…`).
+    NatGatewayId
+);
+iac_core::typed_id!(
+    /// The allocation id of an Elastic IP (`eipalloc-…`).
+    AllocationId
+);
+iac_core::typed_id!(
+    /// The id of a VPC endpoint (`vpce-…`).
+    VpcEndpointId
+);
+iac_core::typed_id!(
+    /// The id of a launch template (`lt-…`).
+    LaunchTemplateId
+);
 
 pub(crate) fn handler(type_token: &str) -> Option<&'static dyn Handler> {
     Some(match type_token {
@@ -61,12 +89,16 @@ pub(crate) async fn update_tags(
     old: &BTreeMap<String, String>,
     new: &BTreeMap<String, String>,
 ) -> Result<(), ProviderError> {
-    let removed: Vec<Tag> = old.keys().filter(|k| !new.contains_key(*k)).map(|k| Tag::builder().key(k).build()).collect();
+    let removed: Vec<Tag> =
+        old.keys().filter(|k| !new.contains_key(*k)).map(|k| Tag::builder().key(k).build()).collect();
     if !removed.is_empty() {
         ec2.delete_tags().resources(id).set_tags(Some(removed)).send().await.map_err(|e| aws_err("DeleteTags", e))?;
     }
-    let changed: Vec<Tag> =
-        new.iter().filter(|(k, v)| old.get(*k) != Some(v)).map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+    let changed: Vec<Tag> = new
+        .iter()
+        .filter(|(k, v)| old.get(*k) != Some(v))
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect();
     if !changed.is_empty() {
         ec2.create_tags().resources(id).set_tags(Some(changed)).send().await.map_err(|e| aws_err("CreateTags", e))?;
     }

@@ -90,7 +90,8 @@ impl Resource for Subnet {
 fn check_ranges(g: &Graph, out: &mut Vec<Diagnostic>) {
     let mut by_vpc: BTreeMap<Urn, Vec<(Urn, Ipv4Net)>> = BTreeMap::new();
     for d in g.resources.values().filter(|d| d.type_token == TYPE) {
-        let Some(net) = d.plain_input("cidrBlock").and_then(|v| v.as_str()).and_then(|s| s.parse::<Ipv4Net>().ok()) else {
+        let Some(net) = d.plain_input("cidrBlock").and_then(|v| v.as_str()).and_then(|s| s.parse::<Ipv4Net>().ok())
+        else {
             continue;
         };
         let Some(Expr::Ref { urn: vpc, .. }) = d.input("vpcId") else { continue };
@@ -190,7 +191,8 @@ impl Handler for SubnetHandler {
         if i.bool("mapPublicIpOnLaunch") {
             set_public_ip(p, &id, true).await?;
         }
-        let (_, outputs) = describe(p, &id).await?.ok_or_else(|| ProviderError::fatal("DescribeSubnets", "subnet vanished"))?;
+        let (_, outputs) =
+            describe(p, &id).await?.ok_or_else(|| ProviderError::fatal("DescribeSubnets", "subnet vanished"))?;
         Ok(CreateResult { id, outputs })
     }
 
@@ -206,7 +208,8 @@ impl Handler for SubnetHandler {
         if req.changed.iter().any(|k| k == "tags") {
             update_tags(p.ec2().await, &req.id, &In::new(&req.old_inputs, "").tags(), &i.tags()).await?;
         }
-        let (_, outputs) = describe(p, &req.id).await?.ok_or_else(|| ProviderError::fatal("DescribeSubnets", "subnet is gone"))?;
+        let (_, outputs) =
+            describe(p, &req.id).await?.ok_or_else(|| ProviderError::fatal("DescribeSubnets", "subnet is gone"))?;
         Ok(UpdateResult { outputs })
     }
 

@@ -97,7 +97,12 @@ async fn describe(p: &AwsProvider, id: &str, inputs_tags_only: bool) -> Result<O
     };
     let Some(vpc) = out.vpcs().first() else { return Ok(None) };
     let attr = |a| async move {
-        ec2.describe_vpc_attribute().vpc_id(id).attribute(a).send().await.map_err(|e| aws_err("DescribeVpcAttribute", e))
+        ec2.describe_vpc_attribute()
+            .vpc_id(id)
+            .attribute(a)
+            .send()
+            .await
+            .map_err(|e| aws_err("DescribeVpcAttribute", e))
     };
     let (dns_support, dns_hostnames) = if inputs_tags_only {
         (None, None)
@@ -167,7 +172,11 @@ impl Handler for VpcHandler {
             .send()
             .await
             .map_err(|e| aws_err("CreateVpc", e))?;
-        let id = out.vpc().and_then(|v| v.vpc_id()).ok_or_else(|| ProviderError::fatal("CreateVpc", "no VPC id returned"))?.to_owned();
+        let id = out
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .ok_or_else(|| ProviderError::fatal("CreateVpc", "no VPC id returned"))?
+            .to_owned();
         wait_for(&format!("VPC {id} available"), req.timeout, Duration::from_secs(300), || async {
             let d = ec2.describe_vpcs().vpc_ids(&id).send().await;
             match d {
@@ -178,7 +187,9 @@ impl Handler for VpcHandler {
         })
         .await?;
         set_dns(p, &id, i).await?;
-        let (_, outputs) = describe(p, &id, true).await?.ok_or_else(|| ProviderError::fatal("DescribeVpcs", "VPC vanished after create"))?;
+        let (_, outputs) = describe(p, &id, true)
+            .await?
+            .ok_or_else(|| ProviderError::fatal("DescribeVpcs", "VPC vanished after create"))?;
         Ok(CreateResult { id, outputs })
     }
 
@@ -194,7 +205,8 @@ impl Handler for VpcHandler {
         if req.changed.iter().any(|k| k == "tags") {
             update_tags(p.ec2().await, &req.id, &In::new(&req.old_inputs, "").tags(), &i.tags()).await?;
         }
-        let (_, outputs) = describe(p, &req.id, true).await?.ok_or_else(|| ProviderError::fatal("DescribeVpcs", "VPC is gone"))?;
+        let (_, outputs) =
+            describe(p, &req.id, true).await?.ok_or_else(|| ProviderError::fatal("DescribeVpcs", "VPC is gone"))?;
         Ok(UpdateResult { outputs })
     }
 

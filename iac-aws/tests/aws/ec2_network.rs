@@ -7,7 +7,10 @@ use iac_core::{Error, Urn};
 use crate::support::*;
 
 fn network(s: &iac_core::Stack, cidr: &str, public: bool, env: &str) {
-    let vpc = s.add("vpc", Vpc::builder().cidr_block(cidr).enable_dns_hostnames(true).tags(iac_aws::tags([("Env", env)])).build());
+    let vpc = s.add(
+        "vpc",
+        Vpc::builder().cidr_block(cidr).enable_dns_hostnames(true).tags(iac_aws::tags([("Env", env)])).build(),
+    );
     let base = cidr.split('.').take(2).collect::<Vec<_>>().join(".");
     s.add(
         "public-a",

@@ -4,3 +4,4 @@
 mod support;
 
 mod ec2_network;
+mod provider;

@@ -24,7 +24,11 @@ fn missing_region_or_credentials_is_one_clear_error_naming_what_to_set() {
             .output()
             .expect("run the child");
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success() && text.contains("1 passed"), "child failed:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success() && text.contains("1 passed"),
+            "child failed:\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         return;
     }
     let rt = tokio::runtime::Runtime::new().unwrap();

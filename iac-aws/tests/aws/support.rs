@@ -54,7 +54,10 @@ pub fn moto() -> &'static Moto {
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if !bin.exists() {
-                panic!("the AWS emulator {} is not installed. Run the tests with ./scripts/test, which installs it", bin.display());
+                panic!(
+                    "the AWS emulator {} is not installed. Run the tests with ./scripts/test, which installs it",
+                    bin.display()
+                );
             }
             if let Ok(Some(status)) = child.try_wait() {
                 let err = std::fs::read_to_string(&log).unwrap_or_default();
@@ -67,7 +70,6 @@ pub fn moto() -> &'static Moto {
         Moto { endpoint: format!("http://127.0.0.1:{port}"), _child: child, _lifeline: lifeline }
     })
 }
-
 
 /// A provider pointed at the emulator with dummy credentials.
 pub fn provider() -> AwsProvider {
@@ -132,12 +134,16 @@ pub async fn destroy(s: &Session) {
 /// `preview --refresh` must show no changes (no drift, no perpetual diff).
 pub async fn assert_no_drift(s: &Session) {
     let p = s.preview(&RunOptions { refresh: true, ..opts() }).await.expect("preview --refresh");
-    let changes: Vec<String> =
-        p.plan.changes().map(|st| format!("{} {} {:?}", st.op.marker(), st.urn, st.diffs.iter().map(|d| &d.path).collect::<Vec<_>>())).collect();
+    let changes: Vec<String> = p
+        .plan
+        .changes()
+        .map(|st| format!("{} {} {:?}", st.op.marker(), st.urn, st.diffs.iter().map(|d| &d.path).collect::<Vec<_>>()))
+        .collect();
     assert!(changes.is_empty(), "expected no changes after refresh, got {changes:?}; drift {:?}", p.drift);
 }
 
 /// A unique suffix for names that must be unique in the emulator's account.
+#[allow(dead_code)]
 pub fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);

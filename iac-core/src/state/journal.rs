@@ -40,6 +40,9 @@ pub struct PendingOp {
 }
 
 /// A change to the state, as journaled.
+// Mutations live only between a provider call and its journal record; boxing
+// the common variant would cost an allocation each for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Mutation {
     /// Record (or replace) a live resource.
@@ -66,6 +69,7 @@ pub enum Mutation {
     Outputs(std::collections::BTreeMap<String, crate::Value>),
 }
 
+#[allow(clippy::large_enum_variant)]
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "m", rename_all = "snake_case")]
 enum MutationFile {
@@ -226,14 +230,17 @@ pub fn replay(state: &mut State, journal: &[u8], codec: &SecretsCodec, path: &st
 /// thread, so an fsync never stalls the runtime's workers.
 #[derive(Clone)]
 pub struct JournalWriter {
-    tx: std::sync::mpsc::Sender<(Vec<u8>, oneshot::Sender<Result<(), String>>)>,
+    tx: std::sync::mpsc::Sender<Pending>,
 }
+
+/// A record's bytes and who to tell once they are durable.
+type Pending = (Vec<u8>, oneshot::Sender<Result<(), String>>);
 
 impl JournalWriter {
     /// Starts the writer thread for `stack` on `backend`. Must be called
     /// from within a Tokio runtime (the backend's calls run on it).
     pub fn start(backend: std::sync::Arc<dyn Backend>, stack: String) -> JournalWriter {
-        let (tx, rx) = std::sync::mpsc::channel::<(Vec<u8>, oneshot::Sender<Result<(), String>>)>();
+        let (tx, rx) = std::sync::mpsc::channel::<Pending>();
         let handle = tokio::runtime::Handle::current();
         std::thread::Builder::new()
             .name("iac-journal".into())

@@ -96,8 +96,16 @@ fn walk(path: &str, old: &Value, new: &Value, out: &mut Vec<PropertyDiff>) {
     }
 }
 
+/// Whether two values are equal once secret markers are ignored, compared
+/// in place (a create compares its whole input tree against nothing).
 fn equal_plain(a: &Value, b: &Value) -> bool {
-    a.unwrap_secrets().0 == b.unwrap_secrets().0
+    match (plain(a), plain(b)) {
+        (Value::List(x), Value::List(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| equal_plain(a, b)),
+        (Value::Map(x), Value::Map(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|((ka, a), (kb, b))| ka == kb && equal_plain(a, b))
+        }
+        (a, b) => a == b,
+    }
 }
 
 fn join(path: &str, k: &str) -> String {

@@ -247,12 +247,15 @@ impl Engine {
                 Some(p) => Some(p.acquire().await.map_err(|_| ProviderError::fatal("schedule", "apply was stopped"))?),
                 None => None,
             };
+            // A panicking provider fails this call like any other error, so
+            // the operation's journal record is closed.
+            let call = std::panic::AssertUnwindSafe(f()).catch_unwind();
             let res = match timeout {
-                Some(t) => match tokio::time::timeout(t, f()).await {
-                    Ok(r) => r,
+                Some(t) => match tokio::time::timeout(t, call).await {
+                    Ok(r) => r.unwrap_or_else(|p| Err(panicked(p))),
                     Err(_) => Err(ProviderError::fatal("timeout", format!("did not finish within {}s", t.as_secs()))),
                 },
-                None => f().await,
+                None => call.await.unwrap_or_else(|p| Err(panicked(p))),
             };
             drop(permit);
             match res {
@@ -445,16 +448,16 @@ impl Engine {
 
     /// Applies `plan` to `state`, journaling every call, and compacts the
     /// result into a new snapshot. Returns the state reached even when steps
-    /// failed (their failures are in the report).
+    /// failed (their failures are in the report). The plan is shared with
+    /// the running steps, not copied: big plans are big.
     pub async fn apply(
         &self,
         graph: Option<Arc<Graph>>,
-        plan: &Plan,
+        plan: Arc<Plan>,
         state: State,
         journal: Journal,
         parallel: usize,
     ) -> Result<ApplyReport> {
-        let plan = Arc::new(plan.clone());
         let (nodes, roots) = build_nodes(&plan);
         let parallel = parallel.max(1);
         let ctx = Arc::new(Ctx {
@@ -571,6 +574,11 @@ impl Engine {
         self.store.compact(&mut state).await?;
         Ok(ApplyReport { state, failures, skipped: skipped_steps.len(), durations })
     }
+}
+
+fn panicked(p: Box<dyn std::any::Any + Send>) -> ProviderError {
+    let msg = p.downcast_ref::<&str>().copied().or(p.downcast_ref::<String>().map(|s| s.as_str())).unwrap_or("?");
+    ProviderError::fatal("provider", format!("provider panicked: {msg}"))
 }
 
 /// Turns logical steps into physical nodes and the edges between them.

@@ -259,8 +259,9 @@ impl Session {
             }
             engine.preflight(plan.changes().map(|s| s.provider.as_str())).await?;
             let parallel = opts.parallel.max(1);
-            let report = engine.apply(Some(graph.clone()), &plan, state, journal, parallel).await?;
-            Ok(Applied { plan, report })
+            let plan = Arc::new(plan);
+            let report = engine.apply(Some(graph.clone()), plan.clone(), state, journal, parallel).await?;
+            Ok(Applied { plan: Arc::unwrap_or_clone(plan), report })
         })
         .await
     }
@@ -290,8 +291,9 @@ impl Session {
                 return Err(Error::Refused("destroy cancelled".into()));
             }
             engine.preflight(plan.changes().map(|s| s.provider.as_str())).await?;
-            let report = engine.apply(None, &plan, state, journal, opts.parallel.max(1)).await?;
-            Ok(Applied { plan, report })
+            let plan = Arc::new(plan);
+            let report = engine.apply(None, plan.clone(), state, journal, opts.parallel.max(1)).await?;
+            Ok(Applied { plan: Arc::unwrap_or_clone(plan), report })
         })
         .await
     }

@@ -10,7 +10,7 @@
 //!         stack.provider("test", TestProvider::new());
 //!         let web = stack.add("web", Server::builder().size(2).build());
 //!         stack.export("ip", web.ip.clone());
-//!         Ok(())
+//!         Ok::<(), iac_core::Error>(())
 //!     })
 //!     .config_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/config"))
 //!     .run()

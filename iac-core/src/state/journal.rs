@@ -190,6 +190,9 @@ fn decode_mutation(codec: &SecretsCodec, j: &serde_json::Value) -> std::result::
 pub fn replay(state: &mut State, journal: &[u8], codec: &SecretsCodec, path: &std::path::Path) -> Result<()> {
     let text = std::str::from_utf8(journal).map_err(|_| Error::corrupt(path, "journal is not UTF-8"))?;
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    // Records up to here are already in the snapshot. Compare with this
+    // fixed mark, never with the highest number seen so far.
+    let folded = state.journal_seq;
     for (i, line) in lines.iter().enumerate() {
         let lineno = i + 1;
         if !line.ends_with('\n') {
@@ -203,10 +206,10 @@ pub fn replay(state: &mut State, journal: &[u8], codec: &SecretsCodec, path: &st
         }
         let rec: RecordIn = serde_json::from_str(line.trim_end())
             .map_err(|e| Error::corrupt(path, format!("line {lineno} is not a journal record: {e}")))?;
-        if rec.seq() <= state.journal_seq {
+        if rec.seq() <= folded {
             continue;
         }
-        state.journal_seq = rec.seq();
+        state.journal_seq = state.journal_seq.max(rec.seq());
         match rec {
             RecordIn::Begin { op } => state.pending.push(op),
             RecordIn::End { of, changes, .. } => {
@@ -231,6 +234,7 @@ pub fn replay(state: &mut State, journal: &[u8], codec: &SecretsCodec, path: &st
 #[derive(Clone)]
 pub struct JournalWriter {
     tx: std::sync::mpsc::Sender<Pending>,
+    next: std::sync::Arc<std::sync::Mutex<u64>>,
 }
 
 /// A record's bytes and who to tell once they are durable.
@@ -239,7 +243,7 @@ type Pending = (Vec<u8>, oneshot::Sender<Result<(), String>>);
 impl JournalWriter {
     /// Starts the writer thread for `stack` on `backend`. Must be called
     /// from within a Tokio runtime (the backend's calls run on it).
-    pub fn start(backend: std::sync::Arc<dyn Backend>, stack: String) -> JournalWriter {
+    pub fn start(backend: std::sync::Arc<dyn Backend>, stack: String, first_seq: u64) -> JournalWriter {
         let (tx, rx) = std::sync::mpsc::channel::<Pending>();
         let handle = tokio::runtime::Handle::current();
         std::thread::Builder::new()
@@ -259,17 +263,25 @@ impl JournalWriter {
                 }
             })
             .expect("spawn the journal writer thread");
-        JournalWriter { tx }
+        JournalWriter { tx, next: std::sync::Arc::new(std::sync::Mutex::new(first_seq)) }
     }
 
-    /// Appends one record and waits until it is durable.
-    pub async fn write(&self, rec: &Record) -> Result<()> {
-        let mut line = serde_json::to_vec(rec).expect("journal records serialize");
-        line.push(b'\n');
+    /// Appends one record and waits until it is durable. `make` builds the
+    /// record from its sequence number; numbers are handed out in the order
+    /// records reach the file.
+    pub async fn write(&self, make: impl FnOnce(u64) -> Record) -> Result<u64> {
         let (ack, done) = oneshot::channel();
-        self.tx.send((line, ack)).map_err(|_| Error::Journal("the journal writer stopped".into()))?;
+        let seq = {
+            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+            let seq = *next;
+            let mut line = serde_json::to_vec(&make(seq)).expect("journal records serialize");
+            line.push(b'\n');
+            self.tx.send((line, ack)).map_err(|_| Error::Journal("the journal writer stopped".into()))?;
+            *next += 1;
+            seq
+        };
         match done.await {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(())) => Ok(seq),
             Ok(Err(e)) => Err(Error::Journal(format!("could not append: {e}"))),
             Err(_) => Err(Error::Journal("the journal writer stopped".into())),
         }

@@ -114,8 +114,8 @@ impl StateStore {
     /// record.
     pub fn journal(&self, state: &State) -> Journal {
         Journal {
-            writer: JournalWriter::start(self.backend.clone(), self.stack.clone()),
-            next: Arc::new(AtomicU64::new(state.journal_seq + 1)),
+            writer: JournalWriter::start(self.backend.clone(), self.stack.clone(), state.journal_seq + 1),
+            last: Arc::new(AtomicU64::new(state.journal_seq)),
             codec: self.codec.clone(),
         }
     }
@@ -167,30 +167,29 @@ fn hex(b: &[u8]) -> String {
 #[derive(Clone)]
 pub struct Journal {
     writer: JournalWriter,
-    next: Arc<AtomicU64>,
+    last: Arc<AtomicU64>,
     codec: SecretsCodec,
 }
 
 impl Journal {
     /// Records that an operation is about to call the provider; returns its
     /// sequence number once the record is durable.
-    pub async fn begin(&self, mut op: PendingOp) -> Result<u64> {
-        let seq = self.next.fetch_add(1, Ordering::SeqCst);
-        op.seq = seq;
-        self.writer.write(&Record::Begin { op }).await?;
+    pub async fn begin(&self, op: PendingOp) -> Result<u64> {
+        let seq = self.writer.write(|seq| Record::Begin { op: PendingOp { seq, ..op } }).await?;
+        self.last.fetch_max(seq, Ordering::SeqCst);
         Ok(seq)
     }
 
     /// Records how an operation ended (or changes made without a call).
     pub async fn end(&self, of: Option<u64>, changes: &[Mutation], error: Option<String>) -> Result<u64> {
-        let seq = self.next.fetch_add(1, Ordering::SeqCst);
         let changes = changes.iter().map(|m| encode_mutation(&self.codec, m)).collect::<Result<Vec<_>>>()?;
-        self.writer.write(&Record::End { seq, of, changes, error }).await?;
+        let seq = self.writer.write(|seq| Record::End { seq, of, changes, error }).await?;
+        self.last.fetch_max(seq, Ordering::SeqCst);
         Ok(seq)
     }
 
-    /// The last sequence number handed out.
+    /// The highest sequence number written.
     pub fn last_seq(&self) -> u64 {
-        self.next.load(Ordering::SeqCst) - 1
+        self.last.load(Ordering::SeqCst)
     }
 }

@@ -121,7 +121,11 @@ impl TestProvider {
     /// so separate processes see one cloud.
     pub fn persistent(path: impl Into<PathBuf>) -> TestProvider {
         let path = path.into();
-        let cloud = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+        let cloud = match std::fs::read(&path) {
+            Ok(b) => serde_json::from_slice(&b)
+                .unwrap_or_else(|e| panic!("the test cloud {} is corrupt: {e}", path.display())),
+            Err(_) => Cloud::default(),
+        };
         TestProvider {
             inner: Arc::new(Inner {
                 cloud: Mutex::new(cloud),
@@ -217,20 +221,22 @@ impl TestProvider {
                 m.insert(key.to_owned(), value);
             }
         }
-        drop(c);
-        self.save();
+        self.save(&c);
     }
 
     /// Deletes a resource behind the engine's back.
     pub fn remove_behind_back(&self, id: &str) {
-        self.inner.cloud.lock().unwrap().resources.remove(id);
-        self.save();
+        let mut c = self.inner.cloud.lock().unwrap();
+        c.resources.remove(id);
+        self.save(&c);
     }
 
-    fn save(&self) {
+    /// Mirrors the cloud to its file. Called with the cloud's lock held, so
+    /// saves never interleave and the file follows the order of mutations.
+    fn save(&self, cloud: &Cloud) {
         if let Some(p) = &self.inner.persist {
-            let bytes = serde_json::to_vec(&*self.inner.cloud.lock().unwrap()).expect("cloud serializes");
-            let _ = crate::state::local::write_atomic(p, &bytes);
+            let bytes = serde_json::to_vec(cloud).expect("cloud serializes");
+            crate::state::local::write_atomic(p, &bytes).expect("write the test cloud");
         }
     }
 
@@ -315,9 +321,9 @@ impl Provider for TestProvider {
                     outputs: plain(&outputs),
                 },
             );
+            self.save(&c);
             id
         };
-        self.save();
         self.log("create", &req.urn);
         if abort {
             std::process::abort();
@@ -345,8 +351,8 @@ impl Provider for TestProvider {
                 .get_mut(&req.id)
                 .ok_or_else(|| ProviderError::fatal("update", format!("{} does not exist", req.id)))?;
             r.inputs = plain(&req.inputs);
+            self.save(&c);
         }
-        self.save();
         self.log("update", &req.urn);
         if abort {
             std::process::abort();
@@ -356,8 +362,11 @@ impl Provider for TestProvider {
 
     async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
         let abort = self.enter("delete", &req.urn).await?;
-        self.inner.cloud.lock().unwrap().resources.remove(&req.id);
-        self.save();
+        {
+            let mut c = self.inner.cloud.lock().unwrap();
+            c.resources.remove(&req.id);
+            self.save(&c);
+        }
         self.log("delete", &req.urn);
         if abort {
             std::process::abort();

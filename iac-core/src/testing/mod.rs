@@ -22,6 +22,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+mod latency;
+
 use crate::output::{Expr, Input, Output, Urn};
 use crate::provider::*;
 use crate::resource::{props, Checks, Resource, Schema};
@@ -246,7 +248,7 @@ impl TestProvider {
         let n = self.inner.calls.fetch_add(1, Ordering::SeqCst) + 1;
         let latency = *self.inner.latency.lock().unwrap();
         if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
+            latency::sleep(latency).await;
         }
         let fault = {
             let mut f = self.inner.faults.lock().unwrap();

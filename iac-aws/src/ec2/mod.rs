@@ -1,8 +1,14 @@
 //! EC2 networking resources.
 
+mod internet_gateway;
+mod route_table;
 mod subnet;
 mod vpc;
 
+pub use internet_gateway::{InternetGateway, InternetGatewayOutputs};
+pub use route_table::{
+    Route, RouteOutputs, RouteTable, RouteTableAssociation, RouteTableAssociationOutputs, RouteTableOutputs,
+};
 pub use subnet::{Subnet, SubnetOutputs};
 pub use vpc::{Vpc, VpcOutputs};
 
@@ -56,6 +62,10 @@ pub(crate) fn handler(type_token: &str) -> Option<&'static dyn Handler> {
     Some(match type_token {
         vpc::TYPE => &vpc::VpcHandler,
         subnet::TYPE => &subnet::SubnetHandler,
+        internet_gateway::TYPE => &internet_gateway::InternetGatewayHandler,
+        route_table::TABLE => &route_table::RouteTableHandler,
+        route_table::ROUTE => &route_table::RouteHandler,
+        route_table::ASSOCIATION => &route_table::AssociationHandler,
         _ => return None,
     })
 }

@@ -93,3 +93,77 @@ async fn bad_networks_are_refused_at_preview_with_every_problem() {
     assert!(text.contains("overlap") && text.contains("overlaps subnet `a`"), "{text}");
     assert!(text.contains("junk") && text.contains("not an IPv4 CIDR"), "{text}");
 }
+
+/// ```text
+/// vpc ◄── igw ◄────────────── route (0.0.0.0/0 → igw)
+///     ◄── public-rt ◄──────── route, assoc ──► subnet
+///     ◄── subnet
+/// ```
+fn public_network(s: &iac_core::Stack, env: &str, second_table: bool) {
+    use iac_aws::ec2::{InternetGateway, Route, RouteTable, RouteTableAssociation};
+    let vpc = s.add("vpc", Vpc::builder().cidr_block("10.30.0.0/16").build());
+    let igw =
+        s.add("igw", InternetGateway::builder().vpc_id(vpc.id.clone()).tags(iac_aws::tags([("Env", env)])).build());
+    let subnet = s.add(
+        "public-a",
+        Subnet::builder().vpc_id(vpc.id.clone()).cidr_block("10.30.1.0/24").availability_zone("us-east-1a").build(),
+    );
+    let rt = s.add("public-rt", RouteTable::builder().vpc_id(vpc.id.clone()).build());
+    s.add(
+        "default-route",
+        Route::builder()
+            .route_table_id(rt.id.clone())
+            .destination_cidr_block("0.0.0.0/0")
+            .gateway_id(igw.id.clone())
+            .build(),
+    );
+    let table = if second_table {
+        s.add("other-rt", RouteTable::builder().vpc_id(vpc.id.clone()).build()).id.clone()
+    } else {
+        rt.id.clone()
+    };
+    s.add(
+        "public-a-assoc",
+        RouteTableAssociation::builder().route_table_id(table).subnet_id(subnet.id.clone()).build(),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn internet_gateway_route_table_route_and_association_lifecycle() {
+    let h = Harness::new();
+    let ec2 = h.aws.ec2().await.clone();
+    let s = h.session("public", |s| public_network(s, "dev", false));
+    let a = up(&s).await;
+    let id = |n: &str| a.report.state.resources[&Urn::new(n)].id.clone().unwrap();
+    let (vpc, igw, rt, subnet) = (id("vpc"), id("igw"), id("public-rt"), id("public-a"));
+    let gws = ec2.describe_internet_gateways().internet_gateway_ids(&igw).send().await.unwrap();
+    assert_eq!(gws.internet_gateways()[0].attachments()[0].vpc_id(), Some(vpc.as_str()), "attached to the VPC");
+    let tables = ec2.describe_route_tables().route_table_ids(&rt).send().await.unwrap();
+    let table = &tables.route_tables()[0];
+    let default =
+        table.routes().iter().find(|r| r.destination_cidr_block() == Some("0.0.0.0/0")).expect("default route");
+    assert_eq!(default.gateway_id(), Some(igw.as_str()));
+    assert!(table.associations().iter().any(|x| x.subnet_id() == Some(subnet.as_str())), "subnet associated");
+    assert_no_drift(&s).await;
+
+    // In place: the gateway's tags. Replace: the association moves to
+    // another table (disassociated first).
+    let s = h.session("public", |s| public_network(s, "prod", true));
+    let a = up(&s).await;
+    assert_eq!(a.report.state.resources[&Urn::new("igw")].id.as_deref(), Some(igw.as_str()), "updated in place");
+    let gws = ec2.describe_internet_gateways().internet_gateway_ids(&igw).send().await.unwrap();
+    assert!(gws.internet_gateways()[0].tags().iter().any(|t| t.key() == Some("Env") && t.value() == Some("prod")));
+    let other = a.report.state.resources[&Urn::new("other-rt")].id.clone().unwrap();
+    let tables = ec2.describe_route_tables().route_table_ids(&other).send().await.unwrap();
+    assert!(tables.route_tables()[0].associations().iter().any(|x| x.subnet_id() == Some(subnet.as_str())));
+    assert_no_drift(&s).await;
+
+    destroy(&s).await;
+    let stack_filter = aws_sdk_ec2::types::Filter::builder().name("tag:iac:stack").values("public").build();
+    let left = ec2.describe_internet_gateways().filters(stack_filter.clone()).send().await.unwrap();
+    assert!(left.internet_gateways().is_empty(), "gateway gone");
+    let left = ec2.describe_route_tables().filters(stack_filter.clone()).send().await.unwrap();
+    assert!(left.route_tables().is_empty(), "route tables gone");
+    let left = ec2.describe_vpcs().filters(stack_filter).send().await.unwrap();
+    assert!(left.vpcs().is_empty(), "VPC gone");
+}

@@ -1,0 +1,365 @@
+//! `RouteTable`, `Route` and `RouteTableAssociation`.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{Filter, ResourceType};
+use iac_core::provider::*;
+use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value};
+
+use super::{
+    identity_filters, tag_map, tag_spec, update_tags, InternetGatewayId, NatGatewayId, RouteTableId, SubnetId, VpcId,
+};
+use crate::error::{aws_err, is_code};
+use crate::handler::Handler;
+use crate::provider::AwsProvider;
+use crate::util::{map, tags_value, tags_with_identity, In};
+
+pub(crate) const TABLE: &str = "aws:ec2:RouteTable";
+pub(crate) const ROUTE: &str = "aws:ec2:Route";
+pub(crate) const ASSOCIATION: &str = "aws:ec2:RouteTableAssociation";
+
+/// Schema of [`RouteTable`]: its VPC is fixed.
+pub static TABLE_SCHEMA: Schema = Schema { replace_on: &["vpcId"], taggable: true, ..Schema::new(TABLE, "aws") };
+/// Schema of [`Route`]: the table and destination identify it; the target
+/// is replaced in place.
+pub static ROUTE_SCHEMA: Schema =
+    Schema { replace_on: &["routeTableId", "destinationCidrBlock"], ..Schema::new(ROUTE, "aws") };
+/// Schema of [`RouteTableAssociation`]: any change re-associates, removing the
+/// old association first (a subnet has one association at a time).
+pub static ASSOCIATION_SCHEMA: Schema = Schema {
+    replace_on: &["routeTableId", "subnetId"],
+    delete_before_replace: true,
+    ..Schema::new(ASSOCIATION, "aws")
+};
+
+/// A route table of a VPC.
+#[derive(bon::Builder)]
+pub struct RouteTable {
+    /// The VPC.
+    #[builder(into)]
+    pub vpc_id: Input<VpcId>,
+    /// Tags.
+    #[builder(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Outputs of a [`RouteTable`].
+pub struct RouteTableOutputs {
+    /// Its id.
+    pub id: Output<RouteTableId>,
+}
+
+impl Resource for RouteTable {
+    type Outputs = RouteTableOutputs;
+    fn schema() -> &'static Schema {
+        &TABLE_SCHEMA
+    }
+    fn inputs(&self) -> Expr {
+        props([("vpcId", self.vpc_id.to_expr()), ("tags", Value::from(self.tags.clone()).into())])
+    }
+    fn outputs(urn: &Urn) -> RouteTableOutputs {
+        RouteTableOutputs { id: Output::from_ref(urn, "id") }
+    }
+}
+
+/// A route in a route table, to an internet gateway or a NAT gateway.
+#[derive(bon::Builder)]
+pub struct Route {
+    /// The table.
+    #[builder(into)]
+    pub route_table_id: Input<RouteTableId>,
+    /// The destination range (`0.0.0.0/0`).
+    #[builder(into)]
+    pub destination_cidr_block: String,
+    /// Target: an internet gateway.
+    #[builder(into)]
+    pub gateway_id: Option<Input<InternetGatewayId>>,
+    /// Target: a NAT gateway.
+    #[builder(into)]
+    pub nat_gateway_id: Option<Input<NatGatewayId>>,
+}
+
+/// Outputs of a [`Route`].
+pub struct RouteOutputs {
+    /// Its id (`<table>_<destination>`).
+    pub id: Output<String>,
+}
+
+impl Resource for Route {
+    type Outputs = RouteOutputs;
+    fn schema() -> &'static Schema {
+        &ROUTE_SCHEMA
+    }
+    fn inputs(&self) -> Expr {
+        let opt = |e: Option<Expr>| e.unwrap_or(Expr::Value(Value::Null));
+        props([
+            ("routeTableId", self.route_table_id.to_expr()),
+            ("destinationCidrBlock", Value::from(self.destination_cidr_block.as_str()).into()),
+            ("gatewayId", opt(self.gateway_id.as_ref().map(Input::to_expr))),
+            ("natGatewayId", opt(self.nat_gateway_id.as_ref().map(Input::to_expr))),
+        ])
+    }
+    fn outputs(urn: &Urn) -> RouteOutputs {
+        RouteOutputs { id: Output::from_ref(urn, "id") }
+    }
+    fn validate(&self, c: &mut Checks) {
+        crate::checks::cidr(c, "destinationCidrBlock", &self.destination_cidr_block);
+        let targets = self.gateway_id.is_some() as u8 + self.nat_gateway_id.is_some() as u8;
+        c.check(targets == 1, "gatewayId", || "a route needs exactly one target: gatewayId or natGatewayId".into());
+    }
+}
+
+/// Associates a subnet with a route table.
+#[derive(bon::Builder)]
+pub struct RouteTableAssociation {
+    /// The table.
+    #[builder(into)]
+    pub route_table_id: Input<RouteTableId>,
+    /// The subnet.
+    #[builder(into)]
+    pub subnet_id: Input<SubnetId>,
+}
+
+/// Outputs of a [`RouteTableAssociation`].
+pub struct RouteTableAssociationOutputs {
+    /// Its id (`rtbassoc-…`).
+    pub id: Output<String>,
+}
+
+impl Resource for RouteTableAssociation {
+    type Outputs = RouteTableAssociationOutputs;
+    fn schema() -> &'static Schema {
+        &ASSOCIATION_SCHEMA
+    }
+    fn inputs(&self) -> Expr {
+        props([("routeTableId", self.route_table_id.to_expr()), ("subnetId", self.subnet_id.to_expr())])
+    }
+    fn outputs(urn: &Urn) -> RouteTableAssociationOutputs {
+        RouteTableAssociationOutputs { id: Output::from_ref(urn, "id") }
+    }
+}
+
+async fn describe_table(p: &AwsProvider, id: &str) -> Result<Option<aws_sdk_ec2::types::RouteTable>, ProviderError> {
+    match p.ec2().await.describe_route_tables().route_table_ids(id).send().await {
+        Ok(o) => Ok(o.route_tables().first().cloned()),
+        Err(e) if is_code(&e, &["InvalidRouteTableID.NotFound"]) => Ok(None),
+        Err(e) => Err(aws_err("DescribeRouteTables", e)),
+    }
+}
+
+pub(crate) struct RouteTableHandler;
+
+fn table_inputs(t: &aws_sdk_ec2::types::RouteTable) -> Value {
+    map([("vpcId", Value::from(t.vpc_id())), ("tags", tags_value(tag_map(t.tags())))])
+}
+
+#[async_trait]
+impl Handler for RouteTableHandler {
+    async fn create(&self, p: &AwsProvider, req: CreateRequest) -> Result<CreateResult, ProviderError> {
+        let i = In::new(&req.inputs, "CreateRouteTable");
+        let out = p
+            .ec2()
+            .await
+            .create_route_table()
+            .vpc_id(i.str("vpcId")?)
+            .tag_specifications(tag_spec(
+                ResourceType::RouteTable,
+                &tags_with_identity(&req.inputs, &req.stack, &req.urn),
+            ))
+            .send()
+            .await
+            .map_err(|e| aws_err("CreateRouteTable", e))?;
+        let id = out
+            .route_table()
+            .and_then(|t| t.route_table_id())
+            .ok_or_else(|| ProviderError::fatal("CreateRouteTable", "no route table id returned"))?;
+        Ok(CreateResult { id: id.to_owned(), outputs: Value::map() })
+    }
+
+    async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
+        Ok(describe_table(p, &req.id).await?.map(|t| ReadResult {
+            id: req.id,
+            inputs: table_inputs(&t),
+            outputs: Value::map(),
+        }))
+    }
+
+    async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {
+        let (old, new) = (In::new(&req.old_inputs, ""), In::new(&req.inputs, ""));
+        update_tags(p.ec2().await, &req.id, &old.tags(), &new.tags()).await?;
+        Ok(UpdateResult { outputs: Value::map() })
+    }
+
+    async fn delete(&self, p: &AwsProvider, req: DeleteRequest) -> Result<(), ProviderError> {
+        match p.ec2().await.delete_route_table().route_table_id(&req.id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if is_code(&e, &["InvalidRouteTableID.NotFound"]) => Ok(()),
+            Err(e) => Err(aws_err("DeleteRouteTable", e)),
+        }
+    }
+
+    async fn find(&self, p: &AwsProvider, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
+        let out = p
+            .ec2()
+            .await
+            .describe_route_tables()
+            .set_filters(Some(identity_filters(&req.stack, &req.urn)))
+            .send()
+            .await
+            .map_err(|e| aws_err("DescribeRouteTables", e))?;
+        Ok(out.route_tables().first().and_then(|t| {
+            Some(ReadResult { id: t.route_table_id()?.to_owned(), inputs: table_inputs(t), outputs: Value::map() })
+        }))
+    }
+}
+
+pub(crate) struct RouteHandler;
+
+async fn put_route(p: &AwsProvider, i: In<'_>, replace: bool) -> Result<(), ProviderError> {
+    let ec2 = p.ec2().await;
+    let (table, dest) = (i.str("routeTableId")?, i.str("destinationCidrBlock")?);
+    let (gw, nat) = (i.opt_str("gatewayId").map(str::to_owned), i.opt_str("natGatewayId").map(str::to_owned));
+    if replace {
+        ec2.replace_route()
+            .route_table_id(table)
+            .destination_cidr_block(dest)
+            .set_gateway_id(gw)
+            .set_nat_gateway_id(nat)
+            .send()
+            .await
+            .map_err(|e| aws_err("ReplaceRoute", e))?;
+    } else {
+        ec2.create_route()
+            .route_table_id(table)
+            .destination_cidr_block(dest)
+            .set_gateway_id(gw)
+            .set_nat_gateway_id(nat)
+            .send()
+            .await
+            .map_err(|e| aws_err("CreateRoute", e))?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Handler for RouteHandler {
+    async fn create(&self, p: &AwsProvider, req: CreateRequest) -> Result<CreateResult, ProviderError> {
+        let i = In::new(&req.inputs, "CreateRoute");
+        put_route(p, i, false).await?;
+        Ok(CreateResult {
+            id: format!("{}_{}", i.str("routeTableId")?, i.str("destinationCidrBlock")?),
+            outputs: Value::map(),
+        })
+    }
+
+    async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
+        let Some((table, dest)) = req.id.split_once('_') else {
+            return Err(ProviderError::fatal("DescribeRouteTables", format!("malformed route id `{}`", req.id)));
+        };
+        let Some(t) = describe_table(p, table).await? else { return Ok(None) };
+        let Some(r) = t.routes().iter().find(|r| r.destination_cidr_block() == Some(dest)) else { return Ok(None) };
+        let inputs = map([
+            ("routeTableId", Value::from(table)),
+            ("destinationCidrBlock", Value::from(dest)),
+            ("gatewayId", Value::from(r.gateway_id())),
+            ("natGatewayId", Value::from(r.nat_gateway_id())),
+        ]);
+        Ok(Some(ReadResult { id: req.id, inputs, outputs: Value::map() }))
+    }
+
+    async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {
+        put_route(p, In::new(&req.inputs, "ReplaceRoute"), true).await?;
+        Ok(UpdateResult { outputs: Value::map() })
+    }
+
+    async fn delete(&self, p: &AwsProvider, req: DeleteRequest) -> Result<(), ProviderError> {
+        let i = In::new(&req.inputs, "DeleteRoute");
+        let res = p
+            .ec2()
+            .await
+            .delete_route()
+            .route_table_id(i.str("routeTableId")?)
+            .destination_cidr_block(i.str("destinationCidrBlock")?)
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if is_code(&e, &["InvalidRoute.NotFound", "InvalidRouteTableID.NotFound"]) => Ok(()),
+            Err(e) => Err(aws_err("DeleteRoute", e)),
+        }
+    }
+
+    async fn find(&self, p: &AwsProvider, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
+        // A route is identified by its table and destination.
+        let i = In::new(&req.inputs, "DescribeRouteTables");
+        let (Some(table), Some(dest)) = (i.opt_str("routeTableId"), i.opt_str("destinationCidrBlock")) else {
+            return Ok(None);
+        };
+        let id = format!("{table}_{dest}");
+        self.read(
+            p,
+            ReadRequest {
+                type_token: ROUTE_SCHEMA.type_token,
+                urn: req.urn,
+                id,
+                inputs: req.inputs,
+                outputs: Value::map(),
+            },
+        )
+        .await
+    }
+}
+
+pub(crate) struct AssociationHandler;
+
+#[async_trait]
+impl Handler for AssociationHandler {
+    async fn create(&self, p: &AwsProvider, req: CreateRequest) -> Result<CreateResult, ProviderError> {
+        let i = In::new(&req.inputs, "AssociateRouteTable");
+        let out = p
+            .ec2()
+            .await
+            .associate_route_table()
+            .route_table_id(i.str("routeTableId")?)
+            .subnet_id(i.str("subnetId")?)
+            .send()
+            .await
+            .map_err(|e| aws_err("AssociateRouteTable", e))?;
+        let id =
+            out.association_id().ok_or_else(|| ProviderError::fatal("AssociateRouteTable", "no association id"))?;
+        Ok(CreateResult { id: id.to_owned(), outputs: Value::map() })
+    }
+
+    async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
+        let out = p
+            .ec2()
+            .await
+            .describe_route_tables()
+            .filters(Filter::builder().name("association.route-table-association-id").values(&req.id).build())
+            .send()
+            .await
+            .map_err(|e| aws_err("DescribeRouteTables", e))?;
+        let found = out.route_tables().iter().find_map(|t| {
+            t.associations().iter().find(|a| a.route_table_association_id() == Some(req.id.as_str())).map(|a| (t, a))
+        });
+        Ok(found.map(|(t, a)| ReadResult {
+            id: req.id.clone(),
+            inputs: map([("routeTableId", Value::from(t.route_table_id())), ("subnetId", Value::from(a.subnet_id()))]),
+            outputs: Value::map(),
+        }))
+    }
+
+    async fn update(&self, _p: &AwsProvider, _req: UpdateRequest) -> Result<UpdateResult, ProviderError> {
+        // Every input forces a replacement (see the schema).
+        Err(ProviderError::fatal("RouteTableAssociation", "an association is replaced, never updated in place"))
+    }
+
+    async fn delete(&self, p: &AwsProvider, req: DeleteRequest) -> Result<(), ProviderError> {
+        match p.ec2().await.disassociate_route_table().association_id(&req.id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if is_code(&e, &["InvalidAssociationID.NotFound"]) => Ok(()),
+            Err(e) => Err(aws_err("DisassociateRouteTable", e)),
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! `Network`: a VPC over N availability zones with public, private and
-//! database subnets.
+//! database subnets, an internet gateway and public routing.
 
-use iac_aws::ec2::{Subnet, SubnetId, Vpc, VpcId};
+use iac_aws::ec2::{InternetGateway, Route, RouteTable, RouteTableAssociation, Subnet, SubnetId, Vpc, VpcId};
 use iac_core::{Output, Stack};
 
 /// What a network looks like.
@@ -63,6 +63,23 @@ impl Network {
                 .collect()
         };
         let public_subnets = tier("public", 0, true);
+        // Public subnets route to the internet through the gateway.
+        let igw = c.add("igw", InternetGateway::builder().vpc_id(vpc.id.clone()).build());
+        let public_rt = c.add("public-rt", RouteTable::builder().vpc_id(vpc.id.clone()).build());
+        c.add(
+            "public-default-route",
+            Route::builder()
+                .route_table_id(public_rt.id.clone())
+                .destination_cidr_block("0.0.0.0/0")
+                .gateway_id(igw.id.clone())
+                .build(),
+        );
+        for (az, subnet) in args.azs.iter().zip(&public_subnets) {
+            c.add(
+                &format!("public-{az}-rt"),
+                RouteTableAssociation::builder().route_table_id(public_rt.id.clone()).subnet_id(subnet.clone()).build(),
+            );
+        }
         let private_subnets = tier("private", 64, false);
         let database_subnets = if args.database_subnets { tier("database", 128, false) } else { Vec::new() };
         Network { vpc_id: vpc.id.clone(), public_subnets, private_subnets, database_subnets }

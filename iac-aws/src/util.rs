@@ -130,6 +130,19 @@ pub fn keep_write_only(read: &mut Value, recorded: &Value, keys: &[&str]) {
     }
 }
 
+/// Drops from a read-back description the inputs AWS chooses when they are
+/// left unset (a subnet's zone, say): if the user did not set them, AWS's
+/// choice is not a change.
+pub fn drop_computed_when_unset(read: &mut Value, recorded: &Value, keys: &[&str]) {
+    if let Value::Map(r) = read {
+        for k in keys {
+            if recorded.get(k).is_empty_like() {
+                r.remove(*k);
+            }
+        }
+    }
+}
+
 /// Polls `check` until it yields a value, the timeout passes (an error naming
 /// `what`), or it fails. Backs off from 1 s to 15 s between polls.
 pub async fn wait_for<T, F, Fut>(

@@ -318,7 +318,14 @@ impl Engine {
                                 type_token: op.type_token.clone(),
                                 provider: op.provider.clone(),
                                 id: Some(found.id.clone()),
-                                inputs: remark_secrets(&inputs, found.inputs),
+                                // The create was issued with the desired inputs;
+                                // record those (a later refresh shows any drift),
+                                // not AWS's fuller description of the resource.
+                                inputs: if inputs.is_empty_like() || inputs.contains_unknown() {
+                                    remark_secrets(&inputs, found.inputs)
+                                } else {
+                                    inputs.clone()
+                                },
                                 outputs: found.outputs,
                                 deps,
                                 options,

@@ -137,10 +137,10 @@ impl Session {
         &self,
         graph: &Graph,
         engine: &Engine,
-        loaded: &Loaded,
+        loaded: Loaded,
         opts: &RunOptions,
     ) -> Result<(Plan, State, Vec<Drift>)> {
-        let mut state = loaded.state.clone();
+        let Loaded { mut state, fingerprint } = loaded;
         let mut drift = Vec::new();
         if opts.refresh {
             engine.preflight(state.resources.values().map(|r| r.provider.as_str())).await?;
@@ -151,7 +151,7 @@ impl Session {
             drift = d;
         }
         let mut plan = plan_update(graph, &state, &PlanOptions { targets: opts.targets.clone() })?;
-        plan.state_fingerprint = loaded.fingerprint.clone();
+        plan.state_fingerprint = fingerprint;
         Ok((plan, state, drift))
     }
 
@@ -161,7 +161,7 @@ impl Session {
         let (graph, providers) = self.run_program()?;
         let engine = self.engine(providers);
         let loaded = engine.store().load().await?;
-        let (plan, state, drift) = self.plan_with(&graph, &engine, &loaded, opts).await?;
+        let (plan, state, drift) = self.plan_with(&graph, &engine, loaded, opts).await?;
         Ok(Preview { plan, state, drift })
     }
 
@@ -220,7 +220,8 @@ impl Session {
                     });
                 }
             }
-            let mut state = loaded.state.clone();
+            let loaded_seq = loaded.state.journal_seq;
+            let mut state = loaded.state;
             let needs_cloud = !state.pending.is_empty() || opts.refresh;
             if needs_cloud {
                 engine.preflight(state.resources.values().map(|r| r.provider.as_str())).await?;
@@ -251,7 +252,7 @@ impl Session {
             } else if !confirm(&plan, &state)? {
                 return Err(Error::Refused("update cancelled".into()));
             }
-            if !plan.has_changes(&state.outputs) && state.journal_seq == loaded.state.journal_seq {
+            if !plan.has_changes(&state.outputs) && state.journal_seq == loaded_seq {
                 return Ok(Applied {
                     plan,
                     report: ApplyReport { state, failures: vec![], skipped: 0, durations: vec![] },
@@ -279,7 +280,7 @@ impl Session {
         self.locked("destroy", async {
             let engine = self.engine(providers);
             let loaded = engine.store().load().await?;
-            let mut state = loaded.state.clone();
+            let mut state = loaded.state;
             let journal = engine.store().journal(&state);
             if !state.pending.is_empty() {
                 engine.preflight(state.resources.values().map(|r| r.provider.as_str())).await?;
@@ -309,7 +310,7 @@ impl Session {
         self.locked("refresh", async {
             let engine = self.engine(providers);
             let loaded = engine.store().load().await?;
-            let mut state = loaded.state.clone();
+            let mut state = loaded.state;
             engine.preflight(state.resources.values().map(|r| r.provider.as_str())).await?;
             let journal = engine.store().journal(&state);
             let had_pending = !state.pending.is_empty();

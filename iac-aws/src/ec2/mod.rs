@@ -1,11 +1,13 @@
 //! EC2 networking resources.
 
 mod internet_gateway;
+mod nat;
 mod route_table;
 mod subnet;
 mod vpc;
 
 pub use internet_gateway::{InternetGateway, InternetGatewayOutputs};
+pub use nat::{ElasticIp, ElasticIpOutputs, NatGateway, NatGatewayOutputs};
 pub use route_table::{
     Route, RouteOutputs, RouteTable, RouteTableAssociation, RouteTableAssociationOutputs, RouteTableOutputs,
 };
@@ -63,6 +65,8 @@ pub(crate) fn handler(type_token: &str) -> Option<&'static dyn Handler> {
         vpc::TYPE => &vpc::VpcHandler,
         subnet::TYPE => &subnet::SubnetHandler,
         internet_gateway::TYPE => &internet_gateway::InternetGatewayHandler,
+        nat::EIP => &nat::ElasticIpHandler,
+        nat::NAT => &nat::NatGatewayHandler,
         route_table::TABLE => &route_table::RouteTableHandler,
         route_table::ROUTE => &route_table::RouteHandler,
         route_table::ASSOCIATION => &route_table::AssociationHandler,

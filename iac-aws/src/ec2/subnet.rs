@@ -13,7 +13,7 @@ use super::{identity_filters, tag_map, tag_spec, update_tags, SubnetId, VpcId};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{map, tags_value, tags_with_identity, wait_for, In};
+use crate::util::{drop_computed_when_unset, map, tags_value, tags_with_identity, wait_for, In};
 
 pub(crate) const TYPE: &str = "aws:ec2:Subnet";
 
@@ -197,7 +197,10 @@ impl Handler for SubnetHandler {
     }
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
-        Ok(describe(p, &req.id).await?.map(|(inputs, outputs)| ReadResult { id: req.id, inputs, outputs }))
+        Ok(describe(p, &req.id).await?.map(|(mut inputs, outputs)| {
+            drop_computed_when_unset(&mut inputs, &req.inputs, &["availabilityZone"]);
+            ReadResult { id: req.id, inputs, outputs }
+        }))
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

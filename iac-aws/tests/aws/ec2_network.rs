@@ -167,3 +167,67 @@ async fn internet_gateway_route_table_route_and_association_lifecycle() {
     let left = ec2.describe_vpcs().filters(stack_filter).send().await.unwrap();
     assert!(left.vpcs().is_empty(), "VPC gone");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nat_gateway_with_elastic_ip_routes_a_private_subnet() {
+    use iac_aws::ec2::{ElasticIp, InternetGateway, NatGateway, Route, RouteTable};
+    let h = Harness::new();
+    let ec2 = h.aws.ec2().await.clone();
+    let prog = |env: &'static str| {
+        move |s: &iac_core::Stack| {
+            let vpc = s.add("vpc", Vpc::builder().cidr_block("10.40.0.0/16").build());
+            s.add("igw", InternetGateway::builder().vpc_id(vpc.id.clone()).build());
+            let public = s.add("public", Subnet::builder().vpc_id(vpc.id.clone()).cidr_block("10.40.1.0/24").build());
+            let eip = s.add("nat-ip", ElasticIp::builder().tags(iac_aws::tags([("Env", env)])).build());
+            let nat = s.add(
+                "nat",
+                NatGateway::builder()
+                    .subnet_id(public.id.clone())
+                    .allocation_id(eip.id.clone())
+                    .tags(iac_aws::tags([("Env", env)]))
+                    .build(),
+            );
+            let rt = s.add("private-rt", RouteTable::builder().vpc_id(vpc.id.clone()).build());
+            s.add(
+                "private-default",
+                Route::builder()
+                    .route_table_id(rt.id.clone())
+                    .destination_cidr_block("0.0.0.0/0")
+                    .nat_gateway_id(nat.id.clone())
+                    .build(),
+            );
+            s.export("nat_ip", nat.public_ip.clone());
+        }
+    };
+    let s = h.session("nat", prog("dev"));
+    let a = up(&s).await;
+    let id = |n: &str| a.report.state.resources[&Urn::new(n)].id.clone().unwrap();
+    let (nat, eip, rt) = (id("nat"), id("nat-ip"), id("private-rt"));
+    let gw = ec2.describe_nat_gateways().nat_gateway_ids(&nat).send().await.unwrap();
+    let gw = &gw.nat_gateways()[0];
+    assert_eq!(gw.state(), Some(&aws_sdk_ec2::types::NatGatewayState::Available));
+    assert_eq!(gw.nat_gateway_addresses()[0].allocation_id(), Some(eip.as_str()));
+    let tables = ec2.describe_route_tables().route_table_ids(&rt).send().await.unwrap();
+    let route =
+        tables.route_tables()[0].routes().iter().find(|r| r.destination_cidr_block() == Some("0.0.0.0/0")).cloned();
+    assert_eq!(route.and_then(|r| r.nat_gateway_id().map(str::to_owned)), Some(nat.clone()));
+    assert!(matches!(&a.report.state.outputs["nat_ip"], iac_core::Value::String(ip) if !ip.is_empty()));
+    assert_no_drift(&s).await;
+
+    // Tags update in place on both.
+    let s = h.session("nat", prog("prod"));
+    let a = up(&s).await;
+    assert_eq!(a.report.state.resources[&Urn::new("nat")].id.as_deref(), Some(nat.as_str()));
+    let addrs = ec2.describe_addresses().allocation_ids(&eip).send().await.unwrap();
+    assert!(addrs.addresses()[0].tags().iter().any(|t| t.value() == Some("prod")));
+    assert_no_drift(&s).await;
+
+    destroy(&s).await;
+    let gw = ec2.describe_nat_gateways().nat_gateway_ids(&nat).send().await.unwrap();
+    assert!(
+        gw.nat_gateways().iter().all(|g| g.state() == Some(&aws_sdk_ec2::types::NatGatewayState::Deleted)),
+        "NAT deleted"
+    );
+    let addrs = ec2.describe_addresses().send().await.unwrap();
+    assert!(addrs.addresses().iter().all(|a| a.allocation_id() != Some(eip.as_str())), "address released");
+}

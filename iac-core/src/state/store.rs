@@ -59,17 +59,23 @@ impl StateStore {
         let mut state = State::default();
         if let Some(bytes) = &stored.snapshot {
             hasher.update(bytes);
-            let probe: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+            // First only the version (everything else is skipped, not built),
+            // so a newer schema is named as such rather than as corrupt.
+            #[derive(serde::Deserialize)]
+            struct Probe {
+                version: Option<serde_json::Value>,
+            }
+            let probe: Probe = serde_json::from_slice(bytes).map_err(|e| {
                 Error::corrupt(&snap_path, format!("not a valid state snapshot (truncated or corrupt?): {e}"))
             })?;
-            let version = probe.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
+            let version = probe.version.and_then(|v| v.as_u64()).unwrap_or(0);
             if version > u64::from(SCHEMA_VERSION) {
                 return Err(Error::corrupt(
                     &snap_path,
                     format!("written by a newer version (schema {version}; this build reads {SCHEMA_VERSION}): upgrade the tool"),
                 ));
             }
-            let file: SnapshotFile = serde_json::from_value(probe)
+            let file: SnapshotFile = serde_json::from_slice(bytes)
                 .map_err(|e| Error::corrupt(&snap_path, format!("not a valid state snapshot: {e}")))?;
             if file.stack != self.stack {
                 return Err(Error::corrupt(&snap_path, format!("holds stack `{}`, not `{}`", file.stack, self.stack)));

@@ -46,15 +46,16 @@ struct Inner {
 ///
 /// ```no_run
 /// use iac_aws::{AwsProvider, AwsSettings};
-/// # let stack: iac_core::Stack = unimplemented!();
-/// // The default provider, from the environment:
-/// stack.provider("aws", AwsProvider::from_env());
-/// // Another region, for replication targets:
-/// let west = stack.provider("aws-west", AwsProvider::new(AwsSettings {
-///     region: Some("us-west-2".into()),
-///     ..Default::default()
-/// }));
-/// # let _ = west;
+/// fn providers(stack: &iac_core::Stack) {
+///     // The default provider, from the environment:
+///     stack.provider("aws", AwsProvider::from_env());
+///     // Another region, for replication targets:
+///     let west = stack.provider("aws-west", AwsProvider::new(AwsSettings {
+///         region: Some("us-west-2".into()),
+///         ..Default::default()
+///     }));
+///     # let _ = west;
+/// }
 /// ```
 #[derive(Clone)]
 pub struct AwsProvider {

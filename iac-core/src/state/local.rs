@@ -181,8 +181,11 @@ impl Backend for LocalBackend {
                 Err(e) => return Err(Error::io(&p, e)),
             },
         };
-        // Clear the holder's name, then release by closing.
+        // Clear the holder's name, then release explicitly: a child process
+        // forked meanwhile shares this descriptor until it execs, so closing
+        // ours alone would not release the lock at once.
         f.set_len(0).map_err(|e| Error::io(&p, e))?;
+        unflock(&f);
         Ok(())
     }
 
@@ -192,6 +195,7 @@ impl Backend for LocalBackend {
         // A lock file nobody holds names no one, whatever it says.
         if let Ok(f) = File::open(&p) {
             if try_flock(&f) {
+                unflock(&f);
                 return Ok(None);
             }
         }
@@ -214,6 +218,13 @@ impl Backend for LocalBackend {
     fn bytes_written(&self) -> u64 {
         self.written.load(Ordering::Relaxed)
     }
+}
+
+/// Releases the advisory lock held through `f`.
+fn unflock(f: &File) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a file descriptor we own; no memory is shared.
+    unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_UN) };
 }
 
 /// Takes an exclusive advisory lock on `f` without waiting; released when

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use iac_core::{ProviderError, Urn, Value};
+use iac_core::{Expr, Input, ProviderError, Urn, Value};
+use serde::Serialize;
 
 /// The tag naming the stack a resource belongs to.
 pub const TAG_STACK: &str = "iac:stack";
@@ -116,6 +117,37 @@ pub fn tags_value<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Val
 /// Builds an input or output map, dropping unset values.
 pub fn map<const N: usize>(pairs: [(&str, Value); N]) -> Value {
     Value::Map(pairs.into_iter().filter(|(_, v)| !v.is_empty_like()).map(|(k, v)| (k.to_owned(), v)).collect())
+}
+
+/// An optional input as an expression (null when unset).
+pub fn opt_expr<T: Serialize>(i: Option<&Input<T>>) -> Expr {
+    i.map_or(Expr::Value(Value::Null), Input::to_expr)
+}
+
+/// A list of inputs (each a value or another resource's output) as an
+/// expression; null when empty, so an empty list and an unset one agree.
+pub fn list_expr<T: Serialize>(items: &[Input<T>]) -> Expr {
+    if items.is_empty() {
+        Expr::Value(Value::Null)
+    } else {
+        Expr::List(items.iter().map(Input::to_expr).collect())
+    }
+}
+
+/// A list read from AWS, in the order the user recorded it when it holds
+/// the same items: AWS returns sets (subnets, groups) in its own order,
+/// which is not a change.
+pub fn ordered_like(read: Vec<String>, recorded: &Value) -> Value {
+    let rec: Vec<&str> = recorded.as_list().map(|l| l.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let mut a: Vec<&str> = read.iter().map(String::as_str).collect();
+    let mut b = rec.clone();
+    a.sort_unstable();
+    b.sort_unstable();
+    if a == b {
+        Value::from(rec.into_iter().map(str::to_owned).collect::<Vec<_>>())
+    } else {
+        Value::from(read)
+    }
 }
 
 /// Keeps the recorded value for keys AWS never returns (passwords,

@@ -1,17 +1,27 @@
 //! EC2 networking resources.
 
+mod flow_log;
 mod internet_gateway;
+mod launch_template;
 mod nat;
 mod route_table;
+mod security_group;
 mod subnet;
+mod vpc_endpoint;
 mod vpc;
 
+pub use flow_log::{FlowLog, FlowLogDestination, FlowLogOutputs, FlowLogSource, FlowLogTraffic};
 pub use internet_gateway::{InternetGateway, InternetGatewayOutputs};
+pub use launch_template::{BlockDevice, LaunchTemplate, LaunchTemplateOutputs};
 pub use nat::{ElasticIp, ElasticIpOutputs, NatGateway, NatGatewayOutputs};
 pub use route_table::{
     Route, RouteOutputs, RouteTable, RouteTableAssociation, RouteTableAssociationOutputs, RouteTableOutputs,
 };
+pub use security_group::{
+    Direction, SecurityGroup, SecurityGroupOutputs, SecurityGroupRule, SecurityGroupRuleOutputs,
+};
 pub use subnet::{Subnet, SubnetOutputs};
+pub use vpc_endpoint::{EndpointType, VpcEndpoint, VpcEndpointOutputs};
 pub use vpc::{Vpc, VpcOutputs};
 
 use std::collections::BTreeMap;
@@ -70,6 +80,11 @@ pub(crate) fn handler(type_token: &str) -> Option<&'static dyn Handler> {
         route_table::TABLE => &route_table::RouteTableHandler,
         route_table::ROUTE => &route_table::RouteHandler,
         route_table::ASSOCIATION => &route_table::AssociationHandler,
+        security_group::GROUP => &security_group::SecurityGroupHandler,
+        security_group::RULE => &security_group::SecurityGroupRuleHandler,
+        vpc_endpoint::TYPE => &vpc_endpoint::VpcEndpointHandler,
+        flow_log::TYPE => &flow_log::FlowLogHandler,
+        launch_template::TYPE => &launch_template::LaunchTemplateHandler,
         _ => return None,
     })
 }

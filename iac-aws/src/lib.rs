@@ -10,6 +10,8 @@ pub mod checks;
 pub mod error;
 pub mod handler;
 pub mod provider;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod util;
 
 #[cfg(feature = "ec2")]

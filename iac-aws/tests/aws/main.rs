@@ -4,4 +4,9 @@
 mod support;
 
 mod ec2_network;
+mod ec2_security;
+mod ecs;
+mod eks;
 mod provider;
+mod rds;
+mod s3;

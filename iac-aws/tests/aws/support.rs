@@ -1,75 +1,14 @@
-//! The emulator harness: one moto server per test binary on a free loopback
-//! port, started on first use. Tests fail (never skip) if it cannot start.
+//! The emulator harness: sessions against the test binary's moto server
+//! (`iac_aws::testing`), which fails the test, never skips it, when it
+//! cannot start.
 
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
+use iac_aws::testing::moto;
 use iac_aws::{AwsProvider, AwsSettings};
 use iac_core::ops::{RunOptions, Session};
 use iac_core::state::local::LocalBackend;
 use iac_core::Stack;
-
-pub struct Moto {
-    pub endpoint: String,
-    _child: Child,
-    /// Held open for the life of the test process: when the process ends, for
-    /// whatever reason, the pipe closes and the watchdog shell kills moto.
-    _lifeline: std::process::ChildStdin,
-}
-
-fn moto_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("IAC_MOTO_SERVER") {
-        return PathBuf::from(p);
-    }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    root.join(".venv/bin/moto_server")
-}
-
-/// The shared emulator. Panics with the reason when it cannot start.
-pub fn moto() -> &'static Moto {
-    static MOTO: OnceLock<Moto> = OnceLock::new();
-    MOTO.get_or_init(|| {
-        let bin = moto_binary();
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-        let log = std::env::temp_dir().join(format!("iac-moto-{port}.log"));
-        // `sh` starts moto, then waits for its stdin (our pipe) to close.
-        let mut child = Command::new("sh")
-            .args(["-c", r#""$0" "$@" </dev/null & m=$!; read _; kill $m"#])
-            .arg(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            // Moto logs every request; a pipe nobody reads would fill and stall it.
-            .stderr(std::fs::File::create(&log).expect("moto log file"))
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start the AWS emulator {}: {e}. Run the tests with ./scripts/test, which installs it",
-                    bin.display()
-                )
-            });
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if !bin.exists() {
-                panic!(
-                    "the AWS emulator {} is not installed. Run the tests with ./scripts/test, which installs it",
-                    bin.display()
-                );
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                let err = std::fs::read_to_string(&log).unwrap_or_default();
-                panic!("the AWS emulator exited ({status}): {err}");
-            }
-            assert!(started.elapsed() < Duration::from_secs(30), "the AWS emulator did not listen within 30 s");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let lifeline = child.stdin.take().expect("piped stdin");
-        Moto { endpoint: format!("http://127.0.0.1:{port}"), _child: child, _lifeline: lifeline }
-    })
-}
 
 /// A provider pointed at the emulator with dummy credentials.
 pub fn provider() -> AwsProvider {

@@ -24,10 +24,7 @@ fn program(stack: &Stack) -> Result<(), Error> {
     let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
     let zones = [format!("{region}a"), format!("{region}b")];
 
-    let vpc = stack.add(
-        "vpc",
-        Vpc::builder().cidr_block("10.0.0.0/16").enable_dns_hostnames(true).build(),
-    );
+    let vpc = stack.add("vpc", Vpc::builder().cidr_block("10.0.0.0/16").enable_dns_hostnames(true).build());
     let subnets = |tier: &str, third_octet: u8, public: bool| -> Vec<Output<SubnetId>> {
         zones
             .iter()
@@ -66,10 +63,8 @@ fn program(stack: &Stack) -> Result<(), Error> {
 
     // Private subnets reach out through one NAT gateway in the first zone.
     let eip = stack.add("nat-eip", ElasticIp::builder().build());
-    let nat = stack.add(
-        "nat",
-        NatGateway::builder().subnet_id(public[0].clone()).allocation_id(eip.id.clone()).build(),
-    );
+    let nat =
+        stack.add("nat", NatGateway::builder().subnet_id(public[0].clone()).allocation_id(eip.id.clone()).build());
     let private_rt = stack.add("private-rt", RouteTable::builder().vpc_id(vpc.id.clone()).build());
     stack.add(
         "private-default",

@@ -218,7 +218,10 @@ impl Handler for FlowLogHandler {
             .set_deliver_logs_permission_arn(i.opt_str("deliverLogsPermissionArn").map(str::to_owned))
             .set_max_aggregation_interval(i.opt_i32("maxAggregationInterval"))
             .set_log_format(i.opt_str("logFormat").map(str::to_owned))
-            .tag_specifications(tag_spec(ResourceType::VpcFlowLog, &tags_with_identity(&req.inputs, &req.stack, &req.urn)))
+            .tag_specifications(tag_spec(
+                ResourceType::VpcFlowLog,
+                &tags_with_identity(&req.inputs, &req.stack, &req.urn),
+            ))
             .send()
             .await
             .map_err(|e| aws_err("CreateFlowLogs", e))?;
@@ -237,9 +240,11 @@ impl Handler for FlowLogHandler {
     }
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
-        Ok(describe(p, &req.id)
-            .await?
-            .map(|f| ReadResult { inputs: description(&f, &req.inputs), id: req.id, outputs: Value::map() }))
+        Ok(describe(p, &req.id).await?.map(|f| ReadResult {
+            inputs: description(&f, &req.inputs),
+            id: req.id,
+            outputs: Value::map(),
+        }))
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

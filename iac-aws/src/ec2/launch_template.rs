@@ -171,7 +171,9 @@ impl Resource for LaunchTemplate {
             c.check(d.device_name.starts_with("/dev/") || d.device_name.starts_with("xvd"), &field, || {
                 format!("`{}` is not a device name like /dev/xvda", d.device_name)
             });
-            c.check((1..=65536).contains(&d.volume_size), &field, || format!("{} GiB is not a volume size", d.volume_size));
+            c.check((1..=65536).contains(&d.volume_size), &field, || {
+                format!("{} GiB is not a volume size", d.volume_size)
+            });
             c.check(
                 ["gp2", "gp3", "io1", "io2", "st1", "sc1", "standard"].contains(&d.volume_type.as_str()),
                 &field,
@@ -216,29 +218,32 @@ fn request_data(i: In<'_>) -> Result<RequestLaunchTemplateData, ProviderError> {
         .set_key_name(i.opt_str("keyName").map(str::to_owned))
         .set_security_group_ids(Some(i.strs("securityGroupIds")).filter(|v| !v.is_empty()))
         .set_user_data(i.opt_str("userData").map(|u| base64::engine::general_purpose::STANDARD.encode(u)))
-        .set_iam_instance_profile(i.opt_str("iamInstanceProfileArn").map(|arn| {
-            LaunchTemplateIamInstanceProfileSpecificationRequest::builder().arn(arn).build()
-        }))
-        .set_block_device_mappings(Some(
-            devices
-                .iter()
-                .map(|d| {
-                    LaunchTemplateBlockDeviceMappingRequest::builder()
-                        .device_name(&d.device_name)
-                        .ebs(
-                            LaunchTemplateEbsBlockDeviceRequest::builder()
-                                .volume_size(d.volume_size)
-                                .volume_type(VolumeType::from(d.volume_type.as_str()))
-                                .encrypted(d.encrypted)
-                                .set_kms_key_id(d.kms_key_id.clone())
-                                .delete_on_termination(d.delete_on_termination)
-                                .build(),
-                        )
-                        .build()
-                })
-                .collect(),
+        .set_iam_instance_profile(
+            i.opt_str("iamInstanceProfileArn")
+                .map(|arn| LaunchTemplateIamInstanceProfileSpecificationRequest::builder().arn(arn).build()),
         )
-        .filter(|v: &Vec<_>| !v.is_empty()))
+        .set_block_device_mappings(
+            Some(
+                devices
+                    .iter()
+                    .map(|d| {
+                        LaunchTemplateBlockDeviceMappingRequest::builder()
+                            .device_name(&d.device_name)
+                            .ebs(
+                                LaunchTemplateEbsBlockDeviceRequest::builder()
+                                    .volume_size(d.volume_size)
+                                    .volume_type(VolumeType::from(d.volume_type.as_str()))
+                                    .encrypted(d.encrypted)
+                                    .set_kms_key_id(d.kms_key_id.clone())
+                                    .delete_on_termination(d.delete_on_termination)
+                                    .build(),
+                            )
+                            .build()
+                    })
+                    .collect(),
+            )
+            .filter(|v: &Vec<_>| !v.is_empty()),
+        )
         .metadata_options(
             LaunchTemplateInstanceMetadataOptionsRequest::builder()
                 .http_tokens(if i.opt_bool("requireImdsv2").unwrap_or(true) {
@@ -357,8 +362,11 @@ impl Handler for LaunchTemplateHandler {
             .send()
             .await
             .map_err(|e| aws_err("CreateLaunchTemplate", e))?;
-        let t = out.launch_template().ok_or_else(|| ProviderError::fatal("CreateLaunchTemplate", "no template returned"))?;
-        let id = t.launch_template_id().ok_or_else(|| ProviderError::fatal("CreateLaunchTemplate", "no id returned"))?;
+        let t = out
+            .launch_template()
+            .ok_or_else(|| ProviderError::fatal("CreateLaunchTemplate", "no template returned"))?;
+        let id =
+            t.launch_template_id().ok_or_else(|| ProviderError::fatal("CreateLaunchTemplate", "no id returned"))?;
         let outputs = map([
             ("latestVersion", Value::from(t.latest_version_number())),
             ("defaultVersion", Value::from(t.default_version_number())),
@@ -419,8 +427,10 @@ impl Handler for LaunchTemplateHandler {
             .await
             .map_err(|e| aws_err("DescribeLaunchTemplates", e))?;
         let Some(id) = out.launch_templates().first().and_then(|t| t.launch_template_id()) else { return Ok(None) };
-        Ok(describe(p, id, &req.inputs)
-            .await?
-            .map(|(inputs, outputs)| ReadResult { id: id.to_owned(), inputs, outputs }))
+        Ok(describe(p, id, &req.inputs).await?.map(|(inputs, outputs)| ReadResult {
+            id: id.to_owned(),
+            inputs,
+            outputs,
+        }))
     }
 }

@@ -7,8 +7,8 @@ mod nat;
 mod route_table;
 mod security_group;
 mod subnet;
-mod vpc_endpoint;
 mod vpc;
+mod vpc_endpoint;
 
 pub use flow_log::{FlowLog, FlowLogDestination, FlowLogOutputs, FlowLogSource, FlowLogTraffic};
 pub use internet_gateway::{InternetGateway, InternetGatewayOutputs};
@@ -17,12 +17,10 @@ pub use nat::{ElasticIp, ElasticIpOutputs, NatGateway, NatGatewayOutputs};
 pub use route_table::{
     Route, RouteOutputs, RouteTable, RouteTableAssociation, RouteTableAssociationOutputs, RouteTableOutputs,
 };
-pub use security_group::{
-    Direction, SecurityGroup, SecurityGroupOutputs, SecurityGroupRule, SecurityGroupRuleOutputs,
-};
+pub use security_group::{Direction, SecurityGroup, SecurityGroupOutputs, SecurityGroupRule, SecurityGroupRuleOutputs};
 pub use subnet::{Subnet, SubnetOutputs};
-pub use vpc_endpoint::{EndpointType, VpcEndpoint, VpcEndpointOutputs};
 pub use vpc::{Vpc, VpcOutputs};
+pub use vpc_endpoint::{EndpointType, VpcEndpoint, VpcEndpointOutputs};
 
 use std::collections::BTreeMap;
 

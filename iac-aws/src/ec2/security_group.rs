@@ -36,7 +36,15 @@ pub static GROUP_SCHEMA: Schema = Schema {
 /// Schema of [`SecurityGroupRule`]: a rule is what it allows, so everything
 /// but its description forces a new rule.
 pub static RULE_SCHEMA: Schema = Schema {
-    replace_on: &["securityGroupId", "direction", "protocol", "fromPort", "toPort", "cidrIpv4", "sourceSecurityGroupId"],
+    replace_on: &[
+        "securityGroupId",
+        "direction",
+        "protocol",
+        "fromPort",
+        "toPort",
+        "cidrIpv4",
+        "sourceSecurityGroupId",
+    ],
     ..Schema::new(RULE, "aws")
 };
 
@@ -98,7 +106,9 @@ impl Resource for SecurityGroup {
     }
     fn validate(&self, c: &mut Checks) {
         crate::checks::name(c, "name", &self.name, 255, |ch| ch.is_ascii() && !ch.is_ascii_control(), "ASCII only");
-        c.check(!self.name.starts_with("sg-"), "name", || format!("`{}`: a group name may not start with `sg-`", self.name));
+        c.check(!self.name.starts_with("sg-"), "name", || {
+            format!("`{}`: a group name may not start with `sg-`", self.name)
+        });
         c.check(self.description.len() <= 255 && self.description.is_ascii(), "description", || {
             "at most 255 ASCII characters".into()
         });
@@ -242,10 +252,7 @@ impl Resource for SecurityGroupRule {
     }
 }
 
-async fn describe_group(
-    p: &AwsProvider,
-    id: &str,
-) -> Result<Option<aws_sdk_ec2::types::SecurityGroup>, ProviderError> {
+async fn describe_group(p: &AwsProvider, id: &str) -> Result<Option<aws_sdk_ec2::types::SecurityGroup>, ProviderError> {
     match p.ec2().await.describe_security_groups().group_ids(id).send().await {
         Ok(o) => Ok(o.security_groups().first().cloned()),
         Err(e) if is_code(&e, &["InvalidGroup.NotFound"]) => Ok(None),
@@ -387,7 +394,8 @@ fn permission(i: In<'_>) -> Result<IpPermission, ProviderError> {
     if let Some(cidr) = i.opt_str("cidrIpv4") {
         perm = perm.ip_ranges(IpRange::builder().cidr_ip(cidr).set_description(description).build());
     } else if let Some(group) = i.opt_str("sourceSecurityGroupId") {
-        perm = perm.user_id_group_pairs(UserIdGroupPair::builder().group_id(group).set_description(description).build());
+        perm =
+            perm.user_id_group_pairs(UserIdGroupPair::builder().group_id(group).set_description(description).build());
     }
     Ok(perm.build())
 }
@@ -407,7 +415,10 @@ fn rule_inputs(r: &aws_sdk_ec2::types::SecurityGroupRule) -> Value {
     ])
 }
 
-async fn describe_rules(p: &AwsProvider, group: &str) -> Result<Vec<aws_sdk_ec2::types::SecurityGroupRule>, ProviderError> {
+async fn describe_rules(
+    p: &AwsProvider,
+    group: &str,
+) -> Result<Vec<aws_sdk_ec2::types::SecurityGroupRule>, ProviderError> {
     match p
         .ec2()
         .await
@@ -458,10 +469,11 @@ impl Handler for SecurityGroupRuleHandler {
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
         let group = In::new(&req.inputs, "DescribeSecurityGroupRules").str("securityGroupId")?;
         let rules = describe_rules(p, group).await?;
-        Ok(rules
-            .iter()
-            .find(|r| r.security_group_rule_id() == Some(req.id.as_str()))
-            .map(|r| ReadResult { id: req.id.clone(), inputs: rule_inputs(r), outputs: Value::map() }))
+        Ok(rules.iter().find(|r| r.security_group_rule_id() == Some(req.id.as_str())).map(|r| ReadResult {
+            id: req.id.clone(),
+            inputs: rule_inputs(r),
+            outputs: Value::map(),
+        }))
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {
@@ -482,7 +494,10 @@ impl Handler for SecurityGroupRuleHandler {
             .modify_security_group_rules()
             .group_id(i.str("securityGroupId")?)
             .security_group_rules(
-                SecurityGroupRuleUpdate::builder().security_group_rule_id(&req.id).security_group_rule(rule.build()).build(),
+                SecurityGroupRuleUpdate::builder()
+                    .security_group_rule_id(&req.id)
+                    .security_group_rule(rule.build())
+                    .build(),
             )
             .send()
             .await
@@ -523,7 +538,8 @@ impl Handler for SecurityGroupRuleHandler {
         // the same group, direction, protocol, ports and peer is this one.
         let Some(group) = In::new(&req.inputs, "").opt_str("securityGroupId") else { return Ok(None) };
         let key = |v: &Value| {
-            ["direction", "protocol", "fromPort", "toPort", "cidrIpv4", "sourceSecurityGroupId"].map(|k| v.get(k).clone())
+            ["direction", "protocol", "fromPort", "toPort", "cidrIpv4", "sourceSecurityGroupId"]
+                .map(|k| v.get(k).clone())
         };
         let want = key(&req.inputs);
         Ok(describe_rules(p, group).await?.iter().find_map(|r| {

@@ -10,11 +10,15 @@ use aws_sdk_ec2::types::{ResourceType, VpcEndpointType};
 use iac_core::provider::*;
 use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value};
 
-use super::{identity_filters, tag_map, tag_spec, update_tags, RouteTableId, SecurityGroupId, SubnetId, VpcEndpointId, VpcId};
+use super::{
+    identity_filters, tag_map, tag_spec, update_tags, RouteTableId, SecurityGroupId, SubnetId, VpcEndpointId, VpcId,
+};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{drop_computed_when_unset, list_expr, map, ordered_like, tags_value, tags_with_identity, wait_for, In};
+use crate::util::{
+    drop_computed_when_unset, list_expr, map, ordered_like, tags_value, tags_with_identity, wait_for, In,
+};
 
 pub(crate) const TYPE: &str = "aws:ec2:VpcEndpoint";
 
@@ -121,18 +125,19 @@ impl Resource for VpcEndpoint {
         ])
     }
     fn outputs(urn: &Urn) -> VpcEndpointOutputs {
-        VpcEndpointOutputs {
-            id: Output::from_ref(urn, "id"),
-            dns_names: Output::from_ref(urn, "dnsNames"),
-        }
+        VpcEndpointOutputs { id: Output::from_ref(urn, "id"), dns_names: Output::from_ref(urn, "dnsNames") }
     }
     fn validate(&self, c: &mut Checks) {
-        c.check(self.service_name.starts_with("com.amazonaws.") || self.service_name.starts_with("com.amazon."), "serviceName", || {
-            format!("`{}` is not a service name like com.amazonaws.us-east-1.s3", self.service_name)
-        });
+        c.check(
+            self.service_name.starts_with("com.amazonaws.") || self.service_name.starts_with("com.amazon."),
+            "serviceName",
+            || format!("`{}` is not a service name like com.amazonaws.us-east-1.s3", self.service_name),
+        );
         match self.endpoint_type {
             EndpointType::Gateway => {
-                c.check(self.subnet_ids.is_empty(), "subnetIds", || "a gateway endpoint takes route tables, not subnets".into());
+                c.check(self.subnet_ids.is_empty(), "subnetIds", || {
+                    "a gateway endpoint takes route tables, not subnets".into()
+                });
                 c.check(self.security_group_ids.is_empty(), "securityGroupIds", || {
                     "a gateway endpoint has no security groups".into()
                 });
@@ -141,7 +146,10 @@ impl Resource for VpcEndpoint {
                 });
                 let svc = self.service_name.rsplit('.').next().unwrap_or_default();
                 c.check(svc == "s3" || svc == "dynamodb", "serviceName", || {
-                    format!("`{}` has no gateway endpoint (only s3 and dynamodb do); use EndpointType::Interface", self.service_name)
+                    format!(
+                        "`{}` has no gateway endpoint (only s3 and dynamodb do); use EndpointType::Interface",
+                        self.service_name
+                    )
                 });
             }
             EndpointType::Interface => {
@@ -153,10 +161,7 @@ impl Resource for VpcEndpoint {
     }
 }
 
-async fn describe(
-    p: &AwsProvider,
-    id: &str,
-) -> Result<Option<aws_sdk_ec2::types::VpcEndpoint>, ProviderError> {
+async fn describe(p: &AwsProvider, id: &str) -> Result<Option<aws_sdk_ec2::types::VpcEndpoint>, ProviderError> {
     match p.ec2().await.describe_vpc_endpoints().vpc_endpoint_ids(id).send().await {
         Ok(o) => Ok(o.vpc_endpoints().first().filter(|e| state(e) != "deleted").cloned()),
         Err(e) if is_code(&e, &["InvalidVpcEndpointId.NotFound"]) => Ok(None),
@@ -182,7 +187,12 @@ fn description(e: &aws_sdk_ec2::types::VpcEndpoint, recorded: &Value) -> (Value,
         ("subnetIds", ordered_like(ids(e.subnet_ids()), recorded.get("subnetIds"))),
         ("securityGroupIds", ordered_like(groups, recorded.get("securityGroupIds"))),
         ("privateDnsEnabled", Value::from(e.private_dns_enabled())),
-        ("policy", e.policy_document().and_then(|d| serde_json::from_str(d).ok()).map_or(Value::Null, |j| Value::from_json(&j))),
+        (
+            "policy",
+            e.policy_document()
+                .and_then(|d| serde_json::from_str(d).ok())
+                .map_or(Value::Null, |j| Value::from_json(&j)),
+        ),
         ("tags", tags_value(tag_map(e.tags()))),
     ]);
     // AWS fills in a full-access policy and a private-DNS flag when unset.
@@ -196,7 +206,11 @@ fn policy_text(i: In<'_>) -> Option<String> {
     i.json("policy").map(|j| j.to_string())
 }
 
-async fn wait_available(p: &AwsProvider, id: &str, timeout: Option<Duration>) -> Result<aws_sdk_ec2::types::VpcEndpoint, ProviderError> {
+async fn wait_available(
+    p: &AwsProvider,
+    id: &str,
+    timeout: Option<Duration>,
+) -> Result<aws_sdk_ec2::types::VpcEndpoint, ProviderError> {
     wait_for(&format!("VPC endpoint {id} available"), timeout, Duration::from_secs(600), || async {
         match describe(p, id).await? {
             Some(e) if state(&e) == "available" => Ok(Some(e)),
@@ -227,7 +241,10 @@ impl Handler for VpcEndpointHandler {
             .set_security_group_ids(Some(i.strs("securityGroupIds")).filter(|v| !v.is_empty()))
             .set_private_dns_enabled(i.opt_bool("privateDnsEnabled"))
             .set_policy_document(policy_text(i))
-            .tag_specifications(tag_spec(ResourceType::VpcEndpoint, &tags_with_identity(&req.inputs, &req.stack, &req.urn)))
+            .tag_specifications(tag_spec(
+                ResourceType::VpcEndpoint,
+                &tags_with_identity(&req.inputs, &req.stack, &req.urn),
+            ))
             .send()
             .await
             .map_err(|e| aws_err("CreateVpcEndpoint", e))?;
@@ -296,7 +313,8 @@ impl Handler for VpcEndpointHandler {
             Err(e) => return Err(aws_err("DeleteVpcEndpoints", e)),
         };
         if let Some(err) = out.unsuccessful().iter().find_map(|u| u.error()) {
-            if err.code() != Some("InvalidVpcEndpoint.NotFound") && err.code() != Some("InvalidVpcEndpointId.NotFound") {
+            if err.code() != Some("InvalidVpcEndpoint.NotFound") && err.code() != Some("InvalidVpcEndpointId.NotFound")
+            {
                 return Err(ProviderError::retriable(
                     "DeleteVpcEndpoints",
                     format!("{}: {}", err.code().unwrap_or("Unknown"), err.message().unwrap_or_default()),

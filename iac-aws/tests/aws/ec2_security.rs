@@ -38,10 +38,8 @@ fn groups(s: &Stack, g: Groups) {
             .tags(iac_aws::tags([("Env", g.env)]))
             .build(),
     );
-    let db = s.add(
-        "db",
-        SecurityGroup::builder().name(g.db_name).vpc_id(vpc.id.clone()).allow_all_egress(false).build(),
-    );
+    let db =
+        s.add("db", SecurityGroup::builder().name(g.db_name).vpc_id(vpc.id.clone()).allow_all_egress(false).build());
     s.add(
         "https",
         SecurityGroupRule::builder()
@@ -225,7 +223,11 @@ fn extras(s: &Stack, x: Extras) {
                 log_group_name: "/vpc/flow".into(),
                 role_arn: "arn:aws:iam::123456789012:role/flow-logs".into(),
             })
-            .traffic(if x.traffic_all { iac_aws::ec2::FlowLogTraffic::All } else { iac_aws::ec2::FlowLogTraffic::Reject })
+            .traffic(if x.traffic_all {
+                iac_aws::ec2::FlowLogTraffic::All
+            } else {
+                iac_aws::ec2::FlowLogTraffic::Reject
+            })
             .max_aggregation_interval(60)
             .build(),
     );
@@ -283,13 +285,8 @@ async fn endpoints_flow_logs_and_launch_templates_lifecycle() {
     let lt_id = id(&a, "lt");
     let lt = ec2.describe_launch_templates().launch_template_ids(&lt_id).send().await.unwrap();
     assert_eq!(lt.launch_templates()[0].launch_template_name(), Some("workers"));
-    let data = ec2
-        .describe_launch_template_versions()
-        .launch_template_id(&lt_id)
-        .versions("$Default")
-        .send()
-        .await
-        .unwrap();
+    let data =
+        ec2.describe_launch_template_versions().launch_template_id(&lt_id).versions("$Default").send().await.unwrap();
     let d = data.launch_template_versions()[0].launch_template_data().unwrap().clone();
     assert_eq!(d.instance_type().map(|t| t.as_str()), Some("t3.micro"));
     assert_eq!(d.block_device_mappings()[0].ebs().and_then(|e| e.volume_size()), Some(30));
@@ -312,13 +309,8 @@ async fn endpoints_flow_logs_and_launch_templates_lifecycle() {
     assert_eq!(id(&b, "lt"), lt_id);
     let lt = ec2.describe_launch_templates().launch_template_ids(&lt_id).send().await.unwrap();
     assert_eq!(lt.launch_templates()[0].default_version_number(), Some(2), "the new version is the default");
-    let data = ec2
-        .describe_launch_template_versions()
-        .launch_template_id(&lt_id)
-        .versions("$Default")
-        .send()
-        .await
-        .unwrap();
+    let data =
+        ec2.describe_launch_template_versions().launch_template_id(&lt_id).versions("$Default").send().await.unwrap();
     let d = data.launch_template_versions()[0].launch_template_data().unwrap().clone();
     assert_eq!(d.instance_type().map(|t| t.as_str()), Some("t3.small"));
     let outputs = &b.report.state.resources[&Urn::new("lt")].outputs;
@@ -346,9 +338,12 @@ async fn endpoints_flow_logs_and_launch_templates_lifecycle() {
     assert!(endpoint(&ec2, &id(&c, "ecr-endpoint")).await.is_none());
     let fl = ec2.describe_flow_logs().flow_log_ids(id(&c, "flow-log")).send().await.unwrap();
     assert!(fl.flow_logs().is_empty());
-    assert!(ec2.describe_launch_templates().launch_template_ids(id(&c, "lt")).send().await.map_or(true, |o| o
-        .launch_templates()
-        .is_empty()));
+    assert!(ec2
+        .describe_launch_templates()
+        .launch_template_ids(id(&c, "lt"))
+        .send()
+        .await
+        .map_or(true, |o| o.launch_templates().is_empty()));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -60,10 +60,14 @@ where
     match &e {
         SdkError::ServiceError(s) => {
             let err = s.err();
-            let c = err.code().unwrap_or("Unknown");
-            let msg = err.message().unwrap_or("(no message)");
             let status = s.raw().status().as_u16();
-            let text = format!("{c}: {msg}");
+            let text = match (err.code(), err.message()) {
+                (Some(c), msg) => format!("{c}: {}", msg.unwrap_or("(no message)")),
+                // Not an AWS error document: an API the endpoint does not
+                // serve, a proxy's page. Say what came back.
+                (None, _) => format!("HTTP {status} without an AWS error: {}", body_text(s.raw())),
+            };
+            let c = err.code().unwrap_or("");
             if THROTTLING.contains(&c) || EVENTUALLY.contains(&c) || status >= 500 {
                 ProviderError::retriable(operation, text)
             } else {
@@ -78,6 +82,34 @@ where
         }
         _ => ProviderError::fatal(operation, format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&e))),
     }
+}
+
+/// The readable text of an HTTP body (markup dropped, whitespace folded,
+/// cut to 300 characters).
+pub fn body_text(raw: &HttpResponse) -> String {
+    let body = raw.body().bytes().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+    let mut out = String::new();
+    let mut in_tag = false;
+    for ch in body.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    let folded = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    if folded.is_empty() {
+        return "(empty body)".into();
+    }
+    let mut cut: String = folded.chars().take(300).collect();
+    if cut.len() < folded.len() {
+        cut.push('…');
+    }
+    cut
 }
 
 /// A provider error for an input the handler could not use.

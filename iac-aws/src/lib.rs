@@ -9,6 +9,7 @@
 pub mod checks;
 pub mod error;
 pub mod handler;
+pub mod policy;
 pub mod provider;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -20,6 +21,8 @@ pub mod ec2;
 pub mod ecs;
 #[cfg(feature = "eks")]
 pub mod eks;
+#[cfg(feature = "iam")]
+pub mod iam;
 #[cfg(feature = "rds")]
 pub mod rds;
 #[cfg(feature = "s3")]

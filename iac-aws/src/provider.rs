@@ -36,6 +36,8 @@ struct Inner {
     ecs: OnceCell<aws_sdk_ecs::Client>,
     #[cfg(feature = "eks")]
     eks: OnceCell<aws_sdk_eks::Client>,
+    #[cfg(feature = "iam")]
+    iam: OnceCell<aws_sdk_iam::Client>,
     #[cfg(feature = "rds")]
     rds: OnceCell<aws_sdk_rds::Client>,
     #[cfg(feature = "s3")]
@@ -80,6 +82,8 @@ impl AwsProvider {
                 ecs: OnceCell::new(),
                 #[cfg(feature = "eks")]
                 eks: OnceCell::new(),
+                #[cfg(feature = "iam")]
+                iam: OnceCell::new(),
                 #[cfg(feature = "rds")]
                 rds: OnceCell::new(),
                 #[cfg(feature = "s3")]
@@ -144,6 +148,7 @@ macro_rules! client {
 client!("ec2", ec2, aws_sdk_ec2);
 client!("ecs", ecs, aws_sdk_ecs);
 client!("eks", eks, aws_sdk_eks);
+client!("iam", iam, aws_sdk_iam);
 client!("rds", rds, aws_sdk_rds);
 
 impl AwsProvider {

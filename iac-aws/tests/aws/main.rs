@@ -7,6 +7,7 @@ mod ec2_network;
 mod ec2_security;
 mod ecs;
 mod eks;
+mod iam;
 mod provider;
 mod rds;
 mod s3;

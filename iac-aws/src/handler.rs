@@ -32,18 +32,32 @@ pub trait Handler: Send + Sync + 'static {
 pub(crate) fn handler_for(type_token: &str) -> Option<&'static dyn Handler> {
     let service = type_token.split(':').nth(1)?;
     match service {
+        #[cfg(feature = "cloudwatch")]
+        "cloudwatch" => crate::cloudwatch::handler(type_token),
         #[cfg(feature = "ec2")]
         "ec2" => crate::ec2::handler(type_token),
+        #[cfg(feature = "ecr")]
+        "ecr" => crate::ecr::handler(type_token),
         #[cfg(feature = "ecs")]
         "ecs" => crate::ecs::handler(type_token),
         #[cfg(feature = "eks")]
         "eks" => crate::eks::handler(type_token),
         #[cfg(feature = "iam")]
         "iam" => crate::iam::handler(type_token),
+        #[cfg(feature = "kinesis")]
+        "kinesis" => crate::kinesis::handler(type_token),
+        #[cfg(feature = "kms")]
+        "kms" => crate::kms::handler(type_token),
+        #[cfg(feature = "logs")]
+        "logs" => crate::logs::handler(type_token),
         #[cfg(feature = "rds")]
         "rds" => crate::rds::handler(type_token),
         #[cfg(feature = "s3")]
         "s3" => crate::s3::handler(type_token),
+        #[cfg(feature = "secretsmanager")]
+        "secretsmanager" => crate::secretsmanager::handler(type_token),
+        #[cfg(feature = "sns")]
+        "sns" => crate::sns::handler(type_token),
         _ => None,
     }
 }

@@ -2,8 +2,9 @@
 //! Rust.
 //!
 //! Register [`AwsProvider`] under the name `aws` and declare resources from
-//! the service modules; each service is a cargo feature (`ec2`, `ecs`, `eks`,
-//! `rds`, `s3`, all on by default).
+//! the service modules; each service is a cargo feature named like its
+//! module (`ec2`, `ecs`, `eks`, `iam`, `kms`, `logs`, `rds`, `s3`, …; all on
+//! by default), so a program compiles only the SDKs it uses.
 #![warn(missing_docs)]
 
 pub mod checks;
@@ -15,18 +16,32 @@ pub mod provider;
 pub mod testing;
 pub mod util;
 
+#[cfg(feature = "cloudwatch")]
+pub mod cloudwatch;
 #[cfg(feature = "ec2")]
 pub mod ec2;
+#[cfg(feature = "ecr")]
+pub mod ecr;
 #[cfg(feature = "ecs")]
 pub mod ecs;
 #[cfg(feature = "eks")]
 pub mod eks;
 #[cfg(feature = "iam")]
 pub mod iam;
+#[cfg(feature = "kinesis")]
+pub mod kinesis;
+#[cfg(feature = "kms")]
+pub mod kms;
+#[cfg(feature = "logs")]
+pub mod logs;
 #[cfg(feature = "rds")]
 pub mod rds;
 #[cfg(feature = "s3")]
 pub mod s3;
+#[cfg(feature = "secretsmanager")]
+pub mod secretsmanager;
+#[cfg(feature = "sns")]
+pub mod sns;
 
 pub use provider::{AwsProvider, AwsSettings};
 

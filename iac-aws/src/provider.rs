@@ -27,19 +27,52 @@ pub struct AwsSettings {
     pub endpoint_url: Option<String>,
 }
 
+/// Declares the per-service client cells and their accessors. S3's accessor is written out below (path-style
+/// addressing against an emulator).
+macro_rules! clients {
+    ($(($feature:literal, $name:ident, $krate:ident)),* $(,)?) => {
+        #[derive(Default)]
+        struct Clients {
+            $(#[cfg(feature = $feature)] $name: OnceCell<$krate::Client>,)*
+        }
+
+        impl AwsProvider {
+            $(
+                #[cfg(feature = $feature)]
+                #[doc = concat!("The `", stringify!($krate), "` client, created on first use.")]
+                pub async fn $name(&self) -> &$krate::Client {
+                    self.inner.clients.$name.get_or_init(|| async { $krate::Client::new(self.sdk().await) }).await
+                }
+            )*
+        }
+    };
+}
+
+clients!(
+    ("ec2", ec2, aws_sdk_ec2),
+    ("ecs", ecs, aws_sdk_ecs),
+    ("eks", eks, aws_sdk_eks),
+    ("iam", iam, aws_sdk_iam),
+    ("rds", rds, aws_sdk_rds),
+    ("kms", kms, aws_sdk_kms),
+    ("logs", logs, aws_sdk_cloudwatchlogs),
+    ("cloudwatch", cloudwatch, aws_sdk_cloudwatch),
+    ("ecr", ecr, aws_sdk_ecr),
+    ("sns", sns, aws_sdk_sns),
+    ("secretsmanager", secretsmanager, aws_sdk_secretsmanager),
+    ("kinesis", kinesis, aws_sdk_kinesis),
+    ("elbv2", elbv2, aws_sdk_elasticloadbalancingv2),
+    ("elasticache", elasticache, aws_sdk_elasticache),
+    ("msk", kafka, aws_sdk_kafka),
+    ("autoscaling", autoscaling, aws_sdk_applicationautoscaling),
+    ("codebuild", codebuild, aws_sdk_codebuild),
+    ("codepipeline", codepipeline, aws_sdk_codepipeline),
+);
+
 struct Inner {
     settings: AwsSettings,
     sdk: OnceCell<SdkConfig>,
-    #[cfg(feature = "ec2")]
-    ec2: OnceCell<aws_sdk_ec2::Client>,
-    #[cfg(feature = "ecs")]
-    ecs: OnceCell<aws_sdk_ecs::Client>,
-    #[cfg(feature = "eks")]
-    eks: OnceCell<aws_sdk_eks::Client>,
-    #[cfg(feature = "iam")]
-    iam: OnceCell<aws_sdk_iam::Client>,
-    #[cfg(feature = "rds")]
-    rds: OnceCell<aws_sdk_rds::Client>,
+    clients: Clients,
     #[cfg(feature = "s3")]
     s3: OnceCell<aws_sdk_s3::Client>,
 }
@@ -76,16 +109,7 @@ impl AwsProvider {
             inner: Arc::new(Inner {
                 settings,
                 sdk: OnceCell::new(),
-                #[cfg(feature = "ec2")]
-                ec2: OnceCell::new(),
-                #[cfg(feature = "ecs")]
-                ecs: OnceCell::new(),
-                #[cfg(feature = "eks")]
-                eks: OnceCell::new(),
-                #[cfg(feature = "iam")]
-                iam: OnceCell::new(),
-                #[cfg(feature = "rds")]
-                rds: OnceCell::new(),
+                clients: Clients::default(),
                 #[cfg(feature = "s3")]
                 s3: OnceCell::new(),
             }),
@@ -133,23 +157,6 @@ impl AwsProvider {
             || std::env::var_os(format!("AWS_ENDPOINT_URL_{service_env}")).is_some()
     }
 }
-
-macro_rules! client {
-    ($feature:literal, $name:ident, $krate:ident) => {
-        impl AwsProvider {
-            #[cfg(feature = $feature)]
-            #[doc = concat!("The `", stringify!($krate), "` client, created on first use.")]
-            pub async fn $name(&self) -> &$krate::Client {
-                self.inner.$name.get_or_init(|| async { $krate::Client::new(self.sdk().await) }).await
-            }
-        }
-    };
-}
-client!("ec2", ec2, aws_sdk_ec2);
-client!("ecs", ecs, aws_sdk_ecs);
-client!("eks", eks, aws_sdk_eks);
-client!("iam", iam, aws_sdk_iam);
-client!("rds", rds, aws_sdk_rds);
 
 impl AwsProvider {
     /// The S3 client, created on first use. Against a custom endpoint (an

@@ -75,10 +75,7 @@ impl Resource for Cluster {
         props([
             ("name", Value::from(self.name.as_str()).into()),
             ("capacityProviders", Value::from(self.capacity_providers.clone()).into()),
-            (
-                "defaultCapacityProviderStrategy",
-                Value::from_serialize(&self.default_capacity_provider_strategy).into(),
-            ),
+            ("defaultCapacityProviderStrategy", Value::from_serialize(&self.default_capacity_provider_strategy).into()),
             ("containerInsights", Value::from(insights(self.container_insights)).into()),
             ("tags", Value::from(self.tags.clone()).into()),
         ])
@@ -153,7 +150,9 @@ fn values(c: &aws_sdk_ecs::types::Cluster, recorded: &Value) -> (Value, Value) {
         ("capacityProviders", ordered_like(c.capacity_providers().to_vec(), recorded.get("capacityProviders"))),
         (
             "defaultCapacityProviderStrategy",
-            Value::List(c.default_capacity_provider_strategy().iter().map(CapacityProviderStrategy::from_sdk).collect()),
+            Value::List(
+                c.default_capacity_provider_strategy().iter().map(CapacityProviderStrategy::from_sdk).collect(),
+            ),
         ),
         ("containerInsights", Value::from(insights)),
         ("tags", tags_value(tag_pairs(c.tags()))),
@@ -268,7 +267,9 @@ impl Handler for ClusterHandler {
             Ok(_) => {}
             Err(e) if code(&e) == Some("ClusterNotFoundException") => return Ok(()),
             // Tasks of a just-deleted service may still be stopping.
-            Err(e) if matches!(code(&e), Some("ClusterContainsServicesException" | "ClusterContainsTasksException")) => {
+            Err(e)
+                if matches!(code(&e), Some("ClusterContainsServicesException" | "ClusterContainsTasksException")) =>
+            {
                 let mut err = aws_err("DeleteCluster", e);
                 err.kind = ErrorKind::Retriable;
                 return Err(err);

@@ -118,7 +118,9 @@ pub(crate) fn check_strategy(c: &mut iac_core::Checks, field: &str, items: &[Cap
 pub(crate) fn strategy_in(v: Option<serde_json::Value>) -> Result<Vec<CapacityProviderStrategy>, ProviderError> {
     match v {
         None => Ok(Vec::new()),
-        Some(j) => serde_json::from_value(j).map_err(|e| ProviderError::fatal("capacityProviderStrategy", e.to_string())),
+        Some(j) => {
+            serde_json::from_value(j).map_err(|e| ProviderError::fatal("capacityProviderStrategy", e.to_string()))
+        }
     }
 }
 

@@ -230,7 +230,10 @@ impl Resource for Service {
             ("desiredCount", Value::from(self.desired_count).into()),
             ("launchType", Value::from(self.launch_type.map(LaunchType::as_str)).into()),
             ("capacityProviderStrategy", Value::from_serialize(&self.capacity_provider_strategy).into()),
-            ("networkConfiguration", self.network_configuration.as_ref().map_or(Expr::Value(Value::Null), |n| n.to_expr())),
+            (
+                "networkConfiguration",
+                self.network_configuration.as_ref().map_or(Expr::Value(Value::Null), |n| n.to_expr()),
+            ),
             ("loadBalancers", lbs),
             ("deploymentCircuitBreaker", Value::from_serialize(&self.deployment_circuit_breaker).into()),
             ("deploymentMinimumHealthyPercent", Value::from(self.deployment_minimum_healthy_percent).into()),
@@ -250,7 +253,14 @@ impl Resource for Service {
         }
     }
     fn validate(&self, c: &mut Checks) {
-        crate::checks::name(c, "name", &self.name, 255, super::cluster::name_char, "letters, digits, hyphens and underscores only");
+        crate::checks::name(
+            c,
+            "name",
+            &self.name,
+            255,
+            super::cluster::name_char,
+            "letters, digits, hyphens and underscores only",
+        );
         c.check(self.desired_count >= 0, "desiredCount", || {
             format!("`{}`: a service's desired count cannot be negative", self.desired_count)
         });
@@ -278,7 +288,10 @@ impl Resource for Service {
         }
         for l in &self.load_balancers {
             c.check(l.container_port >= 1, "loadBalancers", || {
-                format!("container `{}`: port {} is out of range; ports are 1 to 65535", l.container_name, l.container_port)
+                format!(
+                    "container `{}`: port {} is out of range; ports are 1 to 65535",
+                    l.container_name, l.container_port
+                )
             });
             c.check(!l.container_name.is_empty(), "loadBalancers", || "a load balancer needs a container name".into());
         }
@@ -333,7 +346,12 @@ fn check_load_balancers(g: &Graph, out: &mut Vec<Diagnostic>) {
                 _ => None,
             };
             if let Some(message) = message {
-                out.push(Diagnostic { urn: d.urn.clone(), type_token: TYPE.into(), field: "loadBalancers".into(), message });
+                out.push(Diagnostic {
+                    urn: d.urn.clone(),
+                    type_token: TYPE.into(),
+                    field: "loadBalancers".into(),
+                    message,
+                });
             }
         }
     }
@@ -368,7 +386,8 @@ fn bad(op: &str, e: impl std::fmt::Display) -> ProviderError {
 
 fn network(i: &In<'_>, op: &str) -> Result<Option<aws_sdk_ecs::types::NetworkConfiguration>, ProviderError> {
     let Some(j) = i.json("networkConfiguration") else { return Ok(None) };
-    let n: NetworkSpec = serde_json::from_value(j).map_err(|e| bad(op, format!("input `networkConfiguration`: {e}")))?;
+    let n: NetworkSpec =
+        serde_json::from_value(j).map_err(|e| bad(op, format!("input `networkConfiguration`: {e}")))?;
     let vpc = AwsVpcConfiguration::builder()
         .set_subnets(Some(n.subnets))
         .set_security_groups(Some(n.security_groups).filter(|l| !l.is_empty()))
@@ -421,15 +440,8 @@ async fn describe(
     cluster: &str,
     service: &str,
 ) -> Result<Option<aws_sdk_ecs::types::Service>, ProviderError> {
-    let out = p
-        .ecs()
-        .await
-        .describe_services()
-        .cluster(cluster)
-        .services(service)
-        .include(ServiceField::Tags)
-        .send()
-        .await;
+    let out =
+        p.ecs().await.describe_services().cluster(cluster).services(service).include(ServiceField::Tags).send().await;
     match out {
         Ok(o) => Ok(o.services().first().filter(|s| s.status() != Some("INACTIVE")).cloned()),
         Err(e) if GONE.contains(&code(&e).unwrap_or_default()) => Ok(None),
@@ -570,18 +582,20 @@ impl Handler for ServiceHandler {
             .set_launch_type(i.opt_str("launchType").map(aws_sdk_ecs::types::LaunchType::from))
             .set_capacity_provider_strategy(Some(strategy).filter(|s| !s.is_empty()))
             .set_network_configuration(network(&i, op)?)
-            .set_load_balancers(Some(
-                lbs.into_iter()
-                    .map(|l| {
-                        aws_sdk_ecs::types::LoadBalancer::builder()
-                            .target_group_arn(l.target_group_arn)
-                            .container_name(l.container_name)
-                            .container_port(l.container_port)
-                            .build()
-                    })
-                    .collect::<Vec<_>>(),
+            .set_load_balancers(
+                Some(
+                    lbs.into_iter()
+                        .map(|l| {
+                            aws_sdk_ecs::types::LoadBalancer::builder()
+                                .target_group_arn(l.target_group_arn)
+                                .container_name(l.container_name)
+                                .container_port(l.container_port)
+                                .build()
+                        })
+                        .collect::<Vec<_>>(),
+                )
+                .filter(|l| !l.is_empty()),
             )
-            .filter(|l| !l.is_empty()))
             .set_deployment_configuration(deployment(&i, false))
             .set_health_check_grace_period_seconds(i.opt_i32("healthCheckGracePeriodSeconds"))
             .enable_execute_command(i.bool("enableExecuteCommand"))

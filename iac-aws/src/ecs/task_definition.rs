@@ -316,7 +316,14 @@ impl Resource for TaskDefinition {
         }
     }
     fn validate(&self, c: &mut Checks) {
-        crate::checks::name(c, "family", &self.family, 255, super::cluster::name_char, "letters, digits, hyphens and underscores only");
+        crate::checks::name(
+            c,
+            "family",
+            &self.family,
+            255,
+            super::cluster::name_char,
+            "letters, digits, hyphens and underscores only",
+        );
         match fargate_memory_options(self.cpu) {
             None => c.fail(
                 "cpu",
@@ -338,12 +345,24 @@ impl Resource for TaskDefinition {
         c.check(!self.containers.is_empty(), "containers", || "a task definition needs at least one container".into());
         for (n, k) in self.containers.iter().enumerate() {
             let field = format!("containers.{n}");
-            crate::checks::name(c, &format!("{field}.name"), &k.name, 255, super::cluster::name_char, "letters, digits, hyphens and underscores only");
+            crate::checks::name(
+                c,
+                &format!("{field}.name"),
+                &k.name,
+                255,
+                super::cluster::name_char,
+                "letters, digits, hyphens and underscores only",
+            );
             if self.containers[..n].iter().any(|o| o.name == k.name) {
-                c.fail(format!("{field}.name"), format!("container name `{}` is used twice; names must be unique in a task", k.name));
+                c.fail(
+                    format!("{field}.name"),
+                    format!("container name `{}` is used twice; names must be unique in a task", k.name),
+                );
             }
             if let Some(img) = k.image.value() {
-                c.check(!img.trim().is_empty(), &format!("{field}.image"), || format!("container `{}` has an empty image", k.name));
+                c.check(!img.trim().is_empty(), &format!("{field}.image"), || {
+                    format!("container `{}` has an empty image", k.name)
+                });
             }
             for p in &k.port_mappings {
                 c.check(p.container_port >= 1, &format!("{field}.portMappings"), || {
@@ -351,8 +370,12 @@ impl Resource for TaskDefinition {
                 });
             }
             for (i, p) in k.port_mappings.iter().enumerate() {
-                if k.port_mappings[..i].iter().any(|o| o.container_port == p.container_port && o.protocol == p.protocol) {
-                    c.fail(format!("{field}.portMappings"), format!("container `{}` maps port {} twice", k.name, p.container_port));
+                if k.port_mappings[..i].iter().any(|o| o.container_port == p.container_port && o.protocol == p.protocol)
+                {
+                    c.fail(
+                        format!("{field}.portMappings"),
+                        format!("container `{}` maps port {} twice", k.name, p.container_port),
+                    );
                 }
             }
             if let Some(m) = k.memory {
@@ -362,10 +385,15 @@ impl Resource for TaskDefinition {
             }
             if let Some(h) = &k.health_check {
                 let f = format!("{field}.healthCheck");
-                c.check(!h.command.is_empty(), &f, || format!("container `{}`: the health check has no command", k.name));
+                c.check(!h.command.is_empty(), &f, || {
+                    format!("container `{}`: the health check has no command", k.name)
+                });
                 if let Some(first) = h.command.first() {
                     c.check(first == "CMD" || first == "CMD-SHELL", &f, || {
-                        format!("container `{}`: a health check command starts with `CMD` or `CMD-SHELL`, not `{first}`", k.name)
+                        format!(
+                            "container `{}`: a health check command starts with `CMD` or `CMD-SHELL`, not `{first}`",
+                            k.name
+                        )
                     });
                 }
                 let ranges = [
@@ -448,14 +476,19 @@ fn container_definition(op: &str, k: ContainerSpec) -> Result<ContainerDefinitio
             Protocol::Udp => TransportProtocol::Udp,
         };
         b = b.port_mappings(
-            aws_sdk_ecs::types::PortMapping::builder().container_port(i32::from(p.container_port)).protocol(proto).build(),
+            aws_sdk_ecs::types::PortMapping::builder()
+                .container_port(i32::from(p.container_port))
+                .protocol(proto)
+                .build(),
         );
     }
     for (name, value) in k.environment {
         b = b.environment(KeyValuePair::builder().name(name).value(value).build());
     }
     for (name, from) in k.secrets {
-        b = b.secrets(aws_sdk_ecs::types::Secret::builder().name(name).value_from(from).build().map_err(|e| bad(op, e))?);
+        b = b.secrets(
+            aws_sdk_ecs::types::Secret::builder().name(name).value_from(from).build().map_err(|e| bad(op, e))?,
+        );
     }
     if let Some(h) = k.health_check {
         b = b.health_check(
@@ -513,8 +546,10 @@ fn container_value(k: &ContainerDefinition) -> Value {
         ])
     });
     let log = k.log_configuration().map_or(Value::Null, |l| {
-        let opts: BTreeMap<String, Value> =
-            l.options().map(|o| o.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect()).unwrap_or_default();
+        let opts: BTreeMap<String, Value> = l
+            .options()
+            .map(|o| o.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect())
+            .unwrap_or_default();
         map([("logDriver", Value::from(l.log_driver().as_str())), ("options", Value::Map(opts))])
     });
     map([
@@ -588,7 +623,9 @@ async fn register(
         .set_cpu(int_str("cpu"))
         .set_memory(int_str("memory"))
         .network_mode(NetworkMode::from(i.opt_str("networkMode").unwrap_or("awsvpc")))
-        .set_requires_compatibilities(Some(i.strs("requiresCompatibilities").iter().map(|c| Compatibility::from(c.as_str())).collect()))
+        .set_requires_compatibilities(Some(
+            i.strs("requiresCompatibilities").iter().map(|c| Compatibility::from(c.as_str())).collect(),
+        ))
         .set_execution_role_arn(i.opt_str("executionRoleArn").map(str::to_owned))
         .set_task_role_arn(i.opt_str("taskRoleArn").map(str::to_owned))
         .set_container_definitions(Some(containers))
@@ -596,7 +633,9 @@ async fn register(
         .send()
         .await
         .map_err(|e| aws_err("RegisterTaskDefinition", e))?;
-    out.task_definition().cloned().ok_or_else(|| ProviderError::fatal("RegisterTaskDefinition", "no task definition returned"))
+    out.task_definition()
+        .cloned()
+        .ok_or_else(|| ProviderError::fatal("RegisterTaskDefinition", "no task definition returned"))
 }
 
 /// Describes one revision (an ARN, `family:revision` or a family's latest)
@@ -605,7 +644,8 @@ async fn describe(
     p: &AwsProvider,
     which: &str,
 ) -> Result<Option<(aws_sdk_ecs::types::TaskDefinition, Vec<aws_sdk_ecs::types::Tag>)>, ProviderError> {
-    let out = p.ecs().await.describe_task_definition().task_definition(which).include(TaskDefinitionField::Tags).send().await;
+    let out =
+        p.ecs().await.describe_task_definition().task_definition(which).include(TaskDefinitionField::Tags).send().await;
     match out {
         Ok(o) => Ok(o
             .task_definition()

@@ -133,7 +133,9 @@ impl Resource for Addon {
             "lowercase letters, digits, hyphens, underscores and dots (like `vpc-cni`)",
         );
         if let Some(v) = &self.addon_version {
-            c.check(!v.trim().is_empty(), "addonVersion", || "an empty version; leave it unset for AWS's default".into());
+            c.check(!v.trim().is_empty(), "addonVersion", || {
+                "an empty version; leave it unset for AWS's default".into()
+            });
         }
     }
 }
@@ -195,7 +197,8 @@ fn what(cluster: &str, addon: &str) -> String {
 }
 
 fn split_id(id: &str) -> Result<(&str, &str), ProviderError> {
-    id.split_once(':').ok_or_else(|| ProviderError::fatal("DescribeAddon", format!("`{id}` is not `<cluster>:<add-on>`")))
+    id.split_once(':')
+        .ok_or_else(|| ProviderError::fatal("DescribeAddon", format!("`{id}` is not `<cluster>:<add-on>`")))
 }
 
 async fn describe(
@@ -237,13 +240,24 @@ async fn wait_active(
     wait_for(&format!("{w} active"), timeout, Duration::from_secs(1200), || async {
         match describe(p, cluster, addon).await? {
             Some(a) if a.status() == Some(&AddonStatus::Active) => Ok(Some(a)),
-            Some(a) if matches!(a.status(), Some(AddonStatus::CreateFailed | AddonStatus::UpdateFailed | AddonStatus::Degraded)) => {
+            Some(a)
+                if matches!(
+                    a.status(),
+                    Some(AddonStatus::CreateFailed | AddonStatus::UpdateFailed | AddonStatus::Degraded)
+                ) =>
+            {
                 let issues: Vec<String> = a
                     .health()
                     .map(|h| {
                         h.issues()
                             .iter()
-                            .map(|i| format!("{}: {}", i.code().map_or("issue", |c| c.as_str()), i.message().unwrap_or("no message")))
+                            .map(|i| {
+                                format!(
+                                    "{}: {}",
+                                    i.code().map_or("issue", |c| c.as_str()),
+                                    i.message().unwrap_or("no message")
+                                )
+                            })
                             .collect()
                     })
                     .unwrap_or_default();

@@ -9,8 +9,8 @@ use iac_core::provider::*;
 use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value};
 use serde::{Deserialize, Serialize};
 
-use super::{check_name, eks_err, has_identity, list_expr, ordered_like, tag_pairs, update_tags, wait_update};
 use super::ClusterName;
+use super::{check_name, eks_err, has_identity, list_expr, ordered_like, tag_pairs, update_tags, wait_update};
 use crate::error::is_code;
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
@@ -217,7 +217,10 @@ fn what(name: &str) -> String {
     format!("EKS cluster `{name}`")
 }
 
-pub(crate) async fn describe(p: &AwsProvider, name: &str) -> Result<Option<aws_sdk_eks::types::Cluster>, ProviderError> {
+pub(crate) async fn describe(
+    p: &AwsProvider,
+    name: &str,
+) -> Result<Option<aws_sdk_eks::types::Cluster>, ProviderError> {
     match p.eks().await.describe_cluster().name(name).send().await {
         Ok(o) => Ok(o.cluster().filter(|c| c.status() != Some(&ClusterStatus::Deleting)).cloned()),
         Err(e) if is_code(&e, &["ResourceNotFoundException"]) => Ok(None),
@@ -242,16 +245,25 @@ fn values(c: &aws_sdk_eks::types::Cluster, recorded: &Value) -> (Value, Value) {
         ("name", Value::from(c.name())),
         ("version", Value::from(c.version())),
         ("roleArn", Value::from(c.role_arn())),
-        ("subnetIds", ordered_like(vpc.map(|v| v.subnet_ids().to_vec()).unwrap_or_default(), recorded.get("subnetIds"))),
+        (
+            "subnetIds",
+            ordered_like(vpc.map(|v| v.subnet_ids().to_vec()).unwrap_or_default(), recorded.get("subnetIds")),
+        ),
         (
             "securityGroupIds",
-            ordered_like(vpc.map(|v| v.security_group_ids().to_vec()).unwrap_or_default(), recorded.get("securityGroupIds")),
+            ordered_like(
+                vpc.map(|v| v.security_group_ids().to_vec()).unwrap_or_default(),
+                recorded.get("securityGroupIds"),
+            ),
         ),
         ("endpointPublicAccess", Value::from(vpc.map(|v| v.endpoint_public_access()))),
         ("endpointPrivateAccess", Value::from(vpc.map(|v| v.endpoint_private_access()))),
         (
             "publicAccessCidrs",
-            ordered_like(vpc.map(|v| v.public_access_cidrs().to_vec()).unwrap_or_default(), recorded.get("publicAccessCidrs")),
+            ordered_like(
+                vpc.map(|v| v.public_access_cidrs().to_vec()).unwrap_or_default(),
+                recorded.get("publicAccessCidrs"),
+            ),
         ),
         ("enabledClusterLogTypes", ordered_like(enabled, recorded.get("enabledClusterLogTypes"))),
         ("encryptionKeyArn", Value::from(key)),
@@ -267,10 +279,7 @@ fn outputs(c: &aws_sdk_eks::types::Cluster) -> Value {
         ("endpoint", Value::from(c.endpoint())),
         ("certificateAuthority", Value::from(c.certificate_authority().and_then(|a| a.data()))),
         ("oidcIssuerUrl", Value::from(c.identity().and_then(|i| i.oidc()).and_then(|o| o.issuer()))),
-        (
-            "clusterSecurityGroupId",
-            Value::from(c.resources_vpc_config().and_then(|v| v.cluster_security_group_id())),
-        ),
+        ("clusterSecurityGroupId", Value::from(c.resources_vpc_config().and_then(|v| v.cluster_security_group_id()))),
         ("version", Value::from(c.version())),
     ])
 }

@@ -11,8 +11,8 @@ use iac_core::provider::*;
 use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value};
 use serde::{Deserialize, Serialize};
 
-use super::{check_name, eks_err, has_identity, list_expr, ordered_like, tag_pairs, update_tags, wait_update};
 use super::ClusterName;
+use super::{check_name, eks_err, has_identity, list_expr, ordered_like, tag_pairs, update_tags, wait_update};
 use crate::error::is_code;
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
@@ -204,10 +204,7 @@ impl Resource for NodeGroup {
         c.check(s.min_size >= 0, "scaling", || format!("minSize {} cannot be negative", s.min_size));
         c.check(s.max_size >= 1, "scaling", || format!("maxSize {} must be at least 1", s.max_size));
         c.check(s.min_size <= s.desired_size && s.desired_size <= s.max_size, "scaling", || {
-            format!(
-                "minSize {} ≤ desiredSize {} ≤ maxSize {} does not hold",
-                s.min_size, s.desired_size, s.max_size
-            )
+            format!("minSize {} ≤ desiredSize {} ≤ maxSize {} does not hold", s.min_size, s.desired_size, s.max_size)
         });
         c.check(!self.instance_types.is_empty(), "instanceTypes", || {
             "a node group needs at least one instance type".into()
@@ -234,7 +231,8 @@ fn what(cluster: &str, name: &str) -> String {
 
 /// `<cluster>:<node group>` → the two names.
 fn split_id(id: &str) -> Result<(&str, &str), ProviderError> {
-    id.split_once(':').ok_or_else(|| ProviderError::fatal("DescribeNodegroup", format!("`{id}` is not `<cluster>:<node group>`")))
+    id.split_once(':')
+        .ok_or_else(|| ProviderError::fatal("DescribeNodegroup", format!("`{id}` is not `<cluster>:<node group>`")))
 }
 
 async fn describe(
@@ -306,7 +304,13 @@ fn outputs(n: &aws_sdk_eks::types::Nodegroup) -> Value {
 
 fn scaling_sdk(v: &Value) -> Option<NodegroupScalingConfig> {
     let s: ScalingConfig = serde_json::from_value(v.to_plain_json()?).ok()?;
-    Some(NodegroupScalingConfig::builder().min_size(s.min_size).desired_size(s.desired_size).max_size(s.max_size).build())
+    Some(
+        NodegroupScalingConfig::builder()
+            .min_size(s.min_size)
+            .desired_size(s.desired_size)
+            .max_size(s.max_size)
+            .build(),
+    )
 }
 
 fn taints_in(v: &Value) -> Vec<Taint> {
@@ -375,7 +379,8 @@ impl Handler for NodeGroupHandler {
         let cluster = i.str("clusterName")?;
         let name = i.str("nodegroupName")?;
         let w = what(cluster, name);
-        let labels: std::collections::HashMap<String, String> = string_map(req.inputs.get("labels")).into_iter().collect();
+        let labels: std::collections::HashMap<String, String> =
+            string_map(req.inputs.get("labels")).into_iter().collect();
         p.eks()
             .await
             .create_nodegroup()
@@ -388,7 +393,10 @@ impl Handler for NodeGroupHandler {
             .set_scaling_config(scaling_sdk(req.inputs.get("scaling")))
             .set_disk_size(i.opt_i32("diskSize"))
             .set_labels(Some(labels).filter(|l| !l.is_empty()))
-            .set_taints(Some(taints_in(req.inputs.get("taints")).iter().map(taint_sdk).collect::<Vec<_>>()).filter(|t| !t.is_empty()))
+            .set_taints(
+                Some(taints_in(req.inputs.get("taints")).iter().map(taint_sdk).collect::<Vec<_>>())
+                    .filter(|t| !t.is_empty()),
+            )
             .set_ami_type(i.opt_str("amiType").map(AmiTypes::from))
             .set_tags(Some(tags_with_identity(&req.inputs, &req.stack, &req.urn).into_iter().collect()))
             .send()

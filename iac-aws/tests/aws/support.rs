@@ -17,6 +17,8 @@ pub fn provider() -> AwsProvider {
     std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
     std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+    // Stacks holding secrets seal them under this passphrase.
+    std::env::set_var("IAC_PASSPHRASE", "emulator-tests-only");
     AwsProvider::new(AwsSettings {
         region: Some("us-east-1".into()),
         endpoint_url: Some(m.endpoint.clone()),

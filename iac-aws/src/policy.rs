@@ -308,9 +308,32 @@ pub fn parse(text: &str) -> Option<Value> {
     Some(canonical(Value::from_json(&j)))
 }
 
-/// A resolved document as the JSON text AWS takes.
+/// A resolved document as the JSON text AWS takes, in the compact form AWS
+/// itself writes: a one-element list of actions, resources or principals as
+/// a plain string (some services, and the emulator, match those literally).
 pub fn to_json(doc: &Value) -> Option<String> {
-    doc.to_plain_json().map(|j| j.to_string())
+    let mut j = doc.to_plain_json()?;
+    if let Some(statements) = j.get_mut("Statement").and_then(serde_json::Value::as_array_mut) {
+        for s in statements {
+            for k in ["Action", "NotAction", "Resource", "NotResource"] {
+                compact(s.get_mut(k));
+            }
+            for k in ["Principal", "NotPrincipal"] {
+                if let Some(p) = s.get_mut(k).and_then(serde_json::Value::as_object_mut) {
+                    p.values_mut().for_each(|v| compact(Some(v)));
+                }
+            }
+        }
+    }
+    Some(j.to_string())
+}
+
+fn compact(v: Option<&mut serde_json::Value>) {
+    if let Some(v) = v {
+        if let Some([only]) = v.as_array().map(Vec::as_slice) {
+            *v = only.clone();
+        }
+    }
 }
 
 #[cfg(test)]

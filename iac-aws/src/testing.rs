@@ -43,6 +43,10 @@ fn moto_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server")
 }
 
+/// Moto's server with the harness's fixes for where moto answers AWS
+/// calls differently from AWS (see the script's comments).
+const MOTO_FIXES: &str = include_str!("moto_fixes.py");
+
 /// The process's emulator, started on first use. Panics with the reason
 /// when it cannot start.
 pub fn moto() -> &'static Moto {
@@ -54,8 +58,9 @@ pub fn moto() -> &'static Moto {
         // `sh` starts moto, then waits for its stdin (our pipe) to close.
         let mut child = Command::new("sh")
             .args(["-c", r#""$0" "$@" </dev/null & m=$!; read _; kill $m"#])
-            .arg(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            // The virtualenv's interpreter, next to its `moto_server`.
+            .arg(bin.with_file_name("python3"))
+            .args(["-c", MOTO_FIXES, "-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             // Moto logs every request; a pipe nobody reads would fill and stall it.

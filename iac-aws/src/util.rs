@@ -33,6 +33,11 @@ impl<'a> In<'a> {
         }
     }
 
+    /// The raw value of an input (secret revealed; null when unset).
+    pub fn value(&self, key: &str) -> &'a Value {
+        self.get(key)
+    }
+
     /// A required string.
     pub fn str(&self, key: &str) -> Result<&'a str, ProviderError> {
         self.get(key).as_str().ok_or_else(|| ProviderError::fatal(self.op, format!("input `{key}` is missing")))

@@ -1,7 +1,16 @@
-//! s3 resources.
+//! S3: buckets with their versioning, encryption, lifecycle, public access
+//! block, policy, replication and access logging as one resource.
+
+mod bucket;
+mod config;
+
+pub use bucket::{Bucket, BucketOutputs, SCHEMA};
+pub use config::{
+    Encryption, LifecycleRule, Logging, PublicAccessBlock, Replication, ReplicationRule, StorageClass, Transition,
+};
 
 use crate::handler::Handler;
 
-pub(crate) fn handler(_type_token: &str) -> Option<&'static dyn Handler> {
-    None
+pub(crate) fn handler(type_token: &str) -> Option<&'static dyn Handler> {
+    (type_token == bucket::TYPE).then_some(&bucket::BucketHandler as &dyn Handler)
 }

@@ -1,20 +1,22 @@
 //! A small, complete stack: a VPC across two availability zones with a
 //! public and a private subnet in each, an internet gateway, one NAT gateway
 //! for the private subnets' outbound traffic, the routes between them, and
-//! an encrypted, versioned S3 bucket.
+//! the VPC's flow logs in an encrypted, versioned S3 bucket.
 //!
 //! ```text
 //! vpc ─┬─ public-a, public-b ──► public route table ──► internet gateway
 //!      ├─ private-a, private-b ─► private route table ─► NAT gateway (in public-a, with an Elastic IP)
-//!      └─ bucket (versioned, SSE-S3)
+//!      └─ flow log ──► flow-logs bucket (versioned, SSE-S3, Intelligent-Tiering after 30 days)
 //! ```
 //!
 //! Run it with `cargo run -p iac-examples --bin network-example -- preview`
 //! (see the README for the emulator and for AWS).
 
 use iac_aws::ec2::{
-    ElasticIp, InternetGateway, NatGateway, Route, RouteTable, RouteTableAssociation, Subnet, SubnetId, Vpc,
+    ElasticIp, FlowLog, FlowLogDestination, FlowLogSource, InternetGateway, NatGateway, Route, RouteTable,
+    RouteTableAssociation, Subnet, SubnetId, Vpc,
 };
+use iac_aws::s3::{Bucket, Encryption, LifecycleRule, StorageClass, Transition};
 use iac_aws::AwsProvider;
 use iac_core::{Error, Output, Stack};
 
@@ -83,7 +85,35 @@ fn program(stack: &Stack) -> Result<(), Error> {
         }
     }
 
+    // The VPC's flow logs, kept a year in a bucket whose name is global:
+    // set `flowLogBucket` in the stack's config to choose another.
+    let bucket: String =
+        stack.config().get("flowLogBucket")?.unwrap_or_else(|| format!("network-example-{}-flow-logs", stack.name()));
+    let logs = stack.add(
+        "flow-logs",
+        Bucket::builder()
+            .bucket(bucket)
+            .versioning(true)
+            .encryption(Encryption::SseS3)
+            .lifecycle_rules(vec![LifecycleRule::builder()
+                .id("archive")
+                .transitions(vec![Transition::after(30, StorageClass::IntelligentTiering)])
+                .expiration_days(365)
+                .noncurrent_expiration_days(30)
+                .build()])
+            .force_destroy(true)
+            .build(),
+    );
+    stack.add(
+        "vpc-flow-log",
+        FlowLog::builder()
+            .source(FlowLogSource::Vpc(vpc.id.clone().into()))
+            .destination(FlowLogDestination::S3 { arn: logs.arn.clone().into() })
+            .build(),
+    );
+
     stack.export("vpc_id", vpc.id.clone());
+    stack.export("flow_log_bucket", logs.id.clone());
     stack.export("nat_public_ip", eip.public_ip.clone());
     Ok(())
 }

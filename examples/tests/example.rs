@@ -97,6 +97,28 @@ async fn example_previews_deploys_is_stable_and_destroys_cleanly() {
         .expect("a public route table via the internet gateway");
     assert_eq!(public_table.associations().iter().filter(|a| a.subnet_id().is_some()).count(), 2);
 
+    // The flow logs' bucket: versioned, encrypted, with its lifecycle.
+    let s3 = aws_sdk_s3::Client::from_conf(s3_config());
+    let bucket = "network-example-dev-flow-logs";
+    let versioning = s3.get_bucket_versioning().bucket(bucket).send().await.unwrap();
+    assert_eq!(versioning.status().map(|s| s.as_str()), Some("Enabled"));
+    let enc = s3.get_bucket_encryption().bucket(bucket).send().await.unwrap();
+    let rule = &enc.server_side_encryption_configuration().unwrap().rules()[0];
+    assert_eq!(rule.apply_server_side_encryption_by_default().unwrap().sse_algorithm().as_str(), "AES256");
+    let lc = s3.get_bucket_lifecycle_configuration().bucket(bucket).send().await.unwrap();
+    assert_eq!(lc.rules()[0].transitions()[0].storage_class().unwrap().as_str(), "INTELLIGENT_TIERING");
+    let flow_logs = ec2
+        .describe_flow_logs()
+        .filter(Filter::builder().name("resource-id").values(&vpc_id).build())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        flow_logs.flow_logs().iter().map(|f| f.log_destination().unwrap_or_default()).collect::<Vec<_>>(),
+        [format!("arn:aws:s3:::{bucket}")],
+        "the VPC's flow log goes to the bucket"
+    );
+
     // A second preview, plain and refreshed: no changes (exit 0 with
     // --detailed-exitcode; 2 would mean changes).
     for args in [&["preview", "--detailed-exitcode"][..], &["preview", "--refresh", "--detailed-exitcode"]] {
@@ -117,4 +139,15 @@ async fn example_previews_deploys_is_stable_and_destroys_cleanly() {
     assert!(eips.addresses().is_empty(), "Elastic IP left: {eips:?}");
     let subnets = ec2.describe_subnets().filters(by_vpc()).send().await.unwrap();
     assert!(subnets.subnets().is_empty(), "subnets left");
+    assert!(s3.head_bucket().bucket(bucket).send().await.is_err(), "bucket left");
+}
+
+fn s3_config() -> aws_sdk_s3::config::Config {
+    aws_sdk_s3::config::Builder::new()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .endpoint_url(&moto().endpoint)
+        .force_path_style(true)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"))
+        .build()
 }

@@ -18,14 +18,13 @@ use crate::util::{drop_computed_when_unset, map, tags_value, tags_with_identity,
 
 pub(crate) const TYPE: &str = "aws:eks:Cluster";
 
-/// Schema: the network (subnets, security groups), the role and secrets
-/// encryption are fixed for a cluster's life, and its name must be unique,
-/// so a replacement deletes the old cluster first. The Kubernetes version
-/// (`UpdateClusterVersion`), logging and endpoint access
-/// (`UpdateClusterConfig`) update in place; the `version` output changes
-/// with an upgrade.
+/// Schema: the role and secrets encryption are fixed for a cluster's life,
+/// and its name must be unique, so a replacement deletes the old cluster
+/// first. The Kubernetes version (`UpdateClusterVersion`), logging, subnets,
+/// security groups and endpoint access (`UpdateClusterConfig`) update in
+/// place; the `version` output changes with an upgrade.
 pub static SCHEMA: Schema = Schema {
-    replace_on: &["name", "roleArn", "subnetIds", "securityGroupIds", "encryptionKeyArn"],
+    replace_on: &["name", "roleArn", "encryptionKeyArn"],
     delete_before_replace: true,
     taggable: true,
     computed_on_update: &["version"],
@@ -401,13 +400,21 @@ impl Handler for ClusterHandler {
             wait_update(p, &w, name, None, None, out.update().and_then(|u| u.id()), req.timeout, step).await?;
             wait_active(p, name, req.timeout, step).await?;
         }
-        if ["endpointPublicAccess", "endpointPrivateAccess", "publicAccessCidrs"].iter().any(|k| changed(k)) {
+        // The whole VPC configuration goes in one update: EKS changes
+        // subnets and security groups in place (same VPC and zones), and
+        // what is sent is what the cluster then has.
+        if ["subnetIds", "securityGroupIds", "endpointPublicAccess", "endpointPrivateAccess", "publicAccessCidrs"]
+            .iter()
+            .any(|k| changed(k))
+        {
             let mut cidrs = i.strs("publicAccessCidrs");
             if cidrs.is_empty() && !In::new(&req.old_inputs, "").strs("publicAccessCidrs").is_empty() {
                 // Unsetting the list means AWS's default again: anywhere.
                 cidrs.push("0.0.0.0/0".into());
             }
             let vpc = VpcConfigRequest::builder()
+                .set_subnet_ids(Some(i.strs("subnetIds")))
+                .set_security_group_ids(Some(i.strs("securityGroupIds")))
                 .endpoint_public_access(i.opt_bool("endpointPublicAccess").unwrap_or(true))
                 .endpoint_private_access(i.bool("endpointPrivateAccess"))
                 .set_public_access_cidrs(Some(cidrs).filter(|l| !l.is_empty()))

@@ -16,6 +16,8 @@ pub mod provider;
 pub mod testing;
 pub mod util;
 
+#[cfg(feature = "autoscaling")]
+pub mod autoscaling;
 #[cfg(feature = "cloudwatch")]
 pub mod cloudwatch;
 #[cfg(feature = "ec2")]

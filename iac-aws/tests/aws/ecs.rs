@@ -239,3 +239,119 @@ async fn bad_task_sizes_and_services_are_refused_at_preview() {
         );
     }
 }
+
+#[derive(Clone, Copy)]
+struct Scaling {
+    min: i32,
+    max: i32,
+    cpu: f64,
+    memory_policy: bool,
+}
+
+fn scaled_service(s: &Stack, x: Scaling) {
+    use iac_aws::autoscaling::{ScalableTarget, TargetTrackingPolicy, TrackedMetric};
+    let vpc = s.add("vpc", Vpc::builder().cidr_block("10.21.0.0/16").build());
+    let subnet = s.add("subnet", Subnet::builder().vpc_id(vpc.id.clone()).cidr_block("10.21.1.0/24").build());
+    let sg = s.add("sg", SecurityGroup::builder().name("scaled").description("scaled").vpc_id(vpc.id.clone()).build());
+    let cluster = s.add("cluster", Cluster::builder().name("scaled").build());
+    let task = s.add(
+        "task",
+        TaskDefinition::builder()
+            .family("scaled")
+            .cpu(256)
+            .memory(512)
+            .containers(vec![Container::builder().name("web").image("nginx:1.27").build()])
+            .build(),
+    );
+    let svc = s.add(
+        "service",
+        Service::builder()
+            .name("web")
+            .cluster_arn(cluster.id.clone())
+            .task_definition_arn(task.arn.clone())
+            .desired_count(2)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(
+                NetworkConfiguration::builder()
+                    .subnets([subnet.id.as_string()])
+                    .security_groups([sg.id.as_string()])
+                    .build(),
+            )
+            .build(),
+    );
+    let target = s.add("scaling", ScalableTarget::ecs_service(&cluster.name, &svc.name, x.min, x.max));
+    s.add(
+        "cpu",
+        TargetTrackingPolicy::builder()
+            .name("cpu")
+            .target(&target)
+            .metric(TrackedMetric::EcsCpu)
+            .target_value(x.cpu)
+            .scale_in_cooldown(300)
+            .scale_out_cooldown(60)
+            .build(),
+    );
+    if x.memory_policy {
+        s.add(
+            "memory",
+            TargetTrackingPolicy::builder()
+                .name("memory")
+                .target(&target)
+                .metric(TrackedMetric::EcsMemory)
+                .target_value(75.0)
+                .build(),
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn service_auto_scaling_lifecycle() {
+    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+    let h = Harness::new();
+    let aas = h.aws.autoscaling().await.clone();
+    let targets = || {
+        aas.describe_scalable_targets()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_ids("service/scaled/web")
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .send()
+    };
+    let policies = || {
+        aas.describe_scaling_policies()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id("service/scaled/web")
+            .send()
+    };
+
+    let v1 = Scaling { min: 2, max: 6, cpu: 60.0, memory_policy: true };
+    let s = h.session("scaling", move |s| scaled_service(s, v1));
+    up(&s).await;
+    let t = targets().await.unwrap();
+    assert_eq!((t.scalable_targets()[0].min_capacity(), t.scalable_targets()[0].max_capacity()), (2, 6));
+    let p = policies().await.unwrap();
+    let cpu = p.scaling_policies().iter().find(|p| p.policy_name() == "cpu").expect("cpu policy");
+    let cfg = cpu.target_tracking_scaling_policy_configuration().unwrap();
+    assert_eq!(cfg.target_value(), 60.0);
+    assert_eq!(
+        cfg.predefined_metric_specification().unwrap().predefined_metric_type().as_str(),
+        "ECSServiceAverageCPUUtilization"
+    );
+    assert_eq!(p.scaling_policies().len(), 2);
+    assert_no_drift(&s).await;
+
+    // In place: new bounds and target; the memory policy goes.
+    let v2 = Scaling { min: 3, max: 10, cpu: 45.0, memory_policy: false };
+    let s = h.session("scaling", move |s| scaled_service(s, v2));
+    up(&s).await;
+    let t = targets().await.unwrap();
+    assert_eq!((t.scalable_targets()[0].min_capacity(), t.scalable_targets()[0].max_capacity()), (3, 10));
+    let p = policies().await.unwrap();
+    let names: Vec<_> = p.scaling_policies().iter().map(|p| p.policy_name().to_owned()).collect();
+    assert_eq!(names, ["cpu"]);
+    assert_eq!(p.scaling_policies()[0].target_tracking_scaling_policy_configuration().unwrap().target_value(), 45.0);
+    assert_no_drift(&s).await;
+
+    destroy(&s).await;
+    assert!(targets().await.unwrap().scalable_targets().is_empty(), "target deregistered");
+    assert!(policies().await.unwrap().scaling_policies().is_empty(), "policies deleted");
+}

@@ -98,7 +98,7 @@ pub struct ScalableTargetOutputs {
     pub id: Output<String>,
     /// Its ARN.
     pub arn: Output<String>,
-    /// The namespace, resource id and dimension, for policies.
+    /// The service namespace (`ecs`), for policies.
     pub service_namespace: Output<String>,
     /// The scaled resource's id.
     pub resource_id: Output<String>,

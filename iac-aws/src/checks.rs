@@ -20,8 +20,8 @@ pub fn cidr(c: &mut Checks, field: &str, value: &str) -> Option<Ipv4Net> {
     }
 }
 
-/// An AWS-style name: `max` characters at most, from `allowed`, starting
-/// with a letter when `letter_first`.
+/// An AWS-style name: not empty, `max` characters at most, each one
+/// `allowed` (`rule` says which, in the error).
 pub fn name(c: &mut Checks, field: &str, value: &str, max: usize, allowed: fn(char) -> bool, rule: &str) {
     if value.is_empty() {
         c.fail(field, "must not be empty");

@@ -10,7 +10,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{list_expr, map, tags_value, tags_with_identity, In};
+use crate::util::{list_expr, map, tags_value, tags_with_identity, In, TAG_NAME, TAG_STACK};
 
 pub(crate) const ALARM: &str = "aws:cloudwatch:MetricAlarm";
 pub(crate) const DASHBOARD: &str = "aws:cloudwatch:Dashboard";
@@ -332,9 +332,28 @@ impl Handler for AlarmHandler {
 
     async fn find(&self, p: &AwsProvider, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
         let Some(name) = In::new(&req.inputs, "").opt_str("name") else { return Ok(None) };
-        Ok(describe_alarm(p, name).await?.map(|(inputs, outputs)| ReadResult { id: name.to_owned(), inputs, outputs }))
+        let Some((inputs, outputs)) = describe_alarm(p, name).await? else { return Ok(None) };
+        // Adopt only an alarm this stack made for this resource.
+        let arn = outputs.get("arn").as_str().unwrap_or_default();
+        let tags = p
+            .cloudwatch()
+            .await
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|e| aws_err("ListTagsForResource", e))?;
+        let get = |k: &str| tags.tags().iter().find(|t| t.key() == Some(k)).and_then(|t| t.value());
+        if get(TAG_STACK) != Some(req.stack.as_str()) || get(TAG_NAME) != Some(req.urn.as_str()) {
+            return Ok(None);
+        }
+        Ok(Some(ReadResult { id: name.to_owned(), inputs, outputs }))
     }
 }
+
+/// One line of a metric widget: namespace, metric name, and dimension
+/// name/value pairs.
+pub type MetricLine = (String, String, Vec<(String, String)>);
 
 /// One widget of a [`Dashboard`].
 #[derive(Clone, Debug)]
@@ -344,7 +363,7 @@ pub enum Widget {
         /// The graph's title.
         title: String,
         /// Each line: namespace, metric name, and dimension pairs.
-        metrics: Vec<(String, String, Vec<(String, String)>)>,
+        metrics: Vec<MetricLine>,
         /// The statistic.
         stat: Stat,
         /// Seconds per point.
@@ -405,6 +424,9 @@ impl Widget {
 }
 
 /// A dashboard: widgets laid out left to right, wrapping at 24 columns.
+///
+/// Dashboards take no tags, so after a crash one is adopted by its name;
+/// `PutDashboard` overwrites by name, so a retried create cannot make two.
 ///
 /// ```
 /// use iac_aws::cloudwatch::{Dashboard, Stat, Widget};

@@ -172,6 +172,24 @@ async fn describe(p: &AwsProvider, id: &str, recorded: &Value) -> Result<Option<
     Ok(Some((inputs, map([("arn", Value::from(meta.arn()))]))))
 }
 
+/// The policy AWS gives a key created without one: the account (through
+/// IAM) may use it.
+fn default_key_policy(key_arn: &str) -> String {
+    let account = key_arn.split(':').nth(4).unwrap_or_default();
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Id": "key-default-1",
+        "Statement": [{
+            "Sid": "Enable IAM User Permissions",
+            "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
+            "Action": "kms:*",
+            "Resource": "*",
+        }],
+    })
+    .to_string()
+}
+
 fn policy_text(i: In<'_>) -> Option<String> {
     i.json("policy").map(|j| j.to_string())
 }
@@ -230,15 +248,18 @@ impl Handler for KeyHandler {
             }
         }
         if changed("policy") {
-            if let Some(doc) = policy_text(new) {
-                kms.put_key_policy()
-                    .key_id(&req.id)
-                    .policy_name("default")
-                    .policy(doc)
-                    .send()
-                    .await
-                    .map_err(|e| aws_err("PutKeyPolicy", e))?;
-            }
+            // Unset means AWS's default policy again, not the last one kept.
+            let doc = match policy_text(new) {
+                Some(doc) => doc,
+                None => default_key_policy(In::new(&req.old_outputs, "PutKeyPolicy").str("arn")?),
+            };
+            kms.put_key_policy()
+                .key_id(&req.id)
+                .policy_name("default")
+                .policy(doc)
+                .send()
+                .await
+                .map_err(|e| aws_err("PutKeyPolicy", e))?;
         }
         if changed("tags") {
             let (was, now) = (old.tags(), new.tags());

@@ -23,8 +23,8 @@ pub static SCHEMA: Schema =
     Schema { replace_on: &["name"], delete_before_replace: true, taggable: true, ..Schema::new(TYPE, "aws") };
 
 /// The retention periods CloudWatch Logs accepts, in days.
-pub const RETENTION_DAYS: [i32; 23] =
-    [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653, 0];
+pub const RETENTION_DAYS: [i32; 22] =
+    [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 /// A log group.
 ///
@@ -81,7 +81,7 @@ impl Resource for LogGroup {
             "letters, digits and _ - / . # only",
         );
         if let Some(d) = self.retention_in_days {
-            c.check(RETENTION_DAYS[..22].contains(&d), "retentionInDays", || {
+            c.check(RETENTION_DAYS.contains(&d), "retentionInDays", || {
                 format!("{d} days is not a retention CloudWatch Logs offers (1, 3, 5, 7, 14, 30, 60, 90, … 3653)")
             });
         }

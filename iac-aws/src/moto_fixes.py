@@ -5,6 +5,7 @@ import re
 import sys
 
 from moto.core import serialize
+from moto.rds import models as rds_models
 from moto.server import main
 
 # S3 responses moto wraps in `<{Operation}Response>` where AWS (and the
@@ -27,6 +28,39 @@ def _s3_root_fixed(self, resp, result, shape, serialized_result):
 
 
 serialize.S3Serializer._serialized_result_to_response = _s3_root_fixed
+
+# RDS: ModifyDBSubnetGroup takes the group out of the backend and never puts
+# it back, so the group vanishes.
+_modify_subnet_group = rds_models.RDSBackend.modify_db_subnet_group
+
+
+def _modify_subnet_group_fixed(self, subnet_name, description, subnets):
+    group = _modify_subnet_group(self, subnet_name, description, subnets)
+    self.subnet_groups[subnet_name] = group
+    return group
+
+
+rds_models.RDSBackend.modify_db_subnet_group = _modify_subnet_group_fixed
+
+# RDS: Performance Insights settings are accepted and dropped. Keep them
+# under the names ModifyDBInstance sets (its keyword arguments become
+# attributes), and answer `PerformanceInsightsEnabled` from them.
+_db_instance_init = rds_models.DBInstance.__init__
+
+
+def _db_instance_init_fixed(self, *args, **kwargs):
+    _db_instance_init(self, *args, **kwargs)
+    self.enable_performance_insights = bool(kwargs.get("enable_performance_insights"))
+    self.performance_insights_retention_period = kwargs.get("performance_insights_retention_period") or (
+        7 if self.enable_performance_insights else None
+    )
+    self.performance_insights_kms_key_id = kwargs.get("performance_insights_kms_key_id")
+
+
+rds_models.DBInstance.__init__ = _db_instance_init_fixed
+rds_models.DBInstance.performance_insights_enabled = property(
+    lambda self: bool(getattr(self, "enable_performance_insights", False))
+)
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

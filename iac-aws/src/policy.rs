@@ -1,5 +1,5 @@
 //! IAM policy documents as typed builders, for roles, managed policies and
-//! resource policies (buckets, keys, repositories, …).
+//! resource policies (buckets, keys, …).
 //!
 //! A document is lowered to a *canonical* value once its references are
 //! known: one-element and many-element lists alike become sorted lists, and

@@ -28,8 +28,9 @@ pub static SCHEMA: Schema =
 #[derive(Clone, Debug)]
 pub enum SecretValue {
     /// A random password made by AWS (`GetRandomPassword`) at creation; a
-    /// change of the spec makes a new one. The value is sent from AWS to AWS
-    /// and never stored.
+    /// change of the spec makes a new one. The value passes through this
+    /// process only on its way back to AWS (`CreateSecret`,
+    /// `PutSecretValue`): it is never stored, logged or shown.
     Generated {
         /// Characters (8–4096).
         length: u32,

@@ -58,11 +58,11 @@ pub struct Cluster {
     /// The role the control plane uses (replaces when changed).
     #[builder(into)]
     pub role_arn: Input<String>,
-    /// Subnets in at least two availability zones (replaces when changed).
+    /// Subnets in at least two availability zones (updated in place).
     #[builder(with = |ids: impl IntoIterator<Item = impl Into<Input<String>>>| ids.into_iter().map(Into::into).collect())]
     pub subnet_ids: Vec<Input<String>>,
     /// Extra security groups for the control plane's interfaces (up to 5;
-    /// replaces when changed).
+    /// updated in place).
     #[builder(default, with = |ids: impl IntoIterator<Item = impl Into<Input<String>>>| ids.into_iter().map(Into::into).collect())]
     pub security_group_ids: Vec<Input<String>>,
     /// Whether the API server is reachable from the internet.

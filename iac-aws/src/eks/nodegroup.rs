@@ -92,7 +92,8 @@ pub struct NodeGroup {
     #[builder(default)]
     pub taints: Vec<Taint>,
     /// The AMI type (`AL2023_x86_64_STANDARD`, `BOTTLEROCKET_ARM_64`, …);
-    /// AWS picks one for the instance types when unset.
+    /// AWS picks one for the instance types when unset. Replaces when
+    /// changed.
     #[builder(into)]
     pub ami_type: Option<String>,
     /// Tags.

@@ -34,7 +34,7 @@ pub static SCHEMA: Schema =
 #[derive(bon::Builder)]
 pub struct OpenIdConnectProvider {
     /// The issuer URL, `https://…` (replaces when changed). Often an EKS
-    /// cluster's `oidc_issuer` output.
+    /// cluster's `oidc_issuer_url` output.
     #[builder(into)]
     pub url: Input<String>,
     /// The audiences (`sts.amazonaws.com` for service-account roles).

@@ -132,8 +132,8 @@ fn doc_text(i: In<'_>, key: &str, op: &str) -> Result<String, ProviderError> {
     i.json(key).map(|j| j.to_string()).ok_or_else(|| ProviderError::fatal(op, format!("input `{key}` is missing")))
 }
 
-/// Deletes every version but the default (AWS keeps at most five, and a
-/// policy is deleted only without them).
+/// Deletes non-default versions, keeping the `keep` newest (AWS keeps at
+/// most five, and a policy is deleted only without them).
 async fn delete_old_versions(p: &AwsProvider, arn: &str, keep: usize) -> Result<(), ProviderError> {
     let iam = p.iam().await;
     let out = iam.list_policy_versions().policy_arn(arn).send().await.map_err(|e| aws_err("ListPolicyVersions", e))?;

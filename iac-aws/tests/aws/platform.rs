@@ -248,19 +248,6 @@ async fn topics_subscriptions_and_secrets_lifecycle() {
     assert!(sm.describe_secret().secret_id("api-token").send().await.is_err(), "secret gone");
 }
 
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_platform_inputs_are_refused_at_preview_with_every_problem() {
     let h = Harness::new();
@@ -394,8 +381,11 @@ async fn alarms_dashboards_and_streams_lifecycle() {
 
     let s = h.session("observe", program(90.5, 2, 48, "cpu-very-high", "Platform v2"));
     up(&s).await;
+    // Only this test's alarms: target-tracking policies of other tests make
+    // alarms of their own in the shared emulator.
     let names: Vec<String> = cw
         .describe_alarms()
+        .alarm_name_prefix("cpu-")
         .send()
         .await
         .unwrap()
@@ -407,7 +397,7 @@ async fn alarms_dashboards_and_streams_lifecycle() {
     assert_no_drift(&s).await;
 
     destroy(&s).await;
-    assert!(cw.describe_alarms().send().await.unwrap().metric_alarms().is_empty());
+    assert!(cw.describe_alarms().alarm_name_prefix("cpu-").send().await.unwrap().metric_alarms().is_empty());
     assert!(cw.get_dashboard().dashboard_name("platform").send().await.is_err());
     assert!(kinesis.describe_stream_summary().stream_name("ticks").send().await.is_err());
 }

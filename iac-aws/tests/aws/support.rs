@@ -12,6 +12,11 @@ use iac_core::Stack;
 
 /// A provider pointed at the emulator with dummy credentials.
 pub fn provider() -> AwsProvider {
+    // `RUST_LOG=aws_smithy_runtime=debug` shows the SDK's attempts.
+    if std::env::var_os("RUST_LOG").is_some() {
+        let filter = tracing_subscriber::EnvFilter::from_default_env();
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    }
     let m = moto();
     // The SDK's default chain reads these; they name nothing real.
     std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
@@ -50,7 +55,13 @@ impl Harness {
                 program(s);
                 Ok(())
             }),
-            observer: Arc::new(|_| {}),
+            // Retries are shown with a failing test's output: a retried
+            // create is where duplicates come from.
+            observer: Arc::new(|e| {
+                if let iac_core::engine::Event::Retrying { urn, error, attempt, .. } = e {
+                    eprintln!("retrying {urn} (attempt {attempt}): {error}");
+                }
+            }),
         }
     }
 }
@@ -89,4 +100,19 @@ pub fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
     format!("{prefix}-{}-{}", std::process::id() % 100000, N.fetch_add(1, Ordering::SeqCst))
+}
+
+/// Every file under `dir` (state, journal, config), to search for leaked
+/// secrets.
+pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }

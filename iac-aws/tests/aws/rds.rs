@@ -59,6 +59,7 @@ struct Groups {
     work_mem: &'static str,
     extra: bool,
     family: &'static str,
+    suffix: &'static str,
 }
 
 fn groups(s: &Stack, x: Groups) {
@@ -66,7 +67,7 @@ fn groups(s: &Stack, x: Groups) {
     s.add(
         "subnet-group",
         DbSubnetGroup::builder()
-            .name("groups-db")
+            .name(format!("groups-db{}", x.suffix))
             .description(x.description)
             .subnet_ids(subnets[..x.subnets].to_vec())
             .tags(iac_aws::tags([("Team", "data")]))
@@ -83,7 +84,7 @@ fn groups(s: &Stack, x: Groups) {
     s.add(
         "cluster-params",
         DbClusterParameterGroup::builder()
-            .name("groups-aurora")
+            .name(format!("groups-aurora{}", x.suffix))
             .family("aurora-postgresql16")
             .parameters(vec![Parameter::pending_reboot("rds.force_ssl", if x.extra { "1" } else { "0" })])
             .build(),
@@ -94,7 +95,8 @@ fn groups(s: &Stack, x: Groups) {
 async fn subnet_and_parameter_groups_lifecycle() {
     let h = Harness::new();
     let rds = h.aws.rds().await.clone();
-    let v1 = Groups { subnets: 2, description: "orders", work_mem: "4096", extra: false, family: "postgres16" };
+    let v1 =
+        Groups { subnets: 2, description: "orders", work_mem: "4096", extra: false, family: "postgres16", suffix: "" };
     let s = h.session("groups", move |s| groups(s, v1));
     let a = up(&s).await;
 
@@ -140,26 +142,35 @@ async fn subnet_and_parameter_groups_lifecycle() {
         .any(|p| p.parameter_name() == Some("rds.force_ssl") && p.parameter_value() == Some("1")));
     assert_no_drift(&s).await;
 
-    // Replace: a new family cannot be changed in place.
-    let v3 = Groups { family: "postgres17", ..v2 };
+    // Replace: a new family cannot be changed in place; new names make new
+    // subnet and cluster parameter groups.
+    let v3 = Groups { family: "postgres17", suffix: "-v2", ..v2 };
     let s = h.session("groups", move |s| groups(s, v3));
     up(&s).await;
     let pg = rds.describe_db_parameter_groups().db_parameter_group_name("groups-pg").send().await.unwrap();
     assert_eq!(pg.db_parameter_groups()[0].db_parameter_group_family(), Some("postgres17"));
+    assert!(rds.describe_db_subnet_groups().db_subnet_group_name("groups-db").send().await.is_err(), "old gone");
+    let g = rds.describe_db_subnet_groups().db_subnet_group_name("groups-db-v2").send().await.unwrap();
+    assert_eq!(g.db_subnet_groups()[0].subnets().len(), 3);
+    let old = rds.describe_db_cluster_parameter_groups().db_cluster_parameter_group_name("groups-aurora").send().await;
+    assert!(old.map_or(true, |o| o.db_cluster_parameter_groups().is_empty()), "old cluster parameter group gone");
+    let cp =
+        rds.describe_db_cluster_parameters().db_cluster_parameter_group_name("groups-aurora-v2").send().await.unwrap();
+    assert!(cp.parameters().iter().any(|p| p.parameter_name() == Some("rds.force_ssl")));
     assert_no_drift(&s).await;
 
     destroy(&s).await;
-    assert!(rds.describe_db_subnet_groups().db_subnet_group_name("groups-db").send().await.is_err(), "gone");
+    assert!(rds.describe_db_subnet_groups().db_subnet_group_name("groups-db-v2").send().await.is_err(), "gone");
     // AWS answers DBParameterGroupNotFound; moto an empty list.
     let pg = rds.describe_db_parameter_groups().db_parameter_group_name("groups-pg").send().await;
     assert!(pg.map_or(true, |o| o.db_parameter_groups().is_empty()), "parameter group gone");
     assert!(
         rds.describe_db_cluster_parameter_groups()
-            .db_cluster_parameter_group_name("groups-aurora")
+            .db_cluster_parameter_group_name("groups-aurora-v2")
             .send()
             .await
-            .is_err(),
-        "gone"
+            .map_or(true, |o| o.db_cluster_parameter_groups().is_empty()),
+        "cluster parameter group gone"
     );
 }
 
@@ -378,7 +389,7 @@ fn aurora(s: &Stack, x: Aurora) {
     s.add(
         "proxy",
         DbProxy::builder()
-            .name("ledger")
+            .name(x.identifier)
             .engine_family(EngineFamily::Postgresql)
             .role_arn(role.arn.clone())
             .vpc_subnet_ids(subnets)
@@ -473,6 +484,10 @@ async fn aurora_serverless_v2_cluster_instances_and_proxy() {
     assert!(rds.describe_db_clusters().db_cluster_identifier("ledger").send().await.is_err(), "old cluster gone");
     let writer = rds.describe_db_instances().db_instance_identifier("ledger-1").send().await.unwrap();
     assert_eq!(writer.db_instances()[0].db_cluster_identifier(), Some("ledger-v2"));
+    assert!(rds.describe_db_proxies().db_proxy_name("ledger").send().await.is_err(), "old proxy gone");
+    let targets = rds.describe_db_proxy_targets().db_proxy_name("ledger-v2").send().await.unwrap();
+    let ids: Vec<_> = targets.targets().iter().filter_map(|t| t.rds_resource_id()).collect();
+    assert_eq!(ids, ["ledger-2"], "the new proxy fronts the new cluster's reader");
     assert_no_drift(&s).await;
 
     destroy(&s).await;
@@ -480,7 +495,7 @@ async fn aurora_serverless_v2_cluster_instances_and_proxy() {
     for gone in ["ledger-1", "ledger-2"] {
         assert!(rds.describe_db_instances().db_instance_identifier(gone).send().await.is_err(), "{gone} gone");
     }
-    assert!(rds.describe_db_proxies().db_proxy_name("ledger").send().await.is_err(), "proxy gone");
+    assert!(rds.describe_db_proxies().db_proxy_name("ledger-v2").send().await.is_err(), "proxy gone");
 }
 
 #[tokio::test(flavor = "multi_thread")]

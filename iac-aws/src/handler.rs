@@ -52,6 +52,8 @@ pub(crate) fn handler_for(type_token: &str) -> Option<&'static dyn Handler> {
         "kms" => crate::kms::handler(type_token),
         #[cfg(feature = "logs")]
         "logs" => crate::logs::handler(type_token),
+        #[cfg(feature = "msk")]
+        "msk" => crate::msk::handler(type_token),
         #[cfg(feature = "rds")]
         "rds" => crate::rds::handler(type_token),
         #[cfg(feature = "s3")]

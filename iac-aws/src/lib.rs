@@ -36,6 +36,8 @@ pub mod kinesis;
 pub mod kms;
 #[cfg(feature = "logs")]
 pub mod logs;
+#[cfg(feature = "msk")]
+pub mod msk;
 #[cfg(feature = "rds")]
 pub mod rds;
 #[cfg(feature = "s3")]

@@ -5,6 +5,8 @@ import re
 import sys
 
 from moto.core import serialize
+from moto.kafka import models as kafka_models
+from moto.kafka.exceptions import NotFoundException as KafkaNotFound
 from moto.rds import models as rds_models
 from moto.server import main
 
@@ -61,6 +63,35 @@ rds_models.DBInstance.__init__ = _db_instance_init_fixed
 rds_models.DBInstance.performance_insights_enabled = property(
     lambda self: bool(getattr(self, "enable_performance_insights", False))
 )
+
+# MSK: a cluster stays CREATING for ever (AWS: ACTIVE once brokers are up;
+# moto's RDS, by contrast, reports its instances ready); its creation time
+# has no time zone, which the SDK's timestamp parser refuses; describing or
+# deleting a missing cluster is a server error instead of NotFoundException.
+_describe_cluster = kafka_models.KafkaBackend.describe_cluster
+_delete_cluster = kafka_models.KafkaBackend.delete_cluster
+
+
+def _describe_cluster_fixed(self, cluster_arn):
+    cluster = self.clusters.get(cluster_arn)
+    if cluster is None:
+        raise KafkaNotFound(f"Cluster {cluster_arn} does not exist")
+    info = _describe_cluster(self, cluster_arn)
+    if not info["creationTime"].endswith("Z"):
+        info["creationTime"] += "Z"
+    if cluster.state == "CREATING":
+        cluster.state = "ACTIVE"
+    return info
+
+
+def _delete_cluster_fixed(self, cluster_arn, current_version):
+    if cluster_arn not in self.clusters:
+        raise KafkaNotFound(f"Cluster {cluster_arn} does not exist")
+    return _delete_cluster(self, cluster_arn, current_version)
+
+
+kafka_models.KafkaBackend.describe_cluster = _describe_cluster_fixed
+kafka_models.KafkaBackend.delete_cluster = _delete_cluster_fixed
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -8,6 +8,7 @@ mod ec2_security;
 mod ecs;
 mod eks;
 mod iam;
+mod msk;
 mod platform;
 mod provider;
 mod rds;

@@ -336,6 +336,10 @@ impl Handler for AlarmHandler {
     }
 }
 
+/// One line of a metric graph: namespace, metric name, and dimension
+/// pairs.
+pub type MetricLine = (String, String, Vec<(String, String)>);
+
 /// One widget of a [`Dashboard`].
 #[derive(Clone, Debug)]
 pub enum Widget {
@@ -344,7 +348,7 @@ pub enum Widget {
         /// The graph's title.
         title: String,
         /// Each line: namespace, metric name, and dimension pairs.
-        metrics: Vec<(String, String, Vec<(String, String)>)>,
+        metrics: Vec<MetricLine>,
         /// The statistic.
         stat: Stat,
         /// Seconds per point.

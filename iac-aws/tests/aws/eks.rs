@@ -100,7 +100,7 @@ async fn cluster_and_node_group_lifecycle() {
     let s = h.session("eks", move |s| eks(s, v2));
     up(&s).await;
     let c = client.describe_cluster().name("platform").send().await.unwrap().cluster.unwrap();
-    assert_eq!(c.resources_vpc_config().unwrap().endpoint_private_access(), true);
+    assert!(c.resources_vpc_config().unwrap().endpoint_private_access());
     let enabled: Vec<_> = c
         .logging()
         .unwrap()

@@ -7,6 +7,7 @@ mod ec2_network;
 mod ec2_security;
 mod ecs;
 mod eks;
+mod elbv2;
 mod iam;
 mod platform;
 mod provider;

@@ -28,6 +28,8 @@ pub mod ecr;
 pub mod ecs;
 #[cfg(feature = "eks")]
 pub mod eks;
+#[cfg(feature = "elasticache")]
+pub mod elasticache;
 #[cfg(feature = "elbv2")]
 pub mod elbv2;
 #[cfg(feature = "iam")]

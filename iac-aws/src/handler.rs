@@ -44,6 +44,10 @@ pub(crate) fn handler_for(type_token: &str) -> Option<&'static dyn Handler> {
         "ecs" => crate::ecs::handler(type_token),
         #[cfg(feature = "eks")]
         "eks" => crate::eks::handler(type_token),
+        #[cfg(feature = "elasticache")]
+        "elasticache" => crate::elasticache::handler(type_token),
+        #[cfg(feature = "elbv2")]
+        "elbv2" => crate::elbv2::handler(type_token),
         #[cfg(feature = "iam")]
         "iam" => crate::iam::handler(type_token),
         #[cfg(feature = "kinesis")]

@@ -28,6 +28,10 @@ pub mod ecr;
 pub mod ecs;
 #[cfg(feature = "eks")]
 pub mod eks;
+#[cfg(feature = "elasticache")]
+pub mod elasticache;
+#[cfg(feature = "elbv2")]
+pub mod elbv2;
 #[cfg(feature = "iam")]
 pub mod iam;
 #[cfg(feature = "kinesis")]

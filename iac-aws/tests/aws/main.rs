@@ -7,6 +7,8 @@ mod ec2_network;
 mod ec2_security;
 mod ecs;
 mod eks;
+mod elasticache;
+mod elbv2;
 mod iam;
 mod msk;
 mod platform;

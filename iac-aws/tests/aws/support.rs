@@ -116,3 +116,30 @@ pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// A resource `up` created is found again by its identity tags, as a create
+/// whose run died before recording it would be; under another identity it
+/// is not.
+#[allow(dead_code)]
+pub async fn assert_adoptable(h: &Harness, a: &iac_core::ops::Applied, stack_tag: &str, name: &str) {
+    use iac_core::provider::{FindRequest, Provider};
+    use iac_core::Urn;
+    let r = &a.report.state.resources[&Urn::new(name)];
+    let token: &'static str = Box::leak(r.type_token.clone().into_boxed_str());
+    let find = |urn: &str| FindRequest {
+        type_token: token,
+        urn: Urn::new(urn),
+        stack: stack_tag.into(),
+        inputs: r.inputs.clone(),
+    };
+    let found = h.aws.find(find(name)).await.unwrap_or_else(|e| panic!("find {name}: {e}"));
+    assert_eq!(found.as_ref().map(|f| &f.id), r.id.as_ref(), "{name} found by its identity tags");
+    let found = found.unwrap();
+    assert!(
+        iac_core::diff::diff(&r.inputs, &found.inputs).is_empty(),
+        "{name} adopted as recorded: {:?}",
+        found.inputs
+    );
+    let other = h.aws.find(find(&format!("{name}-other"))).await.unwrap_or_else(|e| panic!("find {name}: {e}"));
+    assert!(other.is_none(), "{name} is not found under another identity");
+}

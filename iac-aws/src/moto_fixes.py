@@ -90,6 +90,18 @@ def _delete_cluster_fixed(self, cluster_arn, current_version):
     return _delete_cluster(self, cluster_arn, current_version)
 
 
+_list_clusters = kafka_models.KafkaBackend.list_clusters
+
+
+def _list_clusters_fixed(self, cluster_name_filter):
+    infos = _list_clusters(self, cluster_name_filter)
+    for info in infos:
+        if not info.get("creationTime", "Z").endswith("Z"):
+            info["creationTime"] += "Z"
+    return infos
+
+
+kafka_models.KafkaBackend.list_clusters = _list_clusters_fixed
 kafka_models.KafkaBackend.describe_cluster = _describe_cluster_fixed
 kafka_models.KafkaBackend.delete_cluster = _delete_cluster_fixed
 

@@ -604,15 +604,13 @@ impl Handler for ClusterHandler {
             .send()
             .await
             .map_err(|e| aws_err("ListClusters", e))?;
-        for c in list.cluster_info_list() {
-            let tags = c.tags();
-            let get = |k: &str| tags.and_then(|t| t.get(k)).map(String::as_str);
-            if c.cluster_name() == Some(name)
-                && get(TAG_STACK) == Some(req.stack.as_str())
-                && get(TAG_NAME) == Some(req.urn.as_str())
-            {
-                let Some(arn) = c.cluster_arn() else { continue };
-                let Some(d) = describe_cluster(p, arn).await? else { continue };
+        // The listing's tags may be partial; the description's are whole.
+        for arn in
+            list.cluster_info_list().iter().filter(|c| c.cluster_name() == Some(name)).filter_map(|c| c.cluster_arn())
+        {
+            let Some(d) = describe_cluster(p, arn).await? else { continue };
+            let get = |k: &str| d.tags().and_then(|t| t.get(k)).map(String::as_str);
+            if get(TAG_STACK) == Some(req.stack.as_str()) && get(TAG_NAME) == Some(req.urn.as_str()) {
                 let (inputs, outputs) = values(&d, &req.inputs);
                 return Ok(Some(ReadResult { id: arn.to_owned(), inputs, outputs }));
             }

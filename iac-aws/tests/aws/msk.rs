@@ -72,6 +72,7 @@ async fn cluster_lifecycle() {
     let s = h.session("kafka", move |s| kafka(s, v1));
     let a = up(&s).await;
     let arn = a.report.state.resources[&Urn::new("events")].id.clone().expect("cluster ARN");
+    assert_adoptable(&h, &a, "kafka", "events").await;
 
     let c = msk.describe_cluster().cluster_arn(&arn).send().await.unwrap().cluster_info.unwrap();
     assert_eq!(c.cluster_name(), Some("events"));

@@ -99,6 +99,9 @@ async fn subnet_and_parameter_groups_lifecycle() {
         Groups { subnets: 2, description: "orders", work_mem: "4096", extra: false, family: "postgres16", suffix: "" };
     let s = h.session("groups", move |s| groups(s, v1));
     let a = up(&s).await;
+    for name in ["subnet-group", "params", "cluster-params"] {
+        assert_adoptable(&h, &a, "groups", name).await;
+    }
 
     let g = rds.describe_db_subnet_groups().db_subnet_group_name("groups-db").send().await.unwrap();
     let g = &g.db_subnet_groups()[0];
@@ -263,6 +266,9 @@ async fn instances_with_managed_and_given_passwords_and_a_read_replica() {
     assert_eq!(db.performance_insights_enabled(), Some(true));
     assert_eq!(db.db_subnet_group().and_then(|g| g.db_subnet_group_name()), Some("orders-db"));
     let secret = db.master_user_secret().and_then(|m| m.secret_arn()).expect("RDS manages the master password");
+    for name in ["orders", "orders-replica", "reports"] {
+        assert_adoptable(&h, &a, "instances", name).await;
+    }
     let outputs = &a.report.state.resources[&Urn::new("orders")].outputs;
     assert_eq!(outputs.get("masterUserSecretArn").as_str(), Some(secret));
     let replica = describe("orders-replica").await;
@@ -438,6 +444,9 @@ async fn aurora_serverless_v2_cluster_instances_and_proxy() {
     let scaling = c.serverless_v2_scaling_configuration().expect("serverless v2");
     assert_eq!((scaling.min_capacity(), scaling.max_capacity()), (Some(0.5), Some(8.0)));
     let secret = c.master_user_secret().and_then(|m| m.secret_arn()).expect("managed password").to_owned();
+    for name in ["ledger", "ledger-1", "ledger-2", "proxy"] {
+        assert_adoptable(&h, &a, "aurora", name).await;
+    }
     let state = &a.report.state.resources[&Urn::new("ledger")].outputs;
     assert_eq!(state.get("masterUserSecretArn").as_str(), Some(secret.as_str()), "the secret's ARN is an output");
     let writer = rds.describe_db_instances().db_instance_identifier("ledger-1").send().await.unwrap();

@@ -6,6 +6,7 @@ import sys
 
 from moto.core import serialize
 from moto.kafka import models as kafka_models
+from moto.kinesis.responses import KinesisResponse
 from moto.kafka.exceptions import NotFoundException as KafkaNotFound
 from moto.rds import models as rds_models
 from moto.server import main
@@ -104,6 +105,21 @@ def _list_clusters_fixed(self, cluster_name_filter):
 kafka_models.KafkaBackend.list_clusters = _list_clusters_fixed
 kafka_models.KafkaBackend.describe_cluster = _describe_cluster_fixed
 kafka_models.KafkaBackend.delete_cluster = _delete_cluster_fixed
+
+# Kinesis: CreateStream drops its Tags, so a stream is not found again by
+# its identity tags after a crash.
+_create_stream = KinesisResponse.create_stream
+
+
+def _create_stream_fixed(self):
+    result = _create_stream(self)
+    tags = self._get_param("Tags")
+    if tags:
+        self.kinesis_backend.add_tags_to_stream(None, self._get_param("StreamName"), tags)
+    return result
+
+
+KinesisResponse.create_stream = _create_stream_fixed
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

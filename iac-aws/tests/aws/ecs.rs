@@ -125,6 +125,9 @@ async fn cluster_task_definition_and_service_lifecycle() {
 
     let s = h.session("ecs", move |s| app(s, v1));
     let a = up(&s).await;
+    for name in ["cluster", "task", "service", "logs", "execution-role"] {
+        assert_adoptable(&h, &a, "ecs", name).await;
+    }
     let cluster_arn = id(&a, "cluster");
     let clusters = ecs
         .describe_clusters()

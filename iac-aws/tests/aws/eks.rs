@@ -80,6 +80,9 @@ async fn cluster_and_node_group_lifecycle() {
 
     let s = h.session("eks", move |s| eks(s, v1));
     let a = up(&s).await;
+    for name in ["cluster", "nodes", "secrets-key"] {
+        assert_adoptable(&h, &a, "eks", name).await;
+    }
     let c = client.describe_cluster().name("platform").send().await.unwrap().cluster.unwrap();
     assert_eq!(c.version(), Some("1.31"));
     assert_eq!(c.status().map(|s| s.as_str()), Some("ACTIVE"));

@@ -130,6 +130,9 @@ async fn iam_lifecycle() {
     // Create.
     let s = h.session("iam", move |s| iam(s, v1));
     let a = up(&s).await;
+    for name in ["role", "managed", "profile", "oidc"] {
+        assert_adoptable(&h, &a, "iam", name).await;
+    }
     let role = client.get_role().role_name("task-role").send().await.unwrap().role.unwrap();
     let trust_doc = decode(role.assume_role_policy_document().unwrap());
     assert_eq!(trust_doc["Statement"][0]["Principal"]["Service"], serde_json::json!(["ecs-tasks.amazonaws.com"]));

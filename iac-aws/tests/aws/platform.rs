@@ -55,6 +55,9 @@ async fn keys_aliases_and_log_groups_lifecycle() {
 
     let s = h.session("keys", move |s| keys(s, v1));
     let a = up(&s).await;
+    for name in ["key", "key2", "logs"] {
+        assert_adoptable(&h, &a, "keys", name).await;
+    }
     let key = id(&a, "key");
     let meta = kms.describe_key().key_id(&key).send().await.unwrap().key_metadata.unwrap();
     assert_eq!(meta.description(), Some("data"));
@@ -204,6 +207,9 @@ async fn topics_subscriptions_and_secrets_lifecycle() {
     };
     let s = h.session("notify", program("Alarms", false, 24, "db-master"));
     let a = up(&s).await;
+    for name in ["topic", "generated", "given"] {
+        assert_adoptable(&h, &a, "notify", name).await;
+    }
     let topic = id(&a, "topic");
     let attrs = sns.get_topic_attributes().topic_arn(&topic).send().await.unwrap().attributes.unwrap();
     assert_eq!(attrs.get("DisplayName").map(String::as_str), Some("Alarms"));
@@ -354,6 +360,9 @@ async fn alarms_dashboards_and_streams_lifecycle() {
     };
     let s = h.session("observe", program(80.0, 1, 24, "cpu-high", "Platform"));
     let a = up(&s).await;
+    for name in ["alarm", "stream"] {
+        assert_adoptable(&h, &a, "observe", name).await;
+    }
     let alarms = cw.describe_alarms().alarm_names("cpu-high").send().await.unwrap();
     let alarm = &alarms.metric_alarms()[0];
     assert_eq!(alarm.threshold(), Some(80.0));

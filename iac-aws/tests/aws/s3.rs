@@ -119,6 +119,9 @@ async fn bucket_lifecycle_with_every_block() {
     let x = v1.clone();
     let s = h.session("lake", move |s| lake(s, &x));
     let a = up(&s).await;
+    for name in ["lake", "key"] {
+        assert_adoptable(&h, &a, "lake", name).await;
+    }
     let key_arn = a.report.state.resources[&Urn::new("key")].outputs.get("arn").as_str().unwrap().to_owned();
     let name = v1.name.as_str();
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_rds::types::DbInstance as SdkInstance;
 use iac_core::provider::*;
-use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value};
+use iac_core::{props, Checks, Diagnostic, Expr, Graph, Input, Output, Resource, Schema, Urn, Value};
 
 use super::instance::{describe, wait_available};
 use super::{
@@ -26,8 +26,39 @@ pub static SCHEMA: Schema = Schema {
     replace_on: &["identifier", "clusterIdentifier", "engine", "availabilityZone"],
     delete_before_replace: true,
     taggable: true,
+    graph_check: Some(check_clusters),
     ..Schema::new(TYPE, "aws")
 };
+
+/// Against its cluster, when the cluster is declared in the program: the
+/// same engine, and Serverless v2 scaling on the cluster for a
+/// `db.serverless` instance.
+fn check_clusters(g: &Graph, out: &mut Vec<Diagnostic>) {
+    for d in g.resources.values().filter(|d| d.type_token == TYPE) {
+        let Some(Expr::Ref { urn: cluster_urn, .. }) = d.input("clusterIdentifier") else { continue };
+        let Some(cluster) = g.resources.get(cluster_urn).filter(|c| c.type_token == super::cluster::TYPE) else {
+            continue;
+        };
+        let mut fail = |field: &str, message: String| {
+            out.push(Diagnostic { urn: d.urn.clone(), type_token: TYPE.into(), field: field.into(), message })
+        };
+        let engine = d.plain_input("engine").and_then(Value::as_str);
+        let cluster_engine = cluster.plain_input("engine").and_then(Value::as_str);
+        if let (Some(e), Some(ce)) = (engine, cluster_engine) {
+            if e != ce {
+                fail("engine", format!("`{e}` differs from its cluster `{cluster_urn}`'s engine `{ce}`"));
+            }
+        }
+        let serverless = d.plain_input("instanceClass").and_then(Value::as_str) == Some("db.serverless");
+        let scaling = cluster.plain_input("serverlessV2Scaling").is_some_and(|v| !v.is_empty_like());
+        if serverless && !scaling {
+            fail(
+                "instanceClass",
+                format!("db.serverless needs Serverless v2 scaling on its cluster `{cluster_urn}`, which has none"),
+            );
+        }
+    }
+}
 
 /// An instance in an Aurora cluster.
 ///

@@ -554,6 +554,19 @@ async fn bad_database_inputs_are_refused_at_preview_with_every_problem() {
                 .instance_class("db.t3.micro")
                 .build(),
         );
+        let provisioned = s.add(
+            "provisioned",
+            DbCluster::builder().identifier("provisioned").engine("aurora-mysql").username("admin_user").build(),
+        );
+        s.add(
+            "serverless-member",
+            DbClusterInstance::builder()
+                .identifier("provisioned-1")
+                .cluster_identifier(provisioned.id.clone())
+                .engine("aurora-postgresql")
+                .instance_class("db.serverless")
+                .build(),
+        );
         s.add(
             "proxy",
             DbProxy::builder()
@@ -587,6 +600,8 @@ async fn bad_database_inputs_are_refused_at_preview_with_every_problem() {
         ("cluster", "above maxCapacity"),
         ("cluster", "between 1 and 35"),
         ("member", "Aurora does not offer `db.t3.micro`"),
+        ("serverless-member", "differs from its cluster `provisioned`'s engine `aurora-mysql`"),
+        ("serverless-member", "db.serverless needs Serverless v2 scaling"),
         ("proxy", "not a valid identifier"),
         ("proxy", "two Availability Zones"),
         ("proxy", "at least one secret"),

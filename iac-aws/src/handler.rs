@@ -54,6 +54,8 @@ pub(crate) fn handler_for(type_token: &str) -> Option<&'static dyn Handler> {
         "kinesis" => crate::kinesis::handler(type_token),
         #[cfg(feature = "kms")]
         "kms" => crate::kms::handler(type_token),
+        #[cfg(feature = "lambda")]
+        "lambda" => crate::lambda::handler(type_token),
         #[cfg(feature = "logs")]
         "logs" => crate::logs::handler(type_token),
         #[cfg(feature = "msk")]

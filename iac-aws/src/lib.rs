@@ -38,6 +38,8 @@ pub mod iam;
 pub mod kinesis;
 #[cfg(feature = "kms")]
 pub mod kms;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 #[cfg(feature = "logs")]
 pub mod logs;
 #[cfg(feature = "msk")]

@@ -67,6 +67,7 @@ clients!(
     ("autoscaling", autoscaling, aws_sdk_applicationautoscaling),
     ("codebuild", codebuild, aws_sdk_codebuild),
     ("codepipeline", codepipeline, aws_sdk_codepipeline),
+    ("lambda", lambda, aws_sdk_lambda),
 );
 
 struct Inner {

@@ -10,6 +10,7 @@ mod eks;
 mod elasticache;
 mod elbv2;
 mod iam;
+mod lambda;
 mod msk;
 mod platform;
 mod provider;

@@ -1,0 +1,211 @@
+//! Lambda: a function packaged from a directory, with a sealed secret in
+//! its environment and a permission for S3 to invoke it — created, read
+//! back without drift, reconfigured without a code upload, redeployed only
+//! when a file's content changes, replaced and destroyed, checked with the
+//! SDK.
+
+use std::path::{Path, PathBuf};
+
+use iac_aws::iam::Role;
+use iac_aws::lambda::{Code, Function, Package, Permission};
+use iac_aws::policy::{PolicyDocument, Principal, Statement};
+use iac_core::ops::{RunOptions, Session};
+use iac_core::{Error, Output, Stack};
+
+use crate::support::*;
+
+const TOKEN: &str = "tok-lambda-9c1e-plaintext";
+
+#[derive(Clone)]
+struct Fn {
+    name: &'static str,
+    memory: i32,
+    dir: PathBuf,
+}
+
+fn program(s: &Stack, x: &Fn) {
+    let role = s.add(
+        "role",
+        Role::builder()
+            .name("ingest-fn")
+            .assume_role_policy(
+                PolicyDocument::new().statement(
+                    Statement::builder()
+                        .actions(["sts:AssumeRole"])
+                        .principals(vec![Principal::Service("lambda.amazonaws.com".into())])
+                        .build(),
+                ),
+            )
+            .build(),
+    );
+    let f = s.add(
+        "ingest",
+        Function::builder()
+            .name(x.name)
+            .runtime("python3.12")
+            .handler("index.handler")
+            .role(role.arn.clone())
+            .code(Code::Directory(x.dir.clone()))
+            .memory_size(x.memory)
+            .timeout(30)
+            .environment(
+                [
+                    ("TABLE".to_owned(), "prices".into()),
+                    ("API_TOKEN".to_owned(), Output::known(TOKEN.to_owned()).secret().into()),
+                ]
+                .into_iter()
+                .collect(),
+            )
+            .tags(iac_aws::tags([("Team", "data")]))
+            .build(),
+    );
+    s.add(
+        "from-bucket",
+        Permission::builder()
+            .function(f.name.clone())
+            .statement_id("s3-landing")
+            .principal("s3.amazonaws.com")
+            .source_arn("arn:aws:s3:::landing-zone")
+            .source_account("123456789012")
+            .build(),
+    );
+}
+
+fn session(h: &Harness, x: &Fn) -> Session {
+    let x = x.clone();
+    h.session("lambda", move |s| program(s, &x))
+}
+
+fn write_code(dir: &Path, body: &str) {
+    std::fs::write(dir.join("index.py"), format!("def handler(event, context):\n    return {body}\n")).unwrap();
+}
+
+/// The paths a preview (no refresh) would change.
+async fn planned(s: &Session) -> Vec<String> {
+    let p = s.preview(&RunOptions { refresh: false, ..opts() }).await.expect("preview");
+    p.plan.changes().flat_map(|st| st.diffs.iter().map(|d| format!("{}.{}", st.urn, d.path))).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn function_and_permission_lifecycle() {
+    let h = Harness::new();
+    let lambda = h.aws.lambda().await.clone();
+    let code = tempfile::tempdir().unwrap();
+    write_code(code.path(), "1");
+    let hash = |dir: &Path| Package::of(&Code::Directory(dir.to_path_buf())).unwrap().unwrap().sha256;
+    let v1 = Fn { name: "ingest", memory: 128, dir: code.path().to_path_buf() };
+
+    let s = session(&h, &v1);
+    let a = up(&s).await;
+    let f = lambda.get_function().function_name("ingest").send().await.unwrap();
+    let c = f.configuration().unwrap();
+    assert_eq!(c.runtime().map(|r| r.as_str()), Some("python3.12"));
+    assert_eq!(c.handler(), Some("index.handler"));
+    assert_eq!(c.memory_size(), Some(128));
+    assert_eq!(c.code_sha256(), Some(hash(code.path()).as_str()), "AWS holds the package we built");
+    let vars = c.environment().and_then(|e| e.variables()).unwrap();
+    assert_eq!(vars.get("TABLE").map(String::as_str), Some("prices"));
+    assert_eq!(vars.get("API_TOKEN").map(String::as_str), Some(TOKEN));
+    assert_eq!(f.tags().and_then(|t| t.get("Team")).map(String::as_str), Some("data"));
+    let policy = lambda.get_policy().function_name("ingest").send().await.unwrap().policy.unwrap();
+    assert!(policy.contains("s3-landing") && policy.contains("arn:aws:s3:::landing-zone"), "{policy}");
+    assert_adoptable(&h, &a, "lambda", "ingest").await;
+    for entry in walk(h.dir.path()) {
+        let text = String::from_utf8_lossy(&std::fs::read(&entry).unwrap()).into_owned();
+        assert!(!text.contains(TOKEN), "secret environment value in plaintext in {}", entry.display());
+    }
+    assert_no_drift(&s).await;
+
+    // Rewriting a file with the same content is no change at all.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    write_code(code.path(), "1");
+    assert_eq!(planned(&s).await, Vec::<String>::new());
+
+    // Configuration only: no code upload.
+    let v2 = Fn { memory: 256, ..v1.clone() };
+    let s = session(&h, &v2);
+    assert_eq!(planned(&s).await, ["ingest.memorySize"]);
+    let before = lambda.get_function_configuration().function_name("ingest").send().await.unwrap();
+    up(&s).await;
+    let after = lambda.get_function_configuration().function_name("ingest").send().await.unwrap();
+    assert_eq!(after.memory_size(), Some(256));
+    assert_eq!(after.code_sha256(), before.code_sha256(), "same code");
+    assert_no_drift(&s).await;
+
+    // A code change, and only that, redeploys.
+    write_code(code.path(), "2");
+    assert_eq!(planned(&s).await, ["ingest.codeSha256"]);
+    up(&s).await;
+    let after = lambda.get_function_configuration().function_name("ingest").send().await.unwrap();
+    assert_eq!(after.code_sha256(), Some(hash(code.path()).as_str()), "new code deployed");
+    assert_ne!(after.code_sha256(), before.code_sha256());
+    assert_no_drift(&s).await;
+
+    // Replace: a new name is a new function, and a new permission on it.
+    let v3 = Fn { name: "ingest-v2", ..v2 };
+    let s = session(&h, &v3);
+    up(&s).await;
+    assert!(lambda.get_function().function_name("ingest").send().await.is_err(), "old function gone");
+    let policy = lambda.get_policy().function_name("ingest-v2").send().await.unwrap().policy.unwrap();
+    assert!(policy.contains("s3-landing"), "{policy}");
+    assert_no_drift(&s).await;
+
+    destroy(&s).await;
+    assert!(lambda.get_function().function_name("ingest-v2").send().await.is_err(), "function gone");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_lambda_inputs_are_refused_at_preview() {
+    let h = Harness::new();
+    let s = h.session("bad-lambda", |s| {
+        s.add(
+            "f",
+            Function::builder()
+                .name("has space")
+                .runtime("python2.0")
+                .handler("")
+                .role("arn:aws:iam::123456789012:role/r")
+                .code(Code::Directory("/no/such/directory".into()))
+                .memory_size(64)
+                .timeout(901)
+                .architecture("sparc")
+                .environment(
+                    [("AWS_REGION".to_owned(), "x".into()), ("1BAD".to_owned(), "x".into())].into_iter().collect(),
+                )
+                .build(),
+        );
+        s.add(
+            "p",
+            Permission::builder()
+                .function("f")
+                .statement_id("bad id")
+                .action("s3:GetObject")
+                .principal("somebody")
+                .source_account("12")
+                .build(),
+        );
+    });
+    let err = s.preview(&opts()).await.err().expect("preview must fail");
+    let Error::Invalid(diags) = &err else { panic!("expected validation errors, got {err}") };
+    let text = err.to_string();
+    for (resource, what) in [
+        ("f", "letters, digits, hyphens and underscores"),
+        ("f", "not a Lambda runtime"),
+        ("f", "an entry point is required"),
+        ("f", "cannot package"),
+        ("f", "between 128 and 10240"),
+        ("f", "between 1 and 900"),
+        ("f", "x86_64 or arm64"),
+        ("f", "reserved by Lambda"),
+        ("f", "not a variable name"),
+        ("p", "letters, digits, hyphens and underscores"),
+        ("p", "not a Lambda action"),
+        ("p", "neither a service principal"),
+        ("p", "not a 12-digit account id"),
+    ] {
+        assert!(
+            diags.iter().any(|d| d.to_string().contains(resource) && d.to_string().contains(what)),
+            "missing `{what}` on {resource}: {text}"
+        );
+    }
+}

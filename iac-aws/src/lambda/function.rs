@@ -28,7 +28,7 @@ pub static SCHEMA: Schema = Schema {
     replace_on: &["name"],
     delete_before_replace: true,
     taggable: true,
-    computed_on_update: &["version", "lastModified"],
+    computed_on_update: &["version", "lastModified", "codeSha256"],
     ..Schema::new(TYPE, "aws")
 };
 
@@ -101,9 +101,21 @@ pub struct FunctionOutputs {
     pub invoke_arn: Output<String>,
     /// The version `$LATEST` points at.
     pub version: Output<String>,
+    /// The deployed code's SHA-256 (base64), known only after an update;
+    /// for a [`super::Version`], [`Function::code_sha256`] is known at
+    /// preview.
+    pub code_sha256: Output<String>,
 }
 
 impl Function {
+    /// The SHA-256 (base64) of the code as it will be deployed, known at
+    /// preview for local code; `None` for S3 code or unreadable files. A
+    /// [`super::Version`] given this publishes a new version exactly when
+    /// the code changes.
+    pub fn code_sha256(&self) -> Option<String> {
+        Package::of(&self.code)?.ok().map(|p| p.sha256)
+    }
+
     fn code_inputs(&self) -> (Value, Value) {
         let source = match &self.code {
             Code::Directory(d) => map([("directory", Value::from(d.display().to_string()))]),
@@ -152,6 +164,7 @@ impl Resource for Function {
             arn: Output::from_ref(urn, "arn"),
             invoke_arn: Output::from_ref(urn, "invokeArn"),
             version: Output::from_ref(urn, "version"),
+            code_sha256: Output::from_ref(urn, "codeSha256"),
         }
     }
     fn validate(&self, c: &mut Checks) {
@@ -305,6 +318,7 @@ fn values(c: &FunctionConfiguration, tags: Option<&HashMap<String, String>>, rec
         ),
         ("version", Value::from(c.version())),
         ("lastModified", Value::from(c.last_modified())),
+        ("codeSha256", Value::from(c.code_sha256())),
     ]);
     (inputs, outputs)
 }

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use iac_aws::iam::Role;
-use iac_aws::lambda::{Code, Function, Package, Permission};
+use iac_aws::lambda::{Alias, Code, Function, Package, Permission, Version};
 use iac_aws::policy::{PolicyDocument, Principal, Statement};
 use iac_core::ops::{RunOptions, Session};
 use iac_core::{Error, Output, Stack};
@@ -38,26 +38,30 @@ fn program(s: &Stack, x: &Fn) {
             )
             .build(),
     );
-    let f = s.add(
-        "ingest",
-        Function::builder()
-            .name(x.name)
-            .runtime("python3.12")
-            .handler("index.handler")
-            .role(role.arn.clone())
-            .code(Code::Directory(x.dir.clone()))
-            .memory_size(x.memory)
-            .timeout(30)
-            .environment(
-                [
-                    ("TABLE".to_owned(), "prices".into()),
-                    ("API_TOKEN".to_owned(), Output::known(TOKEN.to_owned()).secret().into()),
-                ]
-                .into_iter()
-                .collect(),
-            )
-            .tags(iac_aws::tags([("Team", "data")]))
-            .build(),
+    let function = Function::builder()
+        .name(x.name)
+        .runtime("python3.12")
+        .handler("index.handler")
+        .role(role.arn.clone())
+        .code(Code::Directory(x.dir.clone()))
+        .memory_size(x.memory)
+        .timeout(30)
+        .environment(
+            [
+                ("TABLE".to_owned(), "prices".into()),
+                ("API_TOKEN".to_owned(), Output::known(TOKEN.to_owned()).secret().into()),
+            ]
+            .into_iter()
+            .collect(),
+        )
+        .tags(iac_aws::tags([("Team", "data")]))
+        .build();
+    let sha = function.code_sha256().expect("local code");
+    let f = s.add("ingest", function);
+    let version = s.add("ingest-version", Version::builder().function(f.name.clone()).code_sha256(sha).build());
+    s.add(
+        "live",
+        Alias::builder().function(f.name.clone()).name("live").function_version(version.version.clone()).build(),
     );
     s.add(
         "from-bucket",
@@ -110,6 +114,10 @@ async fn function_and_permission_lifecycle() {
     let policy = lambda.get_policy().function_name("ingest").send().await.unwrap().policy.unwrap();
     assert!(policy.contains("s3-landing") && policy.contains("arn:aws:s3:::landing-zone"), "{policy}");
     assert_adoptable(&h, &a, "lambda", "ingest").await;
+    let live = lambda.get_alias().function_name("ingest").name("live").send().await.unwrap();
+    assert_eq!(live.function_version(), Some("1"), "the alias points at the published version");
+    let v1_conf = lambda.get_function_configuration().function_name("ingest").qualifier("1").send().await.unwrap();
+    assert_eq!(v1_conf.code_sha256(), Some(hash(code.path()).as_str()));
     for entry in walk(h.dir.path()) {
         let text = String::from_utf8_lossy(&std::fs::read(&entry).unwrap()).into_owned();
         assert!(!text.contains(TOKEN), "secret environment value in plaintext in {}", entry.display());
@@ -134,11 +142,18 @@ async fn function_and_permission_lifecycle() {
 
     // A code change, and only that, redeploys.
     write_code(code.path(), "2");
-    assert_eq!(planned(&s).await, ["ingest.codeSha256"]);
+    // The function's code, a new version of it, and the alias moving there.
+    assert_eq!(planned(&s).await, ["ingest.codeSha256", "ingest-version.codeSha256", "live.functionVersion"]);
     up(&s).await;
     let after = lambda.get_function_configuration().function_name("ingest").send().await.unwrap();
     assert_eq!(after.code_sha256(), Some(hash(code.path()).as_str()), "new code deployed");
     assert_ne!(after.code_sha256(), before.code_sha256());
+    // A new version is published for it and the alias moves over.
+    let live = lambda.get_alias().function_name("ingest").name("live").send().await.unwrap();
+    let moved = live.function_version().unwrap().to_owned();
+    assert_ne!(moved, "1");
+    let conf = lambda.get_function_configuration().function_name("ingest").qualifier(&moved).send().await.unwrap();
+    assert_eq!(conf.code_sha256(), after.code_sha256());
     assert_no_drift(&s).await;
 
     // Replace: a new name is a new function, and a new permission on it.
@@ -184,6 +199,7 @@ async fn bad_lambda_inputs_are_refused_at_preview() {
                 .source_account("12")
                 .build(),
         );
+        s.add("a", Alias::builder().function("f").name("7").function_version("1").canary(("2".into(), 1.5)).build());
     });
     let err = s.preview(&opts()).await.err().expect("preview must fail");
     let Error::Invalid(diags) = &err else { panic!("expected validation errors, got {err}") };
@@ -202,6 +218,8 @@ async fn bad_lambda_inputs_are_refused_at_preview() {
         ("p", "not a Lambda action"),
         ("p", "neither a service principal"),
         ("p", "not a 12-digit account id"),
+        ("a", "not only digits"),
+        ("a", "between 0 and 1"),
     ] {
         assert!(
             diags.iter().any(|d| d.to_string().contains(resource) && d.to_string().contains(what)),

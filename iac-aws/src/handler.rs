@@ -48,6 +48,8 @@ pub(crate) fn handler_for(type_token: &str) -> Option<&'static dyn Handler> {
         "elasticache" => crate::elasticache::handler(type_token),
         #[cfg(feature = "elbv2")]
         "elbv2" => crate::elbv2::handler(type_token),
+        #[cfg(feature = "eventbridge")]
+        "eventbridge" => crate::eventbridge::handler(type_token),
         #[cfg(feature = "iam")]
         "iam" => crate::iam::handler(type_token),
         #[cfg(feature = "kinesis")]

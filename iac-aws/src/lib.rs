@@ -32,6 +32,8 @@ pub mod eks;
 pub mod elasticache;
 #[cfg(feature = "elbv2")]
 pub mod elbv2;
+#[cfg(feature = "eventbridge")]
+pub mod eventbridge;
 #[cfg(feature = "iam")]
 pub mod iam;
 #[cfg(feature = "kinesis")]

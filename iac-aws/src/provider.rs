@@ -68,6 +68,7 @@ clients!(
     ("codebuild", codebuild, aws_sdk_codebuild),
     ("codepipeline", codepipeline, aws_sdk_codepipeline),
     ("lambda", lambda, aws_sdk_lambda),
+    ("eventbridge", eventbridge, aws_sdk_eventbridge),
 );
 
 struct Inner {

@@ -9,6 +9,7 @@ mod ecs;
 mod eks;
 mod elasticache;
 mod elbv2;
+mod eventbridge;
 mod iam;
 mod lambda;
 mod msk;

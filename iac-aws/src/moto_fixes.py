@@ -4,6 +4,7 @@
 import re
 import sys
 
+from moto.codebuild import responses as codebuild_responses
 from moto.core import serialize
 from moto.rds import models as rds_models
 from moto.server import main
@@ -61,6 +62,26 @@ rds_models.DBInstance.__init__ = _db_instance_init_fixed
 rds_models.DBInstance.performance_insights_enabled = property(
     lambda self: bool(getattr(self, "enable_performance_insights", False))
 )
+
+# CodeBuild: CreateProject demands a source location and an artifacts
+# location for every type; AWS takes neither for a CODEPIPELINE source or
+# artifacts (the pipeline supplies them) nor for NO_SOURCE.
+_cb_source = codebuild_responses._validate_required_params_source
+_cb_artifacts = codebuild_responses._validate_required_params_artifacts
+
+
+def _cb_source_fixed(source):
+    if source.get("type") not in ("CODEPIPELINE", "NO_SOURCE"):
+        _cb_source(source)
+
+
+def _cb_artifacts_fixed(artifacts):
+    if artifacts.get("type") != "CODEPIPELINE":
+        _cb_artifacts(artifacts)
+
+
+codebuild_responses._validate_required_params_source = _cb_source_fixed
+codebuild_responses._validate_required_params_artifacts = _cb_artifacts_fixed
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -17,8 +17,8 @@ use crate::error::{aws_err, code, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
 use crate::util::{
-    drop_computed_when_unset, list_expr, map, opt_expr, ordered_like, tags_value, tags_with_identity, In, TAG_NAME,
-    TAG_STACK,
+    drop_computed_when_unset, keep_write_only, list_expr, map, opt_expr, ordered_like, tags_value, tags_with_identity,
+    In, TAG_NAME, TAG_STACK,
 };
 
 pub(crate) const TYPE: &str = "aws:codebuild:Project";
@@ -634,6 +634,12 @@ fn describe(p: &SdkProject, recorded: &Value) -> (Value, Value) {
     ]);
     // Unset, AWS uses its own key for S3: not a change.
     drop_computed_when_unset(&mut inputs, recorded, &["encryptionKey"]);
+    // An `alias/name` given comes back as the alias's ARN: the same key.
+    if let (Some(given), Some(read)) = (recorded.get("encryptionKey").as_str(), p.encryption_key()) {
+        if given.starts_with("alias/") && read.ends_with(&format!(":{given}")) {
+            keep_write_only(&mut inputs, recorded, &["encryptionKey"]);
+        }
+    }
     (inputs, map([("arn", Value::from(p.arn()))]))
 }
 

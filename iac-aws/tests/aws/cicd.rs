@@ -132,7 +132,7 @@ async fn codebuild_project_lifecycle() {
     let s = h.session("cicd-build", move |s| build_stack(s, v2));
     let b = s.up(&opts(), None, &mut |_, _| Ok(true)).await.expect("up runs");
     let failures = format!("{:?}", b.report.failures);
-    assert!(failures.contains("build") && failures.contains("UpdateProject"), "{failures}");
+    assert!(failures.contains("build (aws:codebuild:Project)") && failures.contains("UpdateProject"), "{failures}");
     let got = cb.batch_get_projects().names("cicd-api-image").send().await.unwrap();
     assert_eq!(got.projects()[0].arn(), Some(arn.as_str()), "not replaced");
     assert_eq!(got.projects()[0].timeout_in_minutes(), Some(30), "unchanged after the failed update");

@@ -36,6 +36,10 @@ pub(crate) fn handler_for(type_token: &str) -> Option<&'static dyn Handler> {
         "autoscaling" => crate::autoscaling::handler(type_token),
         #[cfg(feature = "cloudwatch")]
         "cloudwatch" => crate::cloudwatch::handler(type_token),
+        #[cfg(feature = "codebuild")]
+        "codebuild" => crate::codebuild::handler(type_token),
+        #[cfg(feature = "codepipeline")]
+        "codepipeline" => crate::codepipeline::handler(type_token),
         #[cfg(feature = "ec2")]
         "ec2" => crate::ec2::handler(type_token),
         #[cfg(feature = "ecr")]

@@ -20,6 +20,10 @@ pub mod util;
 pub mod autoscaling;
 #[cfg(feature = "cloudwatch")]
 pub mod cloudwatch;
+#[cfg(feature = "codebuild")]
+pub mod codebuild;
+#[cfg(feature = "codepipeline")]
+pub mod codepipeline;
 #[cfg(feature = "ec2")]
 pub mod ec2;
 #[cfg(feature = "ecr")]

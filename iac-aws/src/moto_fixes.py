@@ -1,9 +1,12 @@
 # Starts moto's server with fixes for where moto 5.2.5 answers differently
 # from AWS in ways the Rust SDK (stricter than boto3) rejects. Test harness
 # only: `iac_aws::testing` runs it with the virtualenv's python.
+import json
 import re
 import sys
 
+from moto.codebuild import responses as codebuild_responses
+from moto.codepipeline import models as codepipeline_models
 from moto.core import serialize
 from moto.kafka import models as kafka_models
 from moto.kinesis.responses import KinesisResponse
@@ -120,6 +123,53 @@ def _create_stream_fixed(self):
 
 
 KinesisResponse.create_stream = _create_stream_fixed
+
+# CodeBuild: CreateProject demands a source location and an artifacts
+# location for every type; AWS takes neither for a CODEPIPELINE source or
+# artifacts (the pipeline supplies them) nor for NO_SOURCE.
+_cb_source = codebuild_responses._validate_required_params_source
+_cb_artifacts = codebuild_responses._validate_required_params_artifacts
+
+
+def _cb_source_fixed(source):
+    if source.get("type") not in ("CODEPIPELINE", "NO_SOURCE"):
+        _cb_source(source)
+
+
+def _cb_artifacts_fixed(artifacts):
+    if artifacts.get("type") != "CODEPIPELINE":
+        _cb_artifacts(artifacts)
+
+
+codebuild_responses._validate_required_params_source = _cb_source_fixed
+codebuild_responses._validate_required_params_artifacts = _cb_artifacts_fixed
+
+
+# CodePipeline: CreatePipeline checks the role's trust policy by reading each
+# statement's `Principal.Service` as one string; AWS (and IAM) take a list,
+# which is how policies here are written. Its module sees statements with a
+# list split into one statement per service.
+class _TrustPolicyJson:
+    dumps = staticmethod(json.dumps)
+
+    @staticmethod
+    def loads(text, *args, **kwargs):
+        doc = json.loads(text, *args, **kwargs)
+        statements = doc.get("Statement") if isinstance(doc, dict) else None
+        if isinstance(statements, list):
+            split = []
+            for st in statements:
+                principal = st.get("Principal")
+                services = principal.get("Service") if isinstance(principal, dict) else None
+                if isinstance(services, list):
+                    split.extend({**st, "Principal": {**principal, "Service": s}} for s in services)
+                else:
+                    split.append(st)
+            doc["Statement"] = split
+        return doc
+
+
+codepipeline_models.json = _TrustPolicyJson
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

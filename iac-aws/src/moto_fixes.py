@@ -12,6 +12,7 @@ from moto.kafka import models as kafka_models
 from moto.kinesis.responses import KinesisResponse
 from moto.kafka.exceptions import NotFoundException as KafkaNotFound
 from moto.rds import models as rds_models
+from moto.s3.responses import S3Response
 from moto.server import main
 
 # S3 responses moto wraps in `<{Operation}Response>` where AWS (and the
@@ -170,6 +171,31 @@ class _TrustPolicyJson:
 
 
 codepipeline_models.json = _TrustPolicyJson
+
+# S3: GetBucketNotificationConfiguration answers an empty body (not XML)
+# for a bucket without notifications, and leaves out the
+# EventBridgeConfiguration it stored.
+_get_notification = S3Response.get_bucket_notification
+_EMPTY_NOTIFICATIONS = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<NotificationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></NotificationConfiguration>'
+)
+
+
+def _get_notification_fixed(self):
+    config = self.backend.get_bucket_notification_configuration(self.bucket_name)
+    if not config:
+        return 200, {}, _EMPTY_NOTIFICATIONS
+    status, headers, body = _get_notification(self)
+    if config.event_bridge is not None:
+        text = body.decode() if isinstance(body, bytes) else body
+        # The root may be written self-closing when nothing else is set.
+        text = re.sub(r"<NotificationConfiguration([^>]*?)\s*/>", r"<NotificationConfiguration\1></NotificationConfiguration>", text)
+        body = text.replace("</NotificationConfiguration>", "<EventBridgeConfiguration/></NotificationConfiguration>")
+    return status, headers, body
+
+
+S3Response.get_bucket_notification = _get_notification_fixed
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -94,6 +94,10 @@ pub struct Bucket {
     pub replication: Option<Replication>,
     /// Server access logging to another bucket.
     pub logging: Option<Logging>,
+    /// Send every object event to EventBridge (where rules route them to
+    /// functions, state machines and job queues).
+    #[builder(default)]
+    pub eventbridge_notifications: bool,
     /// On destroy, delete every object and version first (else destroying
     /// a non-empty bucket fails, as AWS refuses it).
     #[builder(default)]
@@ -134,6 +138,7 @@ impl Resource for Bucket {
             ("policy", self.policy.as_ref().map_or(Expr::Value(Value::Null), PolicyDocument::to_expr)),
             ("replication", self.replication.as_ref().map_or(Expr::Value(Value::Null), Replication::to_expr)),
             ("logging", self.logging.as_ref().map_or(Expr::Value(Value::Null), Logging::to_expr)),
+            ("eventBridge", Value::from(self.eventbridge_notifications).into()),
             ("forceDestroy", Value::from(self.force_destroy).into()),
             ("tags", Value::from(self.tags.clone()).into()),
         ])
@@ -285,6 +290,14 @@ async fn describe(p: &AwsProvider, name: &str, recorded: &Value) -> Result<Optio
         })
     });
 
+    let notifications = s3
+        .get_bucket_notification_configuration()
+        .bucket(name)
+        .send()
+        .await
+        .map_err(|e| aws_err("GetBucketNotificationConfiguration", e))?;
+    let eventbridge = notifications.event_bridge_configuration().is_some();
+
     let tags = match s3.get_bucket_tagging().bucket(name).send().await {
         Ok(o) => tags_value(o.tag_set().iter().map(|t| (t.key(), t.value()))),
         Err(e) if is_code(&e, &["NoSuchTagSet"]) => Value::Map(Default::default()),
@@ -300,6 +313,7 @@ async fn describe(p: &AwsProvider, name: &str, recorded: &Value) -> Result<Optio
         ("policy", policy),
         ("replication", replication),
         ("logging", logging),
+        ("eventBridge", Value::from(eventbridge)),
         ("tags", tags),
     ]);
     // Not a property of the bucket: how our delete treats it.
@@ -512,6 +526,23 @@ async fn put_policy(p: &AwsProvider, name: &str, i: In<'_>) -> Result<(), Provid
     Ok(())
 }
 
+async fn put_notifications(p: &AwsProvider, name: &str, i: In<'_>) -> Result<(), ProviderError> {
+    let config = aws_sdk_s3::types::NotificationConfiguration::builder()
+        .set_event_bridge_configuration(
+            i.bool("eventBridge").then(|| aws_sdk_s3::types::EventBridgeConfiguration::builder().build()),
+        )
+        .build();
+    p.s3()
+        .await
+        .put_bucket_notification_configuration()
+        .bucket(name)
+        .notification_configuration(config)
+        .send()
+        .await
+        .map_err(|e| aws_err("PutBucketNotificationConfiguration", e))?;
+    Ok(())
+}
+
 async fn put_logging(p: &AwsProvider, name: &str, i: In<'_>) -> Result<(), ProviderError> {
     let op = "PutBucketLogging";
     let spec: Option<LoggingSpec> = block(i, "logging", op)?;
@@ -689,6 +720,9 @@ impl Handler for BucketHandler {
         if i.json("logging").is_some() {
             put_logging(p, name, i).await?;
         }
+        if i.bool("eventBridge") {
+            put_notifications(p, name, i).await?;
+        }
         if i.json("replication").is_some() {
             put_replication(p, name, i).await?;
         }
@@ -731,6 +765,9 @@ impl Handler for BucketHandler {
         }
         if changed("logging") {
             put_logging(p, name, i).await?;
+        }
+        if changed("eventBridge") {
+            put_notifications(p, name, i).await?;
         }
         let region = p.region().await.unwrap_or_else(|| "us-east-1".to_owned());
         Ok(UpdateResult { outputs: outputs(name, &region) })

@@ -96,6 +96,9 @@ fn lake(s: &Stack, x: &Lake) {
                 ),
             )
             .logging(Logging::builder().target_bucket(logs).target_prefix("lake/").build())
+            // Object events to EventBridge while the lake is KMS-encrypted
+            // (any in-place toggle will do).
+            .eventbridge_notifications(x.kms)
             .force_destroy(true)
             .tags(iac_aws::tags([("Env", x.env)]))
             .build(),
@@ -125,6 +128,8 @@ async fn bucket_lifecycle_with_every_block() {
     let key_arn = a.report.state.resources[&Urn::new("key")].outputs.get("arn").as_str().unwrap().to_owned();
     let name = v1.name.as_str();
 
+    let notifications = s3.get_bucket_notification_configuration().bucket(name).send().await.unwrap();
+    assert!(notifications.event_bridge_configuration().is_some(), "object events go to EventBridge");
     let versioning = s3.get_bucket_versioning().bucket(name).send().await.unwrap();
     assert_eq!(versioning.status().map(|s| s.as_str()), Some("Enabled"));
     let enc = s3.get_bucket_encryption().bucket(name).send().await.unwrap();
@@ -165,6 +170,8 @@ async fn bucket_lifecycle_with_every_block() {
     assert_eq!(s3.list_objects_v2().bucket(name).send().await.unwrap().key_count(), Some(1), "bucket kept");
     let versioning = s3.get_bucket_versioning().bucket(name).send().await.unwrap();
     assert_eq!(versioning.status().map(|s| s.as_str()), Some("Suspended"));
+    let notifications = s3.get_bucket_notification_configuration().bucket(name).send().await.unwrap();
+    assert!(notifications.event_bridge_configuration().is_none(), "EventBridge notifications off");
     let enc = s3.get_bucket_encryption().bucket(name).send().await.unwrap();
     let default = enc.server_side_encryption_configuration().unwrap().rules()[0]
         .apply_server_side_encryption_by_default()

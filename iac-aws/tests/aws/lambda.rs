@@ -7,7 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use iac_aws::iam::Role;
-use iac_aws::lambda::{Alias, Code, Function, Package, Permission, Version};
+use iac_aws::kinesis::{Capacity, Stream};
+use iac_aws::lambda::{Alias, Code, EventSourceMapping, Function, Package, Permission, StartingPosition, Version};
 use iac_aws::policy::{PolicyDocument, Principal, Statement};
 use iac_core::ops::{RunOptions, Session};
 use iac_core::{Error, Output, Stack};
@@ -224,6 +225,168 @@ async fn bad_lambda_inputs_are_refused_at_preview() {
         assert!(
             diags.iter().any(|d| d.to_string().contains(resource) && d.to_string().contains(what)),
             "missing `{what}` on {resource}: {text}"
+        );
+    }
+}
+
+#[derive(Clone)]
+struct Feed {
+    batch: i32,
+    patterns: Vec<serde_json::Value>,
+    enabled: bool,
+}
+
+fn feed_program(s: &Stack, dir: &Path, x: &Feed) {
+    let role = s.add(
+        "role",
+        Role::builder()
+            .name("consumer-fn")
+            .assume_role_policy(
+                PolicyDocument::new().statement(
+                    Statement::builder()
+                        .actions(["sts:AssumeRole"])
+                        .principals(vec![Principal::Service("lambda.amazonaws.com".into())])
+                        .build(),
+                ),
+            )
+            .build(),
+    );
+    let stream = s.add("prices", Stream::builder().name("prices-feed").capacity(Capacity::Shards(1)).build());
+    let f = s.add(
+        "consumer",
+        Function::builder()
+            .name("price-consumer")
+            .runtime("python3.12")
+            .handler("index.handler")
+            .role(role.arn.clone())
+            .code(Code::Directory(dir.to_path_buf()))
+            .build(),
+    );
+    s.add(
+        "feed",
+        EventSourceMapping::builder()
+            .function(f.name.clone())
+            .event_source_arn(stream.arn.clone())
+            .starting_position(StartingPosition::Latest)
+            .batch_size(x.batch)
+            .maximum_retry_attempts(3)
+            .bisect_batch_on_function_error(true)
+            .report_batch_item_failures(true)
+            .filter_patterns(x.patterns.clone())
+            .enabled(x.enabled)
+            .build(),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn event_source_mapping_lifecycle() {
+    let h = Harness::new();
+    let lambda = h.aws.lambda().await.clone();
+    let code = tempfile::tempdir().unwrap();
+    write_code(code.path(), "1");
+    let session = |x: Feed| {
+        let dir = code.path().to_path_buf();
+        h.session("lambda-feed", move |s| feed_program(s, &dir, &x))
+    };
+    let v1 = Feed { batch: 200, patterns: vec![serde_json::json!({"data": {"symbol": ["BTC"]}})], enabled: true };
+    let s = session(v1.clone());
+    let a = up(&s).await;
+    let recorded = &a.report.state.resources[&iac_core::Urn::new("feed")];
+    let uuid = recorded.id.clone().expect("mapping recorded");
+    let m = lambda.get_event_source_mapping().uuid(&uuid).send().await.unwrap();
+    let stream_arn = h.aws.kinesis().await.describe_stream_summary().stream_name("prices-feed").send().await.unwrap();
+    let stream_arn = stream_arn.stream_description_summary().unwrap().stream_arn().to_owned();
+    assert_eq!(m.event_source_arn(), Some(stream_arn.as_str()));
+    assert!(m.function_arn().unwrap().ends_with(":function:price-consumer"));
+    assert_eq!(m.batch_size(), Some(200));
+    assert_eq!(m.starting_position().map(|p| p.as_str()), Some("LATEST"));
+    assert_eq!(m.maximum_retry_attempts(), Some(3));
+    assert_eq!(m.bisect_batch_on_function_error(), Some(true));
+    assert_eq!(m.state(), Some("Enabled"));
+    let patterns: Vec<&str> = m.filter_criteria().unwrap().filters().iter().filter_map(|f| f.pattern()).collect();
+    assert_eq!(patterns.len(), 1);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(patterns[0]).unwrap(), v1.patterns[0]);
+    assert_no_drift(&s).await;
+
+    // A crashed create is found by its function and source, not made twice.
+    let found = iac_core::provider::Provider::find(
+        &h.aws,
+        iac_core::provider::FindRequest {
+            type_token: "aws:lambda:EventSourceMapping",
+            urn: iac_core::Urn::new("feed"),
+            stack: "lambda-feed".into(),
+            inputs: recorded.inputs.clone(),
+        },
+    )
+    .await
+    .expect("find")
+    .expect("found by function and source");
+    assert_eq!(found.id, uuid);
+    assert!(
+        iac_core::diff::diff(&recorded.inputs, &found.inputs).is_empty(),
+        "adopted as recorded: {:?}",
+        found.inputs
+    );
+
+    // Batch size, filters and state change in place: the same mapping.
+    let v2 = Feed { batch: 50, patterns: vec![], enabled: false };
+    let s = session(v2);
+    up(&s).await;
+    let m = lambda.get_event_source_mapping().uuid(&uuid).send().await.unwrap();
+    assert_eq!(m.batch_size(), Some(50));
+    assert_eq!(m.state(), Some("Disabled"));
+    assert!(m.filter_criteria().is_none_or(|f| f.filters().is_empty()), "filters cleared: {:?}", m.filter_criteria());
+    assert_no_drift(&s).await;
+
+    destroy(&s).await;
+    assert!(lambda.get_event_source_mapping().uuid(&uuid).send().await.is_err(), "mapping gone");
+    let left = lambda.list_event_source_mappings().send().await.unwrap();
+    assert!(left.event_source_mappings().iter().all(|m| m.uuid() != Some(uuid.as_str())));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_event_source_mappings_are_refused_at_preview() {
+    let h = Harness::new();
+    let s = h.session("bad-feed", |s| {
+        s.add(
+            "queue",
+            EventSourceMapping::builder()
+                .function("f")
+                .event_source_arn("arn:aws:sqs:us-east-1:123456789012:jobs")
+                .starting_position(StartingPosition::Latest)
+                .parallelization_factor(2)
+                .batch_size(0)
+                .build(),
+        );
+        s.add(
+            "stream",
+            EventSourceMapping::builder()
+                .function("f")
+                .event_source_arn("arn:aws:kinesis:us-east-1:123456789012:stream/s")
+                .maximum_record_age_in_seconds(30)
+                .filter_patterns(vec![serde_json::json!("not an object")])
+                .build(),
+        );
+        s.add("bucket", EventSourceMapping::builder().function("f").event_source_arn("arn:aws:s3:::landing").build());
+    });
+    let err = s.preview(&opts()).await.err().expect("preview must fail");
+    let Error::Invalid(diags) = &err else { panic!("expected validation errors, got {err}") };
+    let text = err.to_string();
+    for (resource, field, what) in [
+        ("queue", "startingPosition", "no starting position"),
+        ("queue", "parallelizationFactor", "stream sources only"),
+        ("queue", "batchSize", "outside 1–10000"),
+        ("stream", "startingPosition", "needs a starting position"),
+        ("stream", "maximumRecordAgeInSeconds", "neither -1"),
+        ("stream", "filterPatterns", "not a JSON object"),
+        ("bucket", "eventSourceArn", "not a Kinesis stream"),
+    ] {
+        assert!(
+            diags.iter().any(|d| {
+                let d = d.to_string();
+                d.contains(resource) && d.contains(field) && d.contains(what)
+            }),
+            "missing `{what}` on {resource}.{field}: {text}"
         );
     }
 }

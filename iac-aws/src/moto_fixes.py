@@ -8,10 +8,13 @@ import sys
 from moto.codebuild import responses as codebuild_responses
 from moto.codepipeline import models as codepipeline_models
 from moto.core import serialize
+from moto.ec2.models import security_groups as ec2_sg
+from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.kafka import models as kafka_models
 from moto.kinesis.responses import KinesisResponse
 from moto.kafka.exceptions import NotFoundException as KafkaNotFound
 from moto.rds import models as rds_models
+from moto.s3 import models as s3_models
 from moto.s3.responses import S3Response
 from moto.server import main
 
@@ -196,6 +199,63 @@ def _get_notification_fixed(self):
 
 
 S3Response.get_bucket_notification = _get_notification_fixed
+
+# S3: PutBucketLogging accepts a target bucket's policy only when the
+# logging service's principal, the action and the resource are each a single
+# string; AWS takes lists too, which is how policies here are written.
+def _log_policy_fixed(target_bucket, target_prefix):
+    if not target_bucket.policy:
+        return False
+    doc = json.loads(target_bucket.policy.decode())
+    listed = lambda v: v if isinstance(v, list) else [v]
+    arn = f"arn:{target_bucket.partition}:s3:::{target_bucket.name}"
+    covered = {arn, f"{arn}/*", f"{arn}/{target_prefix or ''}*"}
+    for st in listed(doc.get("Statement", [])):
+        principal = st.get("Principal", {})
+        services = listed(principal.get("Service", [])) if isinstance(principal, dict) else []
+        if (
+            st.get("Effect") == "Allow"
+            and "logging.s3.amazonaws.com" in services
+            and {"s3:PutObject", "s3:*", "*"} & set(listed(st.get("Action", [])))
+            and covered & set(listed(st.get("Resource", [])))
+        ):
+            return True
+    return False
+
+
+s3_models.FakeBucket._log_permissions_enabled_policy = staticmethod(_log_policy_fixed)
+
+# EC2: a rule whose peer is another security group keeps its description
+# with the peer, and DescribeSecurityGroupRules reads it only from CIDR
+# rules, so it reads back empty.
+ec2_sg.SecurityGroupRule.description = property(
+    lambda self: self.ip_range.get("Description") or (self.source_group or {}).get("Description")
+)
+
+# ECS: CreateService and UpdateService drop the capacity provider strategy
+# and the health check grace period, so a service reads back without them.
+_ECS_KEPT = [
+    ("capacityProviderStrategy", "capacity_provider_strategy"),
+    ("healthCheckGracePeriodSeconds", "health_check_grace_period_seconds"),
+]
+
+
+def _ecs_keeping(original, name_param):
+    def fixed(self):
+        result = original(self)
+        services, _ = self.ecs_backend.describe_services(self._get_param("cluster", "default"), [self._get_param(name_param)])
+        for service in services:
+            for param, attr in _ECS_KEPT:
+                value = self._get_param(param)
+                if value is not None:
+                    setattr(service, attr, value)
+        return result
+
+    return fixed
+
+
+EC2ContainerServiceResponse.create_service = _ecs_keeping(EC2ContainerServiceResponse.create_service, "serviceName")
+EC2ContainerServiceResponse.update_service = _ecs_keeping(EC2ContainerServiceResponse.update_service, "service")
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

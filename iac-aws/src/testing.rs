@@ -62,6 +62,9 @@ pub fn moto() -> &'static Moto {
             // The virtualenv's interpreter, next to its `moto_server`.
             .arg(bin.with_file_name("python3"))
             .args(["-c", MOTO_FIXES, "-H", "127.0.0.1", "-p", &port.to_string()])
+            // AWS's managed policies (AmazonECSTaskExecutionRolePolicy, …)
+            // exist in every account; moto loads them only when asked.
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             // Moto logs every request; a pipe nobody reads would fill and stall it.

@@ -314,7 +314,9 @@ impl Runner {
         let session = Session {
             project: self.project.clone(),
             stack: stack.clone(),
-            config_dir: self.config_dir.clone(),
+            // `IAC_CONFIG_DIR` points a program at another set of stack
+            // config files (a checkout's own, or a test's).
+            config_dir: std::env::var_os("IAC_CONFIG_DIR").map_or_else(|| self.config_dir.clone(), PathBuf::from),
             backend: self.backend()?,
             program: self.program.clone(),
             observer: progress.observer(),

@@ -1,5 +1,20 @@
 //! Reusable components: typed arguments in, a group of resources out.
 
+pub mod alb;
+pub mod cache;
+pub mod data_lake;
+pub mod database;
+pub mod delivery;
+pub mod ecs_service;
+pub mod iam;
+pub mod monitoring;
 pub mod network;
 
-pub use network::{Network, NetworkArgs};
+pub use alb::{PublicAlb, PublicAlbArgs};
+pub use cache::{RedisArgs, RedisCache};
+pub use data_lake::{tiering_rule, DataLake, DataLakeArgs, LakeBucket};
+pub use database::{PostgresArgs, PostgresDatabase, PostgresKind};
+pub use delivery::{DeliveryArgs, DeliveryPipeline};
+pub use ecs_service::{AlbRoute, CpuScaling, EcsService, EcsServiceArgs};
+pub use monitoring::{Alarm, Monitoring, MonitoringArgs};
+pub use network::{NatMode, Network, NetworkArgs};

@@ -1,0 +1,205 @@
+//! `DataLake`: a set of S3 buckets sharing one policy — versioned,
+//! encrypted (SSE-S3 or a dedicated KMS key with bucket keys), public
+//! access blocked, access-logged into a log bucket, with per-bucket
+//! lifecycle rules and optional cross-region replication.
+
+use std::collections::BTreeMap;
+
+use iac_aws::kms::Key;
+use iac_aws::policy::{PolicyDocument, Principal, Statement};
+use iac_aws::s3::{Bucket, Encryption, LifecycleRule, Logging, Replication, ReplicationRule, StorageClass};
+use iac_aws::{AwsProvider, AwsSettings};
+use iac_core::{Output, ResourceOptions, Stack};
+
+use super::iam::service_role;
+
+/// One bucket of the lake.
+#[derive(Clone, Debug)]
+pub struct LakeBucket {
+    /// Its role in the lake (`raw`, `processed`); the bucket is named
+    /// `<prefix>-<key>`.
+    pub key: String,
+    /// Its lifecycle rules.
+    pub lifecycle: Vec<LifecycleRule>,
+    /// Replicate it to the replica region.
+    pub replicate: bool,
+    /// Send its object events to EventBridge.
+    pub eventbridge: bool,
+}
+
+impl LakeBucket {
+    /// A bucket with no lifecycle, replication or events.
+    pub fn plain(key: &str) -> LakeBucket {
+        LakeBucket { key: key.into(), lifecycle: Vec::new(), replicate: false, eventbridge: false }
+    }
+
+    /// With a lifecycle rule.
+    pub fn with_rule(mut self, rule: LifecycleRule) -> LakeBucket {
+        self.lifecycle.push(rule);
+        self
+    }
+}
+
+/// What the lake looks like.
+#[derive(Clone, Debug)]
+pub struct DataLakeArgs {
+    /// Bucket name prefix (globally unique: include the project and
+    /// environment).
+    pub prefix: String,
+    /// The buckets.
+    pub buckets: Vec<LakeBucket>,
+    /// Encrypt with a dedicated KMS key (else SSE-S3).
+    pub kms: bool,
+    /// Log every bucket's access into `<prefix>-access-logs`.
+    pub access_logging: bool,
+    /// The region replicas live in (buckets with `replicate`).
+    pub replica_region: Option<String>,
+    /// Let destroy empty the buckets (development).
+    pub force_destroy: bool,
+}
+
+/// The lake's handles.
+pub struct DataLake {
+    /// Bucket name by key.
+    pub buckets: BTreeMap<String, Output<String>>,
+    /// Bucket ARN by key.
+    pub arns: BTreeMap<String, Output<String>>,
+    /// The KMS key's ARN, if the lake has one.
+    pub kms_key_arn: Option<Output<String>>,
+}
+
+/// A rule moving objects to cheaper storage: Standard-IA after `ia` days,
+/// Glacier after `glacier` days, and deleting them after `expire` days.
+pub fn tiering_rule(id: &str, ia: i32, glacier: i32, expire: Option<i32>) -> LifecycleRule {
+    use iac_aws::s3::Transition;
+    LifecycleRule::builder()
+        .id(id)
+        .transitions(vec![Transition::after(ia, StorageClass::StandardIa), Transition::after(glacier, StorageClass::Glacier)])
+        .maybe_expiration_days(expire)
+        .noncurrent_expiration_days(90)
+        .abort_incomplete_multipart_days(7)
+        .build()
+}
+
+impl DataLake {
+    /// Declares the lake as component `name` of `stack`.
+    pub fn new(stack: &Stack, name: &str, args: &DataLakeArgs) -> DataLake {
+        let c = stack.component("stacks:DataLake", name);
+        let key = args.kms.then(|| {
+            c.add(
+                "key",
+                Key::builder()
+                    .description(format!("{} data lake", args.prefix))
+                    .enable_key_rotation(true)
+                    .deletion_window_in_days(7)
+                    .build(),
+            )
+        });
+        let encryption = || match &key {
+            Some(k) => Encryption::Kms { key_id: Some(k.arn.clone().into()), bucket_key: true },
+            None => Encryption::SseS3,
+        };
+        let log_bucket = args.access_logging.then(|| {
+            c.add(
+                "access-logs",
+                Bucket::builder()
+                    .bucket(format!("{}-access-logs", args.prefix))
+                    .versioning(true)
+                    // Log delivery writes with SSE-S3 only.
+                    .encryption(Encryption::SseS3)
+                    .lifecycle_rules(vec![tiering_rule("age-out", 30, 90, Some(365))])
+                    .policy(PolicyDocument::new().statement(
+                        Statement::builder()
+                            .sid("S3ServerAccessLogs")
+                            .actions(["s3:PutObject"])
+                            .principals(vec![Principal::Service("logging.s3.amazonaws.com".into())])
+                            .resources(vec![format!("arn:aws:s3:::{}-access-logs/*", args.prefix).into()])
+                            .build(),
+                    ))
+                    .force_destroy(args.force_destroy)
+                    .build(),
+            )
+        });
+        // Replicas live in a second region, through a provider of their own.
+        let replication = args.replica_region.as_ref().filter(|_| args.buckets.iter().any(|b| b.replicate)).map(|region| {
+            let west = c.provider(
+                &format!("aws-{region}"),
+                AwsProvider::new(AwsSettings { region: Some(region.clone()), ..Default::default() }),
+            );
+            let role = service_role(&c, "replication-role", &format!("{}-replication", args.prefix), "s3.amazonaws.com", &[], vec![]);
+            (west, role, region.clone())
+        });
+        let mut buckets = BTreeMap::new();
+        let mut arns = BTreeMap::new();
+        let mut replication_statements = Vec::new();
+        for b in &args.buckets {
+            let name = format!("{}-{}", args.prefix, b.key);
+            let replication_config = match (&replication, b.replicate) {
+                (Some((west, role, region)), true) => {
+                    let replica = c.add_with(
+                        &format!("{}-replica", b.key),
+                        Bucket::builder()
+                            .bucket(format!("{name}-{region}"))
+                            .versioning(true)
+                            .force_destroy(args.force_destroy)
+                            .build(),
+                        ResourceOptions::default().provider(west),
+                    );
+                    replication_statements.push(
+                        Statement::builder()
+                            .actions(["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"])
+                            .resources(vec![replica.arn.map(|a| format!("{a}/*")).into()])
+                            .build(),
+                    );
+                    Some(
+                        Replication::builder()
+                            .role(role.arn.clone())
+                            .rules(vec![ReplicationRule::builder()
+                                .id("everything")
+                                .destination_bucket_arn(replica.arn.clone())
+                                .storage_class(StorageClass::StandardIa)
+                                .build()])
+                            .build(),
+                    )
+                }
+                _ => None,
+            };
+            let bucket = c.add(
+                &b.key,
+                Bucket::builder()
+                    .bucket(name.clone())
+                    .versioning(true)
+                    .encryption(encryption())
+                    .lifecycle_rules(b.lifecycle.clone())
+                    .maybe_logging(log_bucket.as_ref().map(|l| {
+                        Logging::builder().target_bucket(l.id.clone()).target_prefix(format!("{}/", b.key)).build()
+                    }))
+                    .maybe_replication(replication_config)
+                    .eventbridge_notifications(b.eventbridge)
+                    .force_destroy(args.force_destroy)
+                    .build(),
+            );
+            if b.replicate && replication.is_some() {
+                replication_statements.push(
+                    Statement::builder()
+                        .actions(["s3:GetReplicationConfiguration", "s3:ListBucket", "s3:GetObjectVersionForReplication"])
+                        .resources(vec![bucket.arn.clone().into(), bucket.arn.map(|a| format!("{a}/*")).into()])
+                        .build(),
+                );
+            }
+            buckets.insert(b.key.clone(), bucket.id.clone());
+            arns.insert(b.key.clone(), bucket.arn.clone());
+        }
+        if let Some((_, role, _)) = &replication {
+            let mut doc = PolicyDocument::new();
+            for st in replication_statements {
+                doc = doc.statement(st);
+            }
+            c.add(
+                "replication-policy",
+                iac_aws::iam::RolePolicy::builder().role(role.id.clone()).name("replicate").policy(doc).build(),
+            );
+        }
+        DataLake { buckets, arns, kms_key_arn: key.map(|k| k.arn.clone()) }
+    }
+}

@@ -48,7 +48,7 @@ fn sdk_config() -> aws_sdk_ec2::config::Config {
 }
 
 fn stack_filter() -> Filter {
-    Filter::builder().name("tag:iac:stack").values("dev").build()
+    Filter::builder().name("tag:iac:stack").values("network-example/dev").build()
 }
 
 #[tokio::test(flavor = "multi_thread")]

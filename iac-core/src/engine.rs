@@ -157,6 +157,10 @@ pub struct Drift {
 #[derive(Clone)]
 pub struct Engine {
     store: StateStore,
+    /// What resources are tagged with to be found again after a crash:
+    /// `<project>/<stack>`, so two programs' stacks of one name never adopt
+    /// each other's resources.
+    identity: String,
     providers: Arc<Providers>,
     observer: Observer,
     retry: RetryPolicy,
@@ -190,7 +194,20 @@ struct Node {
 impl Engine {
     /// An engine over `store` with the program's providers.
     pub fn new(store: StateStore, providers: Providers, observer: Observer) -> Engine {
-        Engine { store, providers: Arc::new(providers), observer, retry: RetryPolicy::default() }
+        let identity = store.stack().to_owned();
+        Engine { store, identity, providers: Arc::new(providers), observer, retry: RetryPolicy::default() }
+    }
+
+    /// Tags resources with `identity` (the stack's name by default) for
+    /// finding them again after a crash.
+    pub fn with_identity(mut self, identity: impl Into<String>) -> Engine {
+        self.identity = identity.into();
+        self
+    }
+
+    /// The identity resources are tagged with.
+    pub fn identity(&self) -> &str {
+        &self.identity
     }
 
     /// Sets the retry policy.
@@ -297,7 +314,7 @@ impl Engine {
                     let req = FindRequest {
                         type_token: leak_type(&op.type_token),
                         urn: urn.clone(),
-                        stack: self.store.stack().to_owned(),
+                        stack: self.identity.clone(),
                         inputs: inputs.clone(),
                     };
                     match self.call(&urn, None, None, || provider.find(req.clone())).await {
@@ -743,7 +760,7 @@ async fn commit(ctx: &Ctx, of: Option<u64>, changes: Vec<Mutation>) -> Result<()
 
 async fn run_node_inner(ctx: &Ctx, step: &Step, kind: NodeKind) -> Result<(), String> {
     let engine = &ctx.engine;
-    let stack = engine.store.stack().to_owned();
+    let stack = engine.identity.clone();
     let decl = ctx.graph.as_ref().and_then(|g| g.resources.get(&step.urn));
     let is_component = step.provider.is_empty();
     match kind {

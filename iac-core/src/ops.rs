@@ -98,6 +98,12 @@ pub struct RunOptions {
 }
 
 impl Session {
+    /// What the stack's resources are tagged with (`iac:stack`) to be
+    /// found again after a crash: `<project>/<stack>`.
+    pub fn identity(&self) -> String {
+        format!("{}/{}", self.project, self.stack)
+    }
+
     /// The stack's config.
     pub fn config(&self) -> Result<Config> {
         Config::load(&self.config_dir, &self.stack)
@@ -130,7 +136,7 @@ impl Session {
     }
 
     fn engine(&self, providers: Providers) -> Engine {
-        Engine::new(self.store(), providers, self.observer.clone())
+        Engine::new(self.store(), providers, self.observer.clone()).with_identity(self.identity())
     }
 
     async fn plan_with(

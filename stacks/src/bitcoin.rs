@@ -43,6 +43,9 @@ pub struct ServiceSpec {
     /// `high` for the critical services: never scaled below their count.
     #[serde(default)]
     pub priority: Option<String>,
+    /// Most tasks auto scaling may run (10 unless set).
+    #[serde(default)]
+    pub max_count: Option<i32>,
 }
 
 /// Declares the pipeline.
@@ -189,10 +192,18 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
     let data_access = vec![
         Statement::builder()
             .actions(["s3:GetObject", "s3:PutObject", "s3:ListBucket"])
-            .resources(lake.arns.values().flat_map(|a| [a.clone().into(), a.map(|a| format!("{a}/*")).into()]).collect())
+            .resources(
+                lake.arns.values().flat_map(|a| [a.clone().into(), a.map(|a| format!("{a}/*")).into()]).collect(),
+            )
             .build(),
         Statement::builder()
-            .actions(["kinesis:PutRecord", "kinesis:PutRecords", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:DescribeStream"])
+            .actions([
+                "kinesis:PutRecord",
+                "kinesis:PutRecords",
+                "kinesis:GetRecords",
+                "kinesis:GetShardIterator",
+                "kinesis:DescribeStream",
+            ])
             .resources(vec![stream.arn.clone().into()])
             .build(),
     ];
@@ -235,7 +246,7 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
             capacity_providers: providers.clone(),
             scaling: Some(CpuScaling {
                 min: if high { spec.desired_count } else { 1 },
-                max: spec.desired_count * 3,
+                max: spec.max_count.unwrap_or(10).max(spec.desired_count),
                 target_percent: 70.0,
             }),
             task_policy: data_access.clone(),

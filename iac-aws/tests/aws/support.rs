@@ -126,10 +126,13 @@ pub async fn assert_adoptable(h: &Harness, a: &iac_core::ops::Applied, stack_tag
     use iac_core::Urn;
     let r = &a.report.state.resources[&Urn::new(name)];
     let token: &'static str = Box::leak(r.type_token.clone().into_boxed_str());
+    // Sessions here tag with `<project>/<stack>`; a tag read from the cloud
+    // is that already.
+    let identity = if stack_tag.contains('/') { stack_tag.to_owned() } else { format!("aws-test/{stack_tag}") };
     let find = |urn: &str| FindRequest {
         type_token: token,
         urn: Urn::new(urn),
-        stack: stack_tag.into(),
+        stack: identity.clone(),
         inputs: r.inputs.clone(),
     };
     let found = h.aws.find(find(name)).await.unwrap_or_else(|e| panic!("find {name}: {e}"));

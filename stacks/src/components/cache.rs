@@ -95,8 +95,11 @@ impl RedisCache {
                 .security_group_ids(vec![Input::from(sg.id.as_string())])
                 .build(),
         );
-        let endpoint =
-            if clustered { group.configuration_endpoint_address.clone() } else { group.primary_endpoint_address.clone() };
+        let endpoint = if clustered {
+            group.configuration_endpoint_address.clone()
+        } else {
+            group.primary_endpoint_address.clone()
+        };
         RedisCache { endpoint, port: group.port.clone(), security_group_id: sg.id.clone() }
     }
 }

@@ -74,7 +74,10 @@ pub fn tiering_rule(id: &str, ia: i32, glacier: i32, expire: Option<i32>) -> Lif
     use iac_aws::s3::Transition;
     LifecycleRule::builder()
         .id(id)
-        .transitions(vec![Transition::after(ia, StorageClass::StandardIa), Transition::after(glacier, StorageClass::Glacier)])
+        .transitions(vec![
+            Transition::after(ia, StorageClass::StandardIa),
+            Transition::after(glacier, StorageClass::Glacier),
+        ])
         .maybe_expiration_days(expire)
         .noncurrent_expiration_days(90)
         .abort_incomplete_multipart_days(7)
@@ -108,27 +111,37 @@ impl DataLake {
                     // Log delivery writes with SSE-S3 only.
                     .encryption(Encryption::SseS3)
                     .lifecycle_rules(vec![tiering_rule("age-out", 30, 90, Some(365))])
-                    .policy(PolicyDocument::new().statement(
-                        Statement::builder()
-                            .sid("S3ServerAccessLogs")
-                            .actions(["s3:PutObject"])
-                            .principals(vec![Principal::Service("logging.s3.amazonaws.com".into())])
-                            .resources(vec![format!("arn:aws:s3:::{}-access-logs/*", args.prefix).into()])
-                            .build(),
-                    ))
+                    .policy(
+                        PolicyDocument::new().statement(
+                            Statement::builder()
+                                .sid("S3ServerAccessLogs")
+                                .actions(["s3:PutObject"])
+                                .principals(vec![Principal::Service("logging.s3.amazonaws.com".into())])
+                                .resources(vec![format!("arn:aws:s3:::{}-access-logs/*", args.prefix).into()])
+                                .build(),
+                        ),
+                    )
                     .force_destroy(args.force_destroy)
                     .build(),
             )
         });
         // Replicas live in a second region, through a provider of their own.
-        let replication = args.replica_region.as_ref().filter(|_| args.buckets.iter().any(|b| b.replicate)).map(|region| {
-            let west = c.provider(
-                &format!("aws-{region}"),
-                AwsProvider::new(AwsSettings { region: Some(region.clone()), ..Default::default() }),
-            );
-            let role = service_role(&c, "replication-role", &format!("{}-replication", args.prefix), "s3.amazonaws.com", &[], vec![]);
-            (west, role, region.clone())
-        });
+        let replication =
+            args.replica_region.as_ref().filter(|_| args.buckets.iter().any(|b| b.replicate)).map(|region| {
+                let west = c.provider(
+                    &format!("aws-{region}"),
+                    AwsProvider::new(AwsSettings { region: Some(region.clone()), ..Default::default() }),
+                );
+                let role = service_role(
+                    &c,
+                    "replication-role",
+                    &format!("{}-replication", args.prefix),
+                    "s3.amazonaws.com",
+                    &[],
+                    vec![],
+                );
+                (west, role, region.clone())
+            });
         let mut buckets = BTreeMap::new();
         let mut arns = BTreeMap::new();
         let mut replication_statements = Vec::new();
@@ -182,7 +195,11 @@ impl DataLake {
             if b.replicate && replication.is_some() {
                 replication_statements.push(
                     Statement::builder()
-                        .actions(["s3:GetReplicationConfiguration", "s3:ListBucket", "s3:GetObjectVersionForReplication"])
+                        .actions([
+                            "s3:GetReplicationConfiguration",
+                            "s3:ListBucket",
+                            "s3:GetObjectVersionForReplication",
+                        ])
                         .resources(vec![bucket.arn.clone().into(), bucket.arn.map(|a| format!("{a}/*")).into()])
                         .build(),
                 );

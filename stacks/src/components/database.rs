@@ -142,11 +142,8 @@ impl PostgresDatabase {
             Some(p) => MasterPassword::Given(p.clone().into()),
             None => MasterPassword::Managed { kms_key_id: None },
         };
-        let parameters: Vec<Parameter> = args
-            .parameters
-            .iter()
-            .map(|(k, v)| Parameter::immediate(k.clone(), v.clone()))
-            .collect();
+        let parameters: Vec<Parameter> =
+            args.parameters.iter().map(|(k, v)| Parameter::immediate(k.clone(), v.clone())).collect();
         let sgs = vec![Input::from(sg.id.as_string())];
         let (endpoint, reader_endpoint, master_secret_arn, proxy_target) = match &args.kind {
             PostgresKind::Aurora { instances, instance_class } => {
@@ -200,7 +197,13 @@ impl PostgresDatabase {
                     ProxyTarget::Cluster(cluster.id.clone().into()),
                 )
             }
-            PostgresKind::Instance { instance_class, allocated_storage, max_allocated_storage, multi_az, read_replica } => {
+            PostgresKind::Instance {
+                instance_class,
+                allocated_storage,
+                max_allocated_storage,
+                multi_az,
+                read_replica,
+            } => {
                 let params = c.add(
                     "params",
                     DbParameterGroup::builder()
@@ -260,7 +263,11 @@ impl PostgresDatabase {
         };
         let proxy_endpoint = args.proxy.then(|| {
             let secret = master_secret_arn.clone().unwrap_or_else(|| {
-                stack.report(sg.urn(), "proxy", "an RDS Proxy authenticates with the managed master secret; leave the password unset");
+                stack.report(
+                    sg.urn(),
+                    "proxy",
+                    "an RDS Proxy authenticates with the managed master secret; leave the password unset",
+                );
                 Output::known(String::new())
             });
             let role = service_role(

@@ -68,7 +68,11 @@ impl DeliveryPipeline {
         }
         let artifacts = c.add(
             "artifacts",
-            Bucket::builder().bucket(format!("{p}-pipeline-artifacts")).versioning(true).force_destroy(args.force_delete).build(),
+            Bucket::builder()
+                .bucket(format!("{p}-pipeline-artifacts"))
+                .versioning(true)
+                .force_destroy(args.force_delete)
+                .build(),
         );
         let artifacts_access = || {
             Statement::builder()
@@ -76,7 +80,10 @@ impl DeliveryPipeline {
                 .resources(vec![artifacts.arn.clone().into(), artifacts.arn.map(|a| format!("{a}/*")).into()])
                 .build()
         };
-        let build_logs = c.add("build-logs", LogGroup::builder().name(format!("/codebuild/{p}-images")).retention_in_days(30).build());
+        let build_logs = c.add(
+            "build-logs",
+            LogGroup::builder().name(format!("/codebuild/{p}-images")).retention_in_days(30).build(),
+        );
         let build_role = service_role(
             &c,
             "build-role",
@@ -159,8 +166,13 @@ impl DeliveryPipeline {
                 .services
                 .iter()
                 .map(|svc| {
-                    Action::ecs_deploy(cluster.clone(), svc.clone(), "imagedefs", format!("imagedefinitions-{svc}.json"))
-                        .named(format!("Deploy-{svc}"))
+                    Action::ecs_deploy(
+                        cluster.clone(),
+                        svc.clone(),
+                        "imagedefs",
+                        format!("imagedefinitions-{svc}.json"),
+                    )
+                    .named(format!("Deploy-{svc}"))
                 })
                 .collect();
             stages.push(Stage::new("Deploy", deploys));

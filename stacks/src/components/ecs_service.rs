@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use iac_aws::autoscaling::{ScalableTarget, TargetTrackingPolicy, TrackedMetric};
 use iac_aws::ec2::{Direction, SecurityGroup, SecurityGroupId, SecurityGroupRule, VpcId};
 use iac_aws::ecs::{
-    CapacityProviderStrategy, ClusterArn, Container, LaunchType, LoadBalancer as ServiceLoadBalancer,
-    LogConfiguration, NetworkConfiguration, PortMapping, Service, TaskDefinition,
+    CapacityProviderStrategy, ClusterArn, Container, LaunchType, LoadBalancer as ServiceLoadBalancer, LogConfiguration,
+    NetworkConfiguration, PortMapping, Service, TaskDefinition,
 };
 use iac_aws::elbv2::{Action, HealthCheck, ListenerArn, ListenerRule, TargetGroup};
 use iac_aws::logs::LogGroup;
@@ -135,7 +135,10 @@ impl EcsService {
         let full = format!("{}-{name}", args.prefix);
         let logs = c.add(
             "logs",
-            LogGroup::builder().name(format!("/ecs/{}/{name}", args.prefix)).retention_in_days(args.log_retention_days).build(),
+            LogGroup::builder()
+                .name(format!("/ecs/{}/{name}", args.prefix))
+                .retention_in_days(args.log_retention_days)
+                .build(),
         );
         let mut execution_statements = Vec::new();
         if !args.secrets.is_empty() {
@@ -154,7 +157,8 @@ impl EcsService {
             &["service-role/AmazonECSTaskExecutionRolePolicy"],
             execution_statements,
         );
-        let task_role = service_role(&c, "task-role", &format!("{full}-task"), "ecs-tasks.amazonaws.com", &[], args.task_policy);
+        let task_role =
+            service_role(&c, "task-role", &format!("{full}-task"), "ecs-tasks.amazonaws.com", &[], args.task_policy);
         let sg = c.add(
             "sg",
             SecurityGroup::builder()

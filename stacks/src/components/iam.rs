@@ -20,12 +20,14 @@ pub fn service_role(
         key,
         Role::builder()
             .name(name)
-            .assume_role_policy(PolicyDocument::new().statement(
-                Statement::builder()
-                    .actions(["sts:AssumeRole"])
-                    .principals(vec![Principal::Service(service.into())])
-                    .build(),
-            ))
+            .assume_role_policy(
+                PolicyDocument::new().statement(
+                    Statement::builder()
+                        .actions(["sts:AssumeRole"])
+                        .principals(vec![Principal::Service(service.into())])
+                        .build(),
+                ),
+            )
             .build(),
     );
     for policy in managed {

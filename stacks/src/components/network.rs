@@ -231,12 +231,14 @@ impl Network {
                 "flow-logs-role",
                 Role::builder()
                     .name(format!("{label}-flow-logs"))
-                    .assume_role_policy(PolicyDocument::new().statement(
-                        Statement::builder()
-                            .actions(["sts:AssumeRole"])
-                            .principals(vec![Principal::Service("vpc-flow-logs.amazonaws.com".into())])
-                            .build(),
-                    ))
+                    .assume_role_policy(
+                        PolicyDocument::new().statement(
+                            Statement::builder()
+                                .actions(["sts:AssumeRole"])
+                                .principals(vec![Principal::Service("vpc-flow-logs.amazonaws.com".into())])
+                                .build(),
+                        ),
+                    )
                     .build(),
             );
             c.add(
@@ -244,12 +246,14 @@ impl Network {
                 RolePolicy::builder()
                     .role(role.id.clone())
                     .name("write-flow-logs")
-                    .policy(PolicyDocument::new().statement(
-                        Statement::builder()
-                            .actions(["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"])
-                            .resources(vec![group.arn.clone().into()])
-                            .build(),
-                    ))
+                    .policy(
+                        PolicyDocument::new().statement(
+                            Statement::builder()
+                                .actions(["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"])
+                                .resources(vec![group.arn.clone().into()])
+                                .build(),
+                        ),
+                    )
                     .build(),
             );
             c.add(

@@ -1,0 +1,138 @@
+//! Runs a stack binary as a user runs it: its own working directory (so its
+//! own local state), a copy of its config files that a test may edit, and
+//! the emulator's endpoint and dummy credentials — or, offline, no AWS
+//! set-up at all.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use iac_aws::testing::moto;
+use iac_aws::{AwsProvider, AwsSettings};
+
+/// One stack of one program, in a temp dir.
+pub struct StackRun {
+    pub dir: tempfile::TempDir,
+    bin: PathBuf,
+    stack: String,
+}
+
+impl StackRun {
+    /// `bin` (a `CARGO_BIN_EXE_…` path) on stack `stack`, with the config
+    /// files of `config_dir` copied in.
+    pub fn new(bin: &str, config_dir: &str, stack: &str) -> StackRun {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(dir.path().join("config")).unwrap();
+        for entry in std::fs::read_dir(config_dir).expect("config dir") {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, dir.path().join("config").join(path.file_name().unwrap())).unwrap();
+        }
+        StackRun { dir, bin: bin.into(), stack: stack.into() }
+    }
+
+    /// The stack's config file (to edit).
+    pub fn config_file(&self) -> PathBuf {
+        self.dir.path().join("config").join(format!("{}.toml", self.stack))
+    }
+
+    /// Replaces the first `from` after `after` in the config file.
+    pub fn edit_config(&self, after: &str, from: &str, to: &str) {
+        let path = self.config_file();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let start = text.find(after).unwrap_or_else(|| panic!("`{after}` in {}", path.display()));
+        let at = start + text[start..].find(from).unwrap_or_else(|| panic!("`{from}` after `{after}`"));
+        let edited = format!("{}{to}{}", &text[..at], &text[at + from.len()..]);
+        std::fs::write(&path, edited).unwrap();
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(["--stack", &self.stack]).args(args).current_dir(self.dir.path()).env("NO_COLOR", "1");
+        for (k, _) in std::env::vars() {
+            if k.starts_with("AWS_") || k.starts_with("IAC_") || k == "RUST_LOG" {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("IAC_CONFIG_DIR", self.dir.path().join("config"));
+        cmd.env("IAC_PASSPHRASE", "stacks-tests-only");
+        cmd
+    }
+
+    fn run(&self, mut cmd: Command, args: &[&str]) -> Output {
+        let out = cmd.output().expect("run the stack binary");
+        eprintln!(
+            "$ {} --stack {} {} → {}\n{}{}",
+            self.bin.file_name().unwrap().to_string_lossy(),
+            self.stack,
+            args.join(" "),
+            out.status,
+            tail(&String::from_utf8_lossy(&out.stdout)),
+            tail(&String::from_utf8_lossy(&out.stderr)),
+        );
+        out
+    }
+
+    /// Against the emulator.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        let mut cmd = self.command(args);
+        cmd.envs(moto().env());
+        self.run(cmd, args)
+    }
+
+    /// With no AWS set-up at all: no credentials, region or endpoint.
+    pub fn offline(&self, args: &[&str]) -> Output {
+        let mut cmd = self.command(args);
+        // Nothing to read: no profile files, no instance metadata.
+        cmd.env("AWS_CONFIG_FILE", "/dev/null").env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+        cmd.env("AWS_EC2_METADATA_DISABLED", "true");
+        self.run(cmd, args)
+    }
+
+    /// Runs and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(out.status.success(), "`{}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `preview --refresh --detailed-exitcode` must exit 0: nothing drifted
+    /// and nothing to change.
+    pub fn assert_converged(&self) {
+        let out = self.cli(&["preview", "--refresh", "--detailed-exitcode", "--diff"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "not converged:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The last lines of a long output (a failing test shows what matters).
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let from = lines.len().saturating_sub(40);
+    let mut t = lines[from..].join("\n");
+    if !t.is_empty() {
+        t.push('\n');
+    }
+    t
+}
+
+/// A provider on the emulator, for checking what the cloud holds.
+pub fn aws() -> AwsProvider {
+    let m = moto();
+    std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+    std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+    AwsProvider::new(AwsSettings {
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(m.endpoint.clone()),
+        ..Default::default()
+    })
+}
+
+/// The config directory of a program in this crate.
+pub fn config_dir(program: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config").join(program).to_string_lossy().into_owned()
+}

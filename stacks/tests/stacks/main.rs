@@ -1,0 +1,7 @@
+//! Integration tests of `stacks` (one test binary for the crate, so the
+//! SDKs are linked once): components deployed to the AWS emulator, and
+//! every platform's stack binaries run as a user runs them.
+
+mod bitcoin;
+mod cli;
+mod components;

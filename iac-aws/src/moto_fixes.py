@@ -262,6 +262,22 @@ def _gw_unescape(part):
     return part.replace("~1", "/").replace("~0", "~")
 
 
+# API Gateway: CreateRestApi drops the binary media types it is given.
+_create_rest_api = APIGatewayResponse.create_rest_api
+
+
+def _create_rest_api_fixed(self):
+    status, headers, body = _create_rest_api(self)
+    media = self._get_param("binaryMediaTypes")
+    if status == 200 and media:
+        api = self.backend.get_rest_api(json.loads(body)["id"])
+        api.binaryMediaTypes = list(media)
+        body = json.dumps(api.to_dict())
+    return status, headers, body
+
+
+APIGatewayResponse.create_rest_api = _create_rest_api_fixed
+
 # API Gateway: UpdateRestApi adds and removes binary media types named in the
 # path (`add /binaryMediaTypes/image~1png`, no value); moto adds the absent
 # value instead.

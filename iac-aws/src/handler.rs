@@ -32,6 +32,8 @@ pub trait Handler: Send + Sync + 'static {
 pub(crate) fn handler_for(type_token: &str) -> Option<&'static dyn Handler> {
     let service = type_token.split(':').nth(1)?;
     match service {
+        #[cfg(feature = "apigateway")]
+        "apigateway" => crate::apigateway::handler(type_token),
         #[cfg(feature = "autoscaling")]
         "autoscaling" => crate::autoscaling::handler(type_token),
         #[cfg(feature = "cloudwatch")]

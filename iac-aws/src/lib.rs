@@ -16,6 +16,8 @@ pub mod provider;
 pub mod testing;
 pub mod util;
 
+#[cfg(feature = "apigateway")]
+pub mod apigateway;
 #[cfg(feature = "autoscaling")]
 pub mod autoscaling;
 #[cfg(feature = "cloudwatch")]

@@ -4,7 +4,12 @@
 import json
 import re
 import sys
+from urllib.parse import unquote
 
+from moto.apigateway import exceptions as apigw_exceptions
+from moto.apigateway import models as apigw_models
+from moto.apigateway import urls as apigw_urls
+from moto.apigateway.responses import APIGatewayResponse
 from moto.codebuild import responses as codebuild_responses
 from moto.codepipeline import models as codepipeline_models
 from moto.core import serialize
@@ -256,6 +261,255 @@ def _ecs_keeping(original, name_param):
 
 EC2ContainerServiceResponse.create_service = _ecs_keeping(EC2ContainerServiceResponse.create_service, "serviceName")
 EC2ContainerServiceResponse.update_service = _ecs_keeping(EC2ContainerServiceResponse.update_service, "service")
+
+# API Gateway: moto tags only stages (TagResource on a REST API, API key or
+# usage plan ARN is not even routed), though all three take tags at creation
+# and return them.
+_GW_TAGGED = re.compile(r"::/(restapis|apikeys|usageplans)/([^/]+)$")
+apigw_urls.url_paths[
+    r"{0}/tags/arn:(?P<partition>[^/]+):apigateway:(?P<region_name>[^/]+)::/(?P<kind>restapis|apikeys|usageplans)/(?P<tagged_id>[^/]+)$"
+] = APIGatewayResponse.dispatch
+
+
+def _gw_tagged(self):
+    m = _GW_TAGGED.search(unquote(self.path.split("/tags/")[1]))
+    if not m:
+        return None
+    kind, ident = m.groups()
+    if kind == "restapis":
+        obj = self.backend.get_rest_api(ident)
+    elif kind == "apikeys":
+        obj = self.backend.get_api_key(ident)
+    else:
+        obj = self.backend.get_usage_plan(ident)
+    if obj.tags is None:
+        obj.tags = {}
+    return obj
+
+
+def _gw_tags_fixed(original, apply):
+    def handler(self):
+        obj = _gw_tagged(self)
+        if obj is None:
+            return original(self)
+        return apply(self, obj)
+
+    return handler
+
+
+def _gw_get_tags(self, obj):
+    return json.dumps({"tags": obj.tags})
+
+
+def _gw_tag(self, obj):
+    obj.tags.update(self._get_param("tags") or {})
+    return "{}"
+
+
+def _gw_untag(self, obj):
+    for key in self.querystring.get("tagKeys") or []:
+        obj.tags.pop(key, None)
+    return "{}"
+
+
+APIGatewayResponse.get_tags = _gw_tags_fixed(APIGatewayResponse.get_tags, _gw_get_tags)
+APIGatewayResponse.tag_resource = _gw_tags_fixed(APIGatewayResponse.tag_resource, _gw_tag)
+APIGatewayResponse.untag_resource = _gw_tags_fixed(APIGatewayResponse.untag_resource, _gw_untag)
+
+
+def _gw_unescape(part):
+    # JSON Pointer escapes, as patch paths use them (`image~1png`).
+    return part.replace("~1", "/").replace("~0", "~")
+
+
+# API Gateway: CreateRestApi drops the binary media types it is given.
+_create_rest_api = APIGatewayResponse.create_rest_api
+
+
+def _create_rest_api_fixed(self):
+    status, headers, body = _create_rest_api(self)
+    media = self._get_param("binaryMediaTypes")
+    if status == 200 and media:
+        api = self.backend.get_rest_api(json.loads(body)["id"])
+        api.binaryMediaTypes = list(media)
+        body = json.dumps(api.to_dict())
+    return status, headers, body
+
+
+APIGatewayResponse.create_rest_api = _create_rest_api_fixed
+
+# API Gateway: UpdateRestApi adds and removes binary media types named in the
+# path (`add /binaryMediaTypes/image~1png`, no value); moto adds the absent
+# value instead.
+_rest_api_patch = apigw_models.RestAPI.apply_patch_operations
+
+
+def _rest_api_patch_fixed(self, patch_operations):
+    rest = []
+    for op in patch_operations:
+        path = op["path"]
+        if path.startswith("/binaryMediaTypes/") and op["op"] in ("add", "remove"):
+            media = _gw_unescape(path[len("/binaryMediaTypes/"):])
+            if op["op"] == "add" and media not in self.binaryMediaTypes:
+                self.binaryMediaTypes.append(media)
+            elif op["op"] == "remove" and media in self.binaryMediaTypes:
+                self.binaryMediaTypes.remove(media)
+        else:
+            rest.append(op)
+    _rest_api_patch(self, rest)
+
+
+apigw_models.RestAPI.apply_patch_operations = _rest_api_patch_fixed
+
+
+# API Gateway: moto lacks UpdateResource, UpdateMethod and UpdateIntegration
+# (in-place changes of a path part, a method's authorization and parameters,
+# an integration's URI and timeout). These apply the patch paths AWS
+# documents for them.
+def _gw_parts(self):
+    parts = self.path.split("/")
+    return parts[2], parts[4], (parts[6] if len(parts) > 6 else None)
+
+
+def _update_resource(self):
+    api_id, resource_id, _ = _gw_parts(self)
+    resource = self.backend.get_resource(api_id, resource_id)
+    for op in self._get_param("patchOperations") or []:
+        if op["op"] == "replace" and op["path"] == "/pathPart":
+            resource.path_part = op["value"]
+        elif op["op"] == "replace" and op["path"] == "/parentId":
+            self.backend.get_resource(api_id, op["value"])
+            resource.parent_id = op["value"]
+        else:
+            raise apigw_exceptions.BadRequestException(f"Invalid patch path {op['path']}")
+    return 200, {}, json.dumps(resource.to_dict())
+
+
+def _update_method(self):
+    api_id, resource_id, http_method = _gw_parts(self)
+    method = self.backend.get_method(api_id, resource_id, http_method)
+    for op in self._get_param("patchOperations") or []:
+        path, kind, value = op["path"], op["op"], op.get("value")
+        if path.startswith("/requestParameters/"):
+            name = _gw_unescape(path[len("/requestParameters/"):])
+            params = method.request_parameters or {}
+            if kind == "remove":
+                params.pop(name, None)
+            else:
+                params[name] = str(value).lower() == "true"
+            method.request_parameters = params
+        elif path == "/authorizationScopes":
+            scopes = method.authorization_scopes or []
+            if kind == "remove":
+                scopes = [s for s in scopes if s != value]
+            else:
+                scopes.append(value)
+            method.authorization_scopes = scopes or None
+        elif kind == "replace" and path == "/authorizationType":
+            method.authorization_type = value
+        elif kind == "replace" and path == "/authorizerId":
+            method.authorizer_id = value or None
+        elif kind == "replace" and path == "/apiKeyRequired":
+            method.api_key_required = str(value).lower() == "true"
+        elif kind == "replace" and path == "/operationName":
+            method.operation_name = value
+        else:
+            raise apigw_exceptions.BadRequestException(f"Invalid patch path {path}")
+    return 200, {}, json.dumps(method.to_json())
+
+
+def _update_integration(self):
+    api_id, resource_id, http_method = _gw_parts(self)
+    integration = self.backend.get_integration(api_id, resource_id, http_method)
+    if integration is None:
+        raise apigw_exceptions.NotFoundException("Invalid Integration identifier specified")
+    for op in self._get_param("patchOperations") or []:
+        path, kind, value = op["path"], op["op"], op.get("value")
+        if path.startswith("/requestTemplates/"):
+            content_type = _gw_unescape(path[len("/requestTemplates/"):])
+            templates = integration.request_templates or {}
+            if kind == "remove":
+                templates.pop(content_type, None)
+            else:
+                templates[content_type] = value
+            integration.request_templates = templates or None
+        elif kind == "replace" and path == "/uri":
+            integration.uri = value
+        elif kind == "replace" and path == "/httpMethod":
+            integration.http_method = value
+        elif kind == "replace" and path == "/timeoutInMillis":
+            integration.timeout_in_millis = int(value)
+        elif path == "/credentials":
+            integration.credentials = value if kind == "replace" else None
+        else:
+            raise apigw_exceptions.BadRequestException(f"Invalid patch path {path}")
+    return 200, {}, json.dumps(integration.to_json())
+
+
+APIGatewayResponse.update_resource = _update_resource
+APIGatewayResponse.update_method = _update_method
+APIGatewayResponse.update_integration = _update_integration
+
+# API Gateway: GetIntegration of a method without one answers `{}` (AWS:
+# NotFoundException), and GetDeployment of a missing deployment is a server
+# error (a KeyError).
+_get_integration = apigw_models.APIGatewayBackend.get_integration
+_get_deployment = apigw_models.RestAPI.get_deployment
+
+
+def _get_integration_fixed(self, function_id, resource_id, method_type):
+    integration = _get_integration(self, function_id, resource_id, method_type)
+    if integration is None:
+        raise apigw_exceptions.NotFoundException("Invalid Integration identifier specified")
+    return integration
+
+
+def _get_deployment_fixed(self, deployment_id):
+    if deployment_id not in self.deployments:
+        raise apigw_exceptions.DeploymentNotFoundException()
+    return _get_deployment(self, deployment_id)
+
+
+apigw_models.APIGatewayBackend.get_integration = _get_integration_fixed
+apigw_models.RestAPI.get_deployment = _get_deployment_fixed
+
+# API Gateway: UpdateStage ignores `remove /{resource}/{method}` (AWS drops
+# that path's method settings, throttling included).
+_stage_patch = apigw_models.Stage.apply_operations
+
+
+def _stage_patch_fixed(self, patch_operations):
+    rest = []
+    for op in patch_operations:
+        key = op["path"].lstrip("/")
+        if op["op"] == "remove" and key in self.method_settings:
+            del self.method_settings[key]
+        else:
+            rest.append(op)
+    return _stage_patch(self, rest)
+
+
+apigw_models.Stage.apply_operations = _stage_patch_fixed
+
+# API Gateway: UpdateUsagePlan parses a throttle's rate limit (a double) as an
+# integer, failing on `2.5`, and keeps a quota's limit and offset as the
+# strings patch values are, which the SDK refuses as integers.
+_usage_plan_patch = apigw_models.UsagePlan.apply_patch_operations
+
+
+def _usage_plan_patch_fixed(self, patch_operations):
+    rest = []
+    for op in patch_operations:
+        if op["op"] in ("add", "replace") and op["path"] == "/throttle/rateLimit":
+            self.throttle["rateLimit"] = float(op["value"])
+        elif op["op"] in ("add", "replace") and op["path"] in ("/quota/limit", "/quota/offset"):
+            self.quota[op["path"].rsplit("/", 1)[1]] = int(op["value"])
+        else:
+            rest.append(op)
+    _usage_plan_patch(self, rest)
+
+
+apigw_models.UsagePlan.apply_patch_operations = _usage_plan_patch_fixed
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -69,6 +69,8 @@ clients!(
     ("codepipeline", codepipeline, aws_sdk_codepipeline),
     ("lambda", lambda, aws_sdk_lambda),
     ("eventbridge", eventbridge, aws_sdk_eventbridge),
+    ("apigateway", apigateway, aws_sdk_apigateway),
+    ("apigateway", sts, aws_sdk_sts),
 );
 
 struct Inner {
@@ -77,6 +79,8 @@ struct Inner {
     clients: Clients,
     #[cfg(feature = "s3")]
     s3: OnceCell<aws_sdk_s3::Client>,
+    #[cfg(feature = "apigateway")]
+    account_id: OnceCell<String>,
 }
 
 /// An AWS account and region to manage resources in. Cheap to clone.
@@ -114,6 +118,8 @@ impl AwsProvider {
                 clients: Clients::default(),
                 #[cfg(feature = "s3")]
                 s3: OnceCell::new(),
+                #[cfg(feature = "apigateway")]
+                account_id: OnceCell::new(),
             }),
         }
     }
@@ -175,6 +181,27 @@ impl AwsProvider {
                 aws_sdk_s3::Client::from_conf(conf)
             })
             .await
+    }
+
+    /// The account the credentials belong to (STS `GetCallerIdentity`,
+    /// asked once), for ARNs AWS does not return, like an API's execute-api
+    /// ARN.
+    #[cfg(feature = "apigateway")]
+    pub async fn account_id(&self) -> Result<String, ProviderError> {
+        self.inner
+            .account_id
+            .get_or_try_init(|| async {
+                let me = self
+                    .sts()
+                    .await
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(|e| crate::error::aws_err("GetCallerIdentity", e))?;
+                me.account.ok_or_else(|| ProviderError::fatal("GetCallerIdentity", "no account in the answer"))
+            })
+            .await
+            .cloned()
     }
 
     /// The region in use, once configured.

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod apigateway;
 mod cicd;
 mod ec2_network;
 mod ec2_security;

@@ -18,6 +18,8 @@ pub mod util;
 
 #[cfg(feature = "autoscaling")]
 pub mod autoscaling;
+#[cfg(feature = "batch")]
+pub mod batch;
 #[cfg(feature = "cloudwatch")]
 pub mod cloudwatch;
 #[cfg(feature = "codebuild")]
@@ -58,6 +60,10 @@ pub mod s3;
 pub mod secretsmanager;
 #[cfg(feature = "sns")]
 pub mod sns;
+#[cfg(feature = "stepfunctions")]
+pub mod stepfunctions;
+#[cfg(feature = "timestream")]
+pub mod timestream;
 
 pub use provider::{AwsProvider, AwsSettings};
 

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod batch;
 mod cicd;
 mod ec2_network;
 mod ec2_security;
@@ -18,3 +19,5 @@ mod platform;
 mod provider;
 mod rds;
 mod s3;
+mod stepfunctions;
+mod timestream;

@@ -251,17 +251,21 @@ impl Handler for ComputeEnvironmentHandler {
             ));
         }
         if ["maxVcpus", "subnets", "securityGroupIds", "serviceRole", "enabled"].iter().any(|k| changed(k)) {
-            let resources = ComputeResourceUpdate::builder()
-                .maxv_cpus(new.opt_i32("maxVcpus").unwrap_or(1))
-                .set_subnets(Some(new.strs("subnets")))
-                .set_security_group_ids(Some(new.strs("securityGroupIds")))
-                .build();
+            // Compute resources only when they changed: a state change alone
+            // is no infrastructure update.
+            let resources = ["maxVcpus", "subnets", "securityGroupIds"].iter().any(|k| changed(k)).then(|| {
+                ComputeResourceUpdate::builder()
+                    .maxv_cpus(new.opt_i32("maxVcpus").unwrap_or(1))
+                    .set_subnets(Some(new.strs("subnets")))
+                    .set_security_group_ids(Some(new.strs("securityGroupIds")))
+                    .build()
+            });
             p.batch()
                 .await
                 .update_compute_environment()
                 .compute_environment(&req.id)
                 .state(if new.opt_bool("enabled").unwrap_or(true) { CeState::Enabled } else { CeState::Disabled })
-                .compute_resources(resources)
+                .set_compute_resources(resources)
                 .set_service_role(new.opt_str("serviceRole").filter(|_| changed("serviceRole")).map(str::to_owned))
                 .send()
                 .await

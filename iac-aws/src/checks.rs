@@ -31,3 +31,33 @@ pub fn name(c: &mut Checks, field: &str, value: &str, max: usize, allowed: fn(ch
         c.fail(field, format!("`{value}` is not allowed: {rule}"));
     }
 }
+
+/// The memory values (MiB) Fargate accepts with a CPU value (CPU units, 1024
+/// = 1 vCPU), or `None` for a CPU value Fargate does not offer. ECS tasks
+/// and Batch jobs on Fargate share these pairs.
+pub fn fargate_memory_options(cpu: u32) -> Option<Vec<u32>> {
+    let (lo, hi, step) = match cpu {
+        256 => return Some(vec![512, 1024, 2048]),
+        512 => (1024, 4096, 1024),
+        1024 => (2048, 8192, 1024),
+        2048 => (4096, 16384, 1024),
+        4096 => (8192, 30720, 1024),
+        8192 => (16384, 61440, 4096),
+        16384 => (32768, 122880, 8192),
+        _ => return None,
+    };
+    Some((lo..=hi).step_by(step).collect())
+}
+
+/// How the memory values Fargate accepts with a CPU value read in a message.
+pub fn fargate_memory_rule(cpu: u32) -> String {
+    match cpu {
+        256 => "512, 1024 or 2048 MiB".into(),
+        _ => {
+            let opts = fargate_memory_options(cpu).unwrap_or_default();
+            let (lo, hi) = (opts.first().copied().unwrap_or(0), opts.last().copied().unwrap_or(0));
+            let step = opts.get(1).map_or(0, |s| s - lo);
+            format!("{lo} to {hi} MiB in steps of {step}")
+        }
+    }
+}

@@ -4,7 +4,10 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use aws_sdk_eventbridge::types::{DeadLetterConfig, RetryPolicy, RuleState, Tag, Target as SdkTarget};
+use aws_sdk_eventbridge::types::{
+    BatchArrayProperties, BatchParameters, BatchRetryStrategy, DeadLetterConfig, RetryPolicy, RuleState, Tag,
+    Target as SdkTarget,
+};
 use iac_core::provider::*;
 use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value};
 
@@ -34,7 +37,8 @@ pub static RULE_SCHEMA: Schema = Schema {
 };
 
 /// Schema of [`Target`]: the rule, bus and target id are its identity;
-/// everything else is re-put in place (`PutTargets`).
+/// everything else (Batch parameters included) is re-put in place
+/// (`PutTargets`).
 pub static TARGET_SCHEMA: Schema = Schema {
     replace_on: &["rule", "eventBusName", "targetId"],
     delete_before_replace: true,
@@ -300,17 +304,33 @@ impl Handler for RuleHandler {
     }
 }
 
-/// Where a rule sends what matched.
+/// Where a rule sends what matched: a Lambda function, a Step Functions
+/// state machine (with a role EventBridge assumes to start executions), a
+/// Batch job queue (with a role and the job to submit), or any other
+/// target ARN.
 ///
 /// ```
-/// use iac_aws::eventbridge::Target;
+/// use iac_aws::eventbridge::{BatchJob, Target};
 /// let to_ingest = Target::builder()
 ///     .rule("file-landed")
 ///     .target_id("ingest")
 ///     .arn("arn:aws:lambda:us-east-1:123456789012:function:ingest")
 ///     .retry_attempts(3)
 ///     .build();
-/// # let _ = to_ingest;
+/// let to_workflow = Target::builder()
+///     .rule("file-landed")
+///     .target_id("workflow")
+///     .arn("arn:aws:states:us-east-1:123456789012:stateMachine:ingest")
+///     .role_arn("arn:aws:iam::123456789012:role/events-start-ingest")
+///     .build();
+/// let to_batch = Target::builder()
+///     .rule("nightly")
+///     .target_id("report")
+///     .arn("arn:aws:batch:us-east-1:123456789012:job-queue/nightly")
+///     .role_arn("arn:aws:iam::123456789012:role/events-submit-report")
+///     .batch(BatchJob::builder().job_definition("nightly-report").job_name("nightly-report").attempts(2).build())
+///     .build();
+/// # let _ = (to_ingest, to_workflow, to_batch);
 /// ```
 #[derive(bon::Builder)]
 pub struct Target {
@@ -339,6 +359,29 @@ pub struct Target {
     /// A queue for events that could not be delivered.
     #[builder(into)]
     pub dead_letter_arn: Option<Input<String>>,
+    /// The job to submit, when the target is a Batch job queue.
+    pub batch: Option<BatchJob>,
+}
+
+/// The Batch job a [`Target`] submits to its job queue.
+///
+/// ```
+/// let job = iac_aws::eventbridge::BatchJob::builder().job_definition("resize").job_name("resize").array_size(10).build();
+/// # let _ = job;
+/// ```
+#[derive(Clone, Debug, bon::Builder)]
+pub struct BatchJob {
+    /// The job definition: a name (its latest revision), `name:revision` or
+    /// an ARN.
+    #[builder(into)]
+    pub job_definition: Input<String>,
+    /// The submitted jobs' name (1–128 letters, digits, `-`, `_`).
+    #[builder(into)]
+    pub job_name: String,
+    /// Submit an array job of this many children (2–10000).
+    pub array_size: Option<i32>,
+    /// Attempts per job if it fails (1–10).
+    pub attempts: Option<i32>,
 }
 
 /// Outputs of a [`Target`].
@@ -363,6 +406,17 @@ impl Resource for Target {
             ("inputPath", Value::from(self.input_path.clone()).into()),
             ("retryAttempts", Value::from(self.retry_attempts.map(i64::from)).into()),
             ("deadLetterArn", opt_expr(self.dead_letter_arn.as_ref())),
+            (
+                "batchParameters",
+                self.batch.as_ref().map_or(Expr::Value(Value::Null), |b| {
+                    props([
+                        ("jobDefinition", b.job_definition.to_expr()),
+                        ("jobName", Value::from(b.job_name.as_str()).into()),
+                        ("arraySize", Value::from(b.array_size.map(i64::from)).into()),
+                        ("attempts", Value::from(b.attempts.map(i64::from)).into()),
+                    ])
+                }),
+            ),
         ])
     }
     fn outputs(urn: &Urn) -> TargetOutputs {
@@ -385,6 +439,45 @@ impl Resource for Target {
         }
         if let Some(n) = self.retry_attempts {
             c.check((0..=185).contains(&n), "retryAttempts", || format!("{n}: between 0 and 185"));
+        }
+        // What the target is, when its ARN is known now.
+        let arn = self.arn.value().map(String::as_str);
+        let state_machine = arn.is_some_and(|a| a.contains(":states:") && a.contains(":stateMachine:"));
+        let job_queue = arn.is_some_and(|a| a.contains(":batch:") && a.contains(":job-queue/"));
+        if state_machine || job_queue {
+            c.check(self.role_arn.is_some(), "roleArn", || {
+                let what = if state_machine { "start executions of the state machine" } else { "submit Batch jobs" };
+                format!("EventBridge needs a role to {what}")
+            });
+        }
+        c.check(!job_queue || self.batch.is_some(), "batchParameters", || {
+            "a Batch job queue target needs the job to submit (`batch`: job definition and job name)".into()
+        });
+        if let Some(b) = &self.batch {
+            if let Some(a) = arn {
+                c.check(job_queue, "batchParameters", || {
+                    format!("`{a}` is not a Batch job queue; Batch parameters apply only to one")
+                });
+            }
+            crate::checks::name(
+                c,
+                "batchParameters.jobName",
+                &b.job_name,
+                128,
+                |ch| ch.is_ascii_alphanumeric() || "-_".contains(ch),
+                "letters, digits, hyphens and underscores",
+            );
+            if let Some(n) = b.array_size {
+                c.check((2..=10_000).contains(&n), "batchParameters.arraySize", || format!("{n}: between 2 and 10000"));
+            }
+            if let Some(n) = b.attempts {
+                c.check((1..=10).contains(&n), "batchParameters.attempts", || format!("{n}: between 1 and 10"));
+            }
+            if let Some(d) = b.job_definition.value() {
+                c.check(!d.trim().is_empty(), "batchParameters.jobDefinition", || {
+                    "a job definition is required".into()
+                });
+            }
         }
     }
 }
@@ -423,7 +516,34 @@ async fn describe_target(
         ("inputPath", Value::from(t.input_path())),
         ("retryAttempts", Value::from(t.retry_policy().and_then(|r| r.maximum_retry_attempts()).map(i64::from))),
         ("deadLetterArn", Value::from(t.dead_letter_config().and_then(|d| d.arn()))),
+        (
+            "batchParameters",
+            t.batch_parameters().map_or(Value::Null, |b| {
+                map([
+                    ("jobDefinition", Value::from(b.job_definition())),
+                    ("jobName", Value::from(b.job_name())),
+                    ("arraySize", Value::from(b.array_properties().map(|a| i64::from(a.size())))),
+                    ("attempts", Value::from(b.retry_strategy().map(|r| i64::from(r.attempts())))),
+                ])
+            }),
+        ),
     ])))
+}
+
+fn batch_parameters(i: &In<'_>) -> Result<Option<BatchParameters>, ProviderError> {
+    let b = i.value("batchParameters");
+    if b.is_empty_like() {
+        return Ok(None);
+    }
+    let int = |k: &str| b.get(k).as_i64().map(|n| n as i32);
+    BatchParameters::builder()
+        .set_job_definition(b.get("jobDefinition").as_str().map(str::to_owned))
+        .set_job_name(b.get("jobName").as_str().map(str::to_owned))
+        .set_array_properties(int("arraySize").map(|n| BatchArrayProperties::builder().size(n).build()))
+        .set_retry_strategy(int("attempts").map(|n| BatchRetryStrategy::builder().attempts(n).build()))
+        .build()
+        .map(Some)
+        .map_err(|e| ProviderError::fatal("PutTargets", format!("input `batchParameters`: {e}")))
 }
 
 async fn put_target(p: &AwsProvider, i: &In<'_>) -> Result<(String, String, String), ProviderError> {
@@ -436,6 +556,7 @@ async fn put_target(p: &AwsProvider, i: &In<'_>) -> Result<(String, String, Stri
         .set_input_path(i.opt_str("inputPath").map(str::to_owned))
         .set_retry_policy(i.opt_i32("retryAttempts").map(|n| RetryPolicy::builder().maximum_retry_attempts(n).build()))
         .set_dead_letter_config(i.opt_str("deadLetterArn").map(|a| DeadLetterConfig::builder().arn(a).build()))
+        .set_batch_parameters(batch_parameters(i)?)
         .build()
         .map_err(|e| ProviderError::fatal("PutTargets", e.to_string()))?;
     let out = p

@@ -36,6 +36,8 @@ pub(crate) fn handler_for(type_token: &str) -> Option<&'static dyn Handler> {
         "apigateway" => crate::apigateway::handler(type_token),
         #[cfg(feature = "autoscaling")]
         "autoscaling" => crate::autoscaling::handler(type_token),
+        #[cfg(feature = "batch")]
+        "batch" => crate::batch::handler(type_token),
         #[cfg(feature = "cloudwatch")]
         "cloudwatch" => crate::cloudwatch::handler(type_token),
         #[cfg(feature = "codebuild")]
@@ -76,6 +78,10 @@ pub(crate) fn handler_for(type_token: &str) -> Option<&'static dyn Handler> {
         "secretsmanager" => crate::secretsmanager::handler(type_token),
         #[cfg(feature = "sns")]
         "sns" => crate::sns::handler(type_token),
+        #[cfg(feature = "stepfunctions")]
+        "stepfunctions" => crate::stepfunctions::handler(type_token),
+        #[cfg(feature = "timestream")]
+        "timestream" => crate::timestream::handler(type_token),
         _ => None,
     }
 }

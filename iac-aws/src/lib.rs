@@ -20,6 +20,8 @@ pub mod util;
 pub mod apigateway;
 #[cfg(feature = "autoscaling")]
 pub mod autoscaling;
+#[cfg(feature = "batch")]
+pub mod batch;
 #[cfg(feature = "cloudwatch")]
 pub mod cloudwatch;
 #[cfg(feature = "codebuild")]
@@ -60,6 +62,10 @@ pub mod s3;
 pub mod secretsmanager;
 #[cfg(feature = "sns")]
 pub mod sns;
+#[cfg(feature = "stepfunctions")]
+pub mod stepfunctions;
+#[cfg(feature = "timestream")]
+pub mod timestream;
 
 pub use provider::{AwsProvider, AwsSettings};
 

@@ -10,6 +10,7 @@ from moto.apigateway import exceptions as apigw_exceptions
 from moto.apigateway import models as apigw_models
 from moto.apigateway import urls as apigw_urls
 from moto.apigateway.responses import APIGatewayResponse
+from moto.batch import models as batch_models
 from moto.codebuild import responses as codebuild_responses
 from moto.codepipeline import models as codepipeline_models
 from moto.core import serialize
@@ -21,7 +22,10 @@ from moto.kafka.exceptions import NotFoundException as KafkaNotFound
 from moto.rds import models as rds_models
 from moto.s3 import models as s3_models
 from moto.s3.responses import S3Response
+from moto.core.exceptions import JsonRESTError
 from moto.server import main
+from moto.stepfunctions import models as sfn_models
+from moto.timestreamwrite import models as timestream_models
 
 # S3 responses moto wraps in `<{Operation}Response>` where AWS (and the
 # SDK's parser) use the payload's own root element.
@@ -510,6 +514,122 @@ def _usage_plan_patch_fixed(self, patch_operations):
 
 
 apigw_models.UsagePlan.apply_patch_operations = _usage_plan_patch_fixed
+# Batch: CreateComputeEnvironment demands a serviceRole; AWS makes it
+# optional and then uses (creating it when missing) its service-linked role
+# AWSServiceRoleForBatch, which DescribeComputeEnvironments reports.
+_create_ce = batch_models.BatchBackend.create_compute_environment
+_BATCH_SLR = "AWSServiceRoleForBatch"
+
+
+def _create_ce_fixed(self, compute_environment_name, _type, state, compute_resources, service_role, tags=None):
+    if not service_role:
+        iam = self.iam_backend
+        try:
+            role = iam.get_role(_BATCH_SLR)
+        except Exception:
+            trust = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Action": ["sts:AssumeRole"], "Effect": "Allow", "Principal": {"Service": ["batch.amazonaws.com"]}}
+                ],
+            }
+            role = iam.create_role(
+                _BATCH_SLR,
+                json.dumps(trust),
+                "/aws-service-role/batch.amazonaws.com/",
+                None,
+                "Allows Batch to create and manage AWS resources on your behalf.",
+                [],
+                "3600",
+                linked_service="batch.amazonaws.com",
+            )
+        service_role = role.arn
+    return _create_ce(self, compute_environment_name, _type, state, compute_resources, service_role, tags)
+
+
+batch_models.BatchBackend.create_compute_environment = _create_ce_fixed
+
+# Batch: UpdateComputeEnvironment drops computeResources (maxvCpus, subnets,
+# security groups), which AWS applies to a Fargate environment.
+_update_ce = batch_models.BatchBackend.update_compute_environment
+
+
+def _update_ce_fixed(self, compute_environment_name, state, compute_resources, service_role):
+    result = _update_ce(self, compute_environment_name, state, compute_resources, service_role)
+    env = self.get_compute_environment(compute_environment_name)
+    if env is not None and compute_resources:
+        env.compute_resources.update({k: v for k, v in compute_resources.items() if v is not None})
+    return result
+
+
+batch_models.BatchBackend.update_compute_environment = _update_ce_fixed
+
+# Batch: DeleteComputeEnvironment and DeleteJobQueue delete at once whatever
+# the state. AWS (as its API reference says) deletes only a DISABLED
+# environment that no job queue uses, and only a DISABLED queue; the message
+# for a queue still holding the environment is AWS's own.
+_delete_ce = batch_models.BatchBackend.delete_compute_environment
+_delete_jq = batch_models.BatchBackend.delete_job_queue
+
+
+def _delete_ce_fixed(self, compute_environment_name):
+    env = self.get_compute_environment(compute_environment_name)
+    if env is not None:
+        if env.state != "DISABLED":
+            raise batch_models.ClientException("Cannot delete, compute environment must be DISABLED first")
+        if any(env in q.environments for q in self._job_queues.values()):
+            raise batch_models.ClientException("Cannot delete, found existing JobQueue relationship")
+    return _delete_ce(self, compute_environment_name)
+
+
+def _delete_jq_fixed(self, queue_name):
+    queue = self.get_job_queue(queue_name)
+    if queue is not None and queue.state != "DISABLED":
+        raise batch_models.ClientException("Cannot delete, job queue must be DISABLED first")
+    return _delete_jq(self, queue_name)
+
+
+batch_models.BatchBackend.delete_compute_environment = _delete_ce_fixed
+batch_models.BatchBackend.delete_job_queue = _delete_jq_fixed
+
+# Timestream: DeleteDatabase and UpdateDatabase of a missing database fail
+# with a server error (a KeyError) instead of ResourceNotFoundException, and
+# DeleteDatabase deletes a database that still has tables, which AWS refuses
+# with a ValidationException.
+_ts_delete_db = timestream_models.TimestreamWriteBackend.delete_database
+_ts_update_db = timestream_models.TimestreamWriteBackend.update_database
+
+
+def _ts_delete_db_fixed(self, database_name):
+    database = self.describe_database(database_name)
+    if database.tables:
+        raise JsonRESTError(
+            "ValidationException", f"Cannot delete database {database_name}: it has tables; delete them first."
+        )
+    return _ts_delete_db(self, database_name)
+
+
+def _ts_update_db_fixed(self, database_name, kms_key_id):
+    self.describe_database(database_name)
+    return _ts_update_db(self, database_name, kms_key_id)
+
+
+timestream_models.TimestreamWriteBackend.delete_database = _ts_delete_db_fixed
+timestream_models.TimestreamWriteBackend.update_database = _ts_update_db_fixed
+
+# Step Functions: UpdateStateMachine ignores an empty tracingConfiguration.
+# The SDK leaves out `enabled` when it is false (its modelled default), so
+# `{}` is how tracing is turned off, and AWS turns it off.
+_sfn_update = sfn_models.StepFunctionBackend.update_state_machine
+
+
+def _sfn_update_fixed(self, arn, *args, tracing_configuration=None, **kwargs):
+    if tracing_configuration is not None and not tracing_configuration:
+        tracing_configuration = {"enabled": False}
+    return _sfn_update(self, arn, *args, tracing_configuration=tracing_configuration, **kwargs)
+
+
+sfn_models.StepFunctionBackend.update_state_machine = _sfn_update_fixed
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -71,6 +71,8 @@ clients!(
     ("eventbridge", eventbridge, aws_sdk_eventbridge),
     ("apigateway", apigateway, aws_sdk_apigateway),
     ("apigateway", sts, aws_sdk_sts),
+    ("stepfunctions", sfn, aws_sdk_sfn),
+    ("batch", batch, aws_sdk_batch),
 );
 
 struct Inner {
@@ -81,6 +83,8 @@ struct Inner {
     s3: OnceCell<aws_sdk_s3::Client>,
     #[cfg(feature = "apigateway")]
     account_id: OnceCell<String>,
+    #[cfg(feature = "timestream")]
+    timestream: OnceCell<aws_sdk_timestreamwrite::Client>,
 }
 
 /// An AWS account and region to manage resources in. Cheap to clone.
@@ -120,6 +124,8 @@ impl AwsProvider {
                 s3: OnceCell::new(),
                 #[cfg(feature = "apigateway")]
                 account_id: OnceCell::new(),
+                #[cfg(feature = "timestream")]
+                timestream: OnceCell::new(),
             }),
         }
     }
@@ -202,6 +208,41 @@ impl AwsProvider {
             })
             .await
             .cloned()
+    }
+
+    /// The Timestream Write client, created on first use.
+    ///
+    /// Timestream serves its API from per-account cell endpoints that the
+    /// client discovers (`DescribeEndpoints`) and refreshes in the
+    /// background. Against a custom endpoint (an emulator, through
+    /// `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_TIMESTREAM_WRITE` or the
+    /// provider's `endpoint_url`) discovery is skipped and that endpoint is
+    /// used as it is: discovery would answer AWS's own host names.
+    #[cfg(feature = "timestream")]
+    pub async fn timestream(&self) -> Result<&aws_sdk_timestreamwrite::Client, ProviderError> {
+        self.inner
+            .timestream
+            .get_or_try_init(|| async {
+                let sdk = self.sdk().await;
+                let client = aws_sdk_timestreamwrite::Client::new(sdk);
+                if sdk.endpoint_url().is_some() || self.custom_endpoint("TIMESTREAM_WRITE") {
+                    return Ok(client);
+                }
+                let (client, reload) = client.with_endpoint_discovery_enabled().await.map_err(|e| {
+                    ProviderError::retriable(
+                        "DescribeEndpoints",
+                        format!(
+                            "Timestream endpoint discovery failed: {}",
+                            aws_smithy_types::error::display::DisplayErrorContext(&*e)
+                        ),
+                    )
+                })?;
+                // Refreshes the discovered endpoint when it expires; ends when
+                // the client is dropped.
+                tokio::spawn(reload.reload_task());
+                Ok(client)
+            })
+            .await
     }
 
     /// The region in use, once configured.

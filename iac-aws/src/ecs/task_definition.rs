@@ -46,30 +46,12 @@ pub const FARGATE_CPU: [u32; 7] = [256, 512, 1024, 2048, 4096, 8192, 16384];
 /// assert_eq!(fargate_memory_options(1536), None);
 /// ```
 pub fn fargate_memory_options(cpu: u32) -> Option<Vec<u32>> {
-    let (lo, hi, step) = match cpu {
-        256 => return Some(vec![512, 1024, 2048]),
-        512 => (1024, 4096, 1024),
-        1024 => (2048, 8192, 1024),
-        2048 => (4096, 16384, 1024),
-        4096 => (8192, 30720, 1024),
-        8192 => (16384, 61440, 4096),
-        16384 => (32768, 122880, 8192),
-        _ => return None,
-    };
-    Some((lo..=hi).step_by(step).collect())
+    crate::checks::fargate_memory_options(cpu)
 }
 
 /// How the valid memory values of a CPU value read in a message.
 fn memory_rule(cpu: u32) -> String {
-    match cpu {
-        256 => "512, 1024 or 2048 MiB".into(),
-        _ => {
-            let opts = fargate_memory_options(cpu).unwrap_or_default();
-            let (lo, hi) = (opts.first().copied().unwrap_or(0), opts.last().copied().unwrap_or(0));
-            let step = opts.get(1).map_or(0, |s| s - lo);
-            format!("{lo} to {hi} MiB in steps of {step}")
-        }
-    }
+    crate::checks::fargate_memory_rule(cpu)
 }
 
 /// A Fargate task definition (network mode `awsvpc`).

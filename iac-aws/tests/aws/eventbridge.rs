@@ -3,7 +3,7 @@
 //! without drift, updated in place, replaced and destroyed, checked with the
 //! SDK; bad rules and targets refused at preview.
 
-use iac_aws::eventbridge::{Rule, Target, Trigger};
+use iac_aws::eventbridge::{BatchJob, Rule, Target, Trigger};
 use iac_aws::iam::Role;
 use iac_aws::lambda::{Code, Function, Permission};
 use iac_aws::policy::{PolicyDocument, Principal, Statement};
@@ -161,6 +161,31 @@ async fn bad_rules_and_targets_are_refused_at_preview() {
                 .retry_attempts(500)
                 .build(),
         );
+        s.add(
+            "to-workflow",
+            Target::builder()
+                .rule("c")
+                .target_id("workflow")
+                .arn("arn:aws:states:us-east-1:123456789012:stateMachine:ingest")
+                .build(),
+        );
+        s.add(
+            "to-queue",
+            Target::builder()
+                .rule("c")
+                .target_id("queue")
+                .arn("arn:aws:batch:us-east-1:123456789012:job-queue/nightly")
+                .build(),
+        );
+        s.add(
+            "to-function-batch",
+            Target::builder()
+                .rule("c")
+                .target_id("fn")
+                .arn("arn:aws:lambda:us-east-1:123456789012:function:f")
+                .batch(BatchJob::builder().job_definition("").job_name("bad name").array_size(1).attempts(11).build())
+                .build(),
+        );
     });
     let err = s.preview(&opts()).await.err().expect("preview must fail");
     let Error::Invalid(diags) = &err else { panic!("expected validation errors, got {err}") };
@@ -175,6 +200,14 @@ async fn bad_rules_and_targets_are_refused_at_preview() {
         ("t", "not both"),
         ("t", "not a JSONPath"),
         ("t", "between 0 and 185"),
+        ("to-workflow", "needs a role to start executions of the state machine"),
+        ("to-queue", "needs a role to submit Batch jobs"),
+        ("to-queue", "needs the job to submit"),
+        ("to-function-batch", "is not a Batch job queue"),
+        ("to-function-batch", "letters, digits, hyphens and underscores"),
+        ("to-function-batch", "between 2 and 10000"),
+        ("to-function-batch", "between 1 and 10"),
+        ("to-function-batch", "a job definition is required"),
     ] {
         assert!(
             diags.iter().any(|d| d.to_string().contains(resource) && d.to_string().contains(what)),

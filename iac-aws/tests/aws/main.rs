@@ -4,6 +4,7 @@
 mod support;
 
 mod apigateway;
+mod batch;
 mod cicd;
 mod ec2_network;
 mod ec2_security;
@@ -19,3 +20,5 @@ mod platform;
 mod provider;
 mod rds;
 mod s3;
+mod stepfunctions;
+mod timestream;

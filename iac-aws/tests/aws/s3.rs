@@ -152,7 +152,7 @@ async fn bucket_lifecycle_with_every_block() {
     let tags = s3.get_bucket_tagging().bucket(name).send().await.unwrap();
     let tag = |k: &str| tags.tag_set().iter().find(|t| t.key() == k).map(|t| t.value().to_owned());
     assert_eq!(tag("Env").as_deref(), Some("dev"));
-    assert_eq!(tag("iac:stack").as_deref(), Some("lake"));
+    assert_eq!(tag("iac:stack").as_deref(), Some("aws-test/lake"), "tagged with <project>/<stack>");
     assert_no_drift(&s).await;
 
     // Objects in a versioned bucket: force_destroy must remove every version.

@@ -4,6 +4,8 @@
 import json
 import re
 import sys
+import time
+import uuid
 from urllib.parse import unquote
 
 from moto.apigateway import exceptions as apigw_exceptions
@@ -630,6 +632,146 @@ def _sfn_update_fixed(self, arn, *args, tracing_configuration=None, **kwargs):
 
 
 sfn_models.StepFunctionBackend.update_state_machine = _sfn_update_fixed
+
+# EKS: moto 5.2.5 has no add-on API at all. Emulated here after AWS's
+# documented CreateAddon / DescribeAddon / UpdateAddon / DeleteAddon /
+# ListAddons: an add-on belongs to an existing cluster, its name is unique
+# there (ResourceInUseException), an unset version takes the add-on's
+# default version, it is ACTIVE at once (as moto's clusters are), and it
+# takes tags (also through TagResource on its ARN).
+from moto.eks import exceptions as eks_exceptions
+from moto.eks import models as eks_models
+from moto.eks import urls as eks_urls
+from moto.eks.responses import EKSResponse
+
+_EKS_DEFAULT_VERSIONS = {
+    "vpc-cni": "v1.18.3-eksbuild.1",
+    "coredns": "v1.10.1-eksbuild.13",
+    "kube-proxy": "v1.28.12-eksbuild.5",
+    "aws-ebs-csi-driver": "v1.35.0-eksbuild.1",
+}
+
+
+def _eks_addons(backend):
+    if not hasattr(backend, "_iac_addons"):
+        backend._iac_addons = {}
+    return backend._iac_addons
+
+
+def _eks_cluster(backend, name):
+    if name not in backend.clusters:
+        raise eks_exceptions.ResourceNotFoundException(
+            clusterName=name, nodegroupName=None, fargateProfileName=None, addonName=None,
+            message=f"No cluster found for name: {name}.",
+        )
+    return backend.clusters[name]
+
+
+def _eks_addon(backend, cluster, name):
+    _eks_cluster(backend, cluster)
+    addon = _eks_addons(backend).get((cluster, name))
+    if addon is None:
+        raise eks_exceptions.ResourceNotFoundException(
+            clusterName=cluster, nodegroupName=None, fargateProfileName=None, addonName=name,
+            message=f"No addon: {name} found in cluster: {cluster}",
+        )
+    return addon
+
+
+def _eks_create_addon(self):
+    backend, cluster_name, name = self.eks_backend, self._get_param("name"), self._get_param("addonName")
+    cluster = _eks_cluster(backend, cluster_name)
+    if (cluster_name, name) in _eks_addons(backend):
+        raise eks_exceptions.ResourceInUseException(
+            clusterName=cluster_name, nodegroupName=None, addonName=name,
+            message=f"Addon already exists with name: {name} in cluster: {cluster_name}",
+        )
+    now = time.time()
+    addon = {
+        "addonName": name,
+        "clusterName": cluster_name,
+        "status": "ACTIVE",
+        "addonVersion": self._get_param("addonVersion") or _EKS_DEFAULT_VERSIONS.get(name, "v1.0.0-eksbuild.1"),
+        "health": {"issues": []},
+        "addonArn": cluster.arn.replace(":cluster/", ":addon/") + f"/{name}/{uuid.uuid4()}",
+        "createdAt": now,
+        "modifiedAt": now,
+        "tags": self._get_param("tags") or {},
+    }
+    for key in ("serviceAccountRoleArn", "configurationValues"):
+        if self._get_param(key):
+            addon[key] = self._get_param(key)
+    _eks_addons(backend)[(cluster_name, name)] = addon
+    return 200, {}, json.dumps({"addon": addon})
+
+
+def _eks_describe_addon(self):
+    addon = _eks_addon(self.eks_backend, self._get_param("name"), self._get_param("addonName"))
+    return 200, {}, json.dumps({"addon": addon})
+
+
+def _eks_update_addon(self):
+    addon = _eks_addon(self.eks_backend, self._get_param("name"), self._get_param("addonName"))
+    params = []
+    for key, kind in (("addonVersion", "AddonVersion"), ("serviceAccountRoleArn", "ServiceAccountRoleArn"),
+                      ("configurationValues", "ConfigurationValues"), ("resolveConflicts", "ResolveConflicts")):
+        value = self._get_param(key)
+        if value is not None:
+            if key != "resolveConflicts":
+                if value == "":
+                    addon.pop(key, None)
+                else:
+                    addon[key] = value
+            params.append({"type": kind, "value": value})
+    addon["modifiedAt"] = time.time()
+    update = {"id": str(uuid.uuid4()), "status": "Successful", "type": "AddonUpdate", "params": params,
+              "createdAt": addon["modifiedAt"], "errors": []}
+    return 200, {}, json.dumps({"update": update})
+
+
+def _eks_delete_addon(self):
+    backend, cluster, name = self.eks_backend, self._get_param("name"), self._get_param("addonName")
+    addon = _eks_addon(backend, cluster, name)
+    del _eks_addons(backend)[(cluster, name)]
+    return 200, {}, json.dumps({"addon": dict(addon, status="DELETING")})
+
+
+def _eks_list_addons(self):
+    cluster = self._get_param("name")
+    _eks_cluster(self.eks_backend, cluster)
+    names = sorted(n for (c, n) in _eks_addons(self.eks_backend) if c == cluster)
+    return 200, {}, json.dumps({"addons": names})
+
+
+EKSResponse.create_addon = _eks_create_addon
+EKSResponse.describe_addon = _eks_describe_addon
+EKSResponse.update_addon = _eks_update_addon
+EKSResponse.delete_addon = _eks_delete_addon
+EKSResponse.list_addons = _eks_list_addons
+eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/addons$"] = EKSResponse.dispatch
+eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/addons/(?P<addonName>[^/]+)$"] = EKSResponse.dispatch
+eks_urls.url_paths["{0}/clusters/(?P<name>[^/]+)/addons/(?P<addonName>[^/]+)/update$"] = EKSResponse.dispatch
+
+
+def _eks_tagging(original, apply):
+    def fixed(self, resource_arn, arg=None):
+        for addon in _eks_addons(self).values():
+            if addon["addonArn"] == resource_arn:
+                return apply(addon, arg)
+        return original(self, resource_arn, arg) if arg is not None else original(self, resource_arn)
+
+    return fixed
+
+
+eks_models.EKSBackend.tag_resource = _eks_tagging(
+    eks_models.EKSBackend.tag_resource, lambda a, tags: a["tags"].update(tags)
+)
+eks_models.EKSBackend.untag_resource = _eks_tagging(
+    eks_models.EKSBackend.untag_resource, lambda a, keys: [a["tags"].pop(k, None) for k in keys] and None
+)
+eks_models.EKSBackend.list_tags_for_resource = _eks_tagging(
+    eks_models.EKSBackend.list_tags_for_resource, lambda a, _: dict(a["tags"])
+)
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

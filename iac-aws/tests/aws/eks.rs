@@ -132,31 +132,72 @@ async fn cluster_and_node_group_lifecycle() {
     assert!(client.describe_cluster().name("platform").send().await.is_err(), "cluster deleted");
 }
 
+#[derive(Clone, Copy)]
+struct Addons {
+    version: Option<&'static str>,
+    team: &'static str,
+}
+
+fn addons(s: &Stack, x: Addons) {
+    let subnets = network(s, "10.31");
+    let cluster = s.add(
+        "cluster",
+        Cluster::builder()
+            .name("addons")
+            .version("1.31")
+            .role_arn(format!("{ACCOUNT_ROLE}/eks-cluster"))
+            .subnet_ids(subnets)
+            .build(),
+    );
+    s.add(
+        "vpc-cni",
+        Addon::builder()
+            .cluster_name(cluster.id.clone())
+            .addon_name("vpc-cni")
+            .maybe_addon_version(x.version.map(str::to_owned))
+            .tags(iac_aws::tags([("Team", x.team)]))
+            .build(),
+    );
+}
+
+/// Add-ons (moto has no add-on API; the harness emulates AWS's): AWS's
+/// default version when none is asked for (not drift), a version and tags
+/// changed in place, gone with destroy; an add-on on a missing cluster
+/// fails alone, naming itself and the call.
 #[tokio::test(flavor = "multi_thread")]
-async fn an_addon_failure_names_the_resource_and_keeps_the_cluster() {
+async fn addon_lifecycle_and_failure() {
     let h = Harness::new();
     let client = h.aws.eks().await.clone();
-    let s = h.session("eks-addon", |s| {
-        let subnets = network(s, "10.31");
-        let cluster = s.add(
-            "cluster",
-            Cluster::builder()
-                .name("addons")
-                .version("1.31")
-                .role_arn(format!("{ACCOUNT_ROLE}/eks-cluster"))
-                .subnet_ids(subnets)
-                .build(),
-        );
-        s.add("vpc-cni", Addon::builder().cluster_name(cluster.id.clone()).addon_name("vpc-cni").build());
+    let v1 = Addons { version: None, team: "net" };
+    let s = h.session("eks-addon", move |s| addons(s, v1));
+    let a = up(&s).await;
+    let got = client.describe_addon().cluster_name("addons").addon_name("vpc-cni").send().await.unwrap();
+    let got = got.addon().unwrap();
+    assert!(got.addon_version().is_some_and(|v| v.contains("eksbuild")), "AWS's default version: {got:?}");
+    assert_eq!(got.tags().and_then(|t| t.get("Team")).map(String::as_str), Some("net"));
+    assert_eq!(a.report.state.resources[&Urn::new("vpc-cni")].id.as_deref(), Some("addons:vpc-cni"));
+    assert_no_drift(&s).await;
+
+    let v2 = Addons { version: Some("v1.19.0-eksbuild.1"), team: "platform" };
+    let s = h.session("eks-addon", move |s| addons(s, v2));
+    up(&s).await;
+    let got = client.describe_addon().cluster_name("addons").addon_name("vpc-cni").send().await.unwrap();
+    let got = got.addon().unwrap();
+    assert_eq!(got.addon_version(), Some("v1.19.0-eksbuild.1"), "updated in place");
+    assert_eq!(got.tags().and_then(|t| t.get("Team")).map(String::as_str), Some("platform"));
+    assert_no_drift(&s).await;
+
+    destroy(&s).await;
+    assert!(client.describe_addon().cluster_name("addons").addon_name("vpc-cni").send().await.is_err());
+    assert!(client.describe_cluster().name("addons").send().await.is_err(), "cluster deleted");
+
+    let s = h.session("eks-addon-orphan", |s| {
+        s.add("lonely", Addon::builder().cluster_name("no-such-cluster").addon_name("coredns").build());
     });
     let a = s.up(&opts(), None, &mut |_, _| Ok(true)).await.expect("up runs");
     let failures = format!("{:?}", a.report.failures);
-    assert!(failures.contains("vpc-cni") && failures.contains("CreateAddon"), "{failures}");
-    assert!(a.report.state.resources.contains_key(&Urn::new("cluster")), "the cluster is recorded");
-    assert!(!a.report.state.resources.contains_key(&Urn::new("vpc-cni")), "no add-on is recorded");
-    client.describe_cluster().name("addons").send().await.expect("the cluster exists");
-    destroy(&s).await;
-    assert!(client.describe_cluster().name("addons").send().await.is_err(), "cluster deleted");
+    assert!(failures.contains("lonely") && failures.contains("CreateAddon"), "{failures}");
+    assert!(!a.report.state.resources.contains_key(&Urn::new("lonely")), "nothing recorded");
 }
 
 #[tokio::test(flavor = "multi_thread")]

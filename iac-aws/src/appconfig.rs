@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use aws_sdk_appconfig::primitives::Blob;
-use aws_sdk_appconfig::types::{GrowthType, Monitor as SdkMonitor, ReplicateTo, Validator as SdkValidator, ValidatorType};
+use aws_sdk_appconfig::types::{
+    GrowthType, Monitor as SdkMonitor, ReplicateTo, Validator as SdkValidator, ValidatorType,
+};
 use iac_core::provider::*;
 use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value};
 
@@ -47,11 +49,8 @@ pub static ENVIRONMENT_SCHEMA: Schema = Schema {
 
 /// Schema of [`ConfigurationProfile`]: the application, where the content
 /// lives and the profile's type are fixed; the rest updates in place.
-pub static PROFILE_SCHEMA: Schema = Schema {
-    replace_on: &["applicationId", "locationUri", "type"],
-    taggable: true,
-    ..Schema::new(PROFILE, "aws")
-};
+pub static PROFILE_SCHEMA: Schema =
+    Schema { replace_on: &["applicationId", "locationUri", "type"], taggable: true, ..Schema::new(PROFILE, "aws") };
 
 /// Schema of [`DeploymentStrategy`]: the name and where it is replicated
 /// are fixed (`UpdateDeploymentStrategy` takes neither); the pace updates
@@ -95,7 +94,8 @@ async fn list_tags(p: &AwsProvider, arn: &str) -> Result<HashMap<String, String>
 
 /// Whether the tags say this stack made this resource under this name.
 fn is_ours(tags: &HashMap<String, String>, stack: &str, urn: &Urn) -> bool {
-    tags.get(TAG_STACK).map(String::as_str) == Some(stack) && tags.get(TAG_NAME).map(String::as_str) == Some(urn.as_str())
+    tags.get(TAG_STACK).map(String::as_str) == Some(stack)
+        && tags.get(TAG_NAME).map(String::as_str) == Some(urn.as_str())
 }
 
 fn tag_value(tags: &HashMap<String, String>) -> Value {
@@ -121,7 +121,12 @@ async fn retag(p: &AwsProvider, arn: &str, old: &Value, new: &Value) -> Result<(
     }
     let added: HashMap<String, String> = now.into_iter().filter(|(k, v)| was.get(k) != Some(v)).collect();
     if !added.is_empty() {
-        ac.tag_resource().resource_arn(arn).set_tags(Some(added)).send().await.map_err(|e| aws_err("TagResource", e))?;
+        ac.tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(added))
+            .send()
+            .await
+            .map_err(|e| aws_err("TagResource", e))?;
     }
     Ok(())
 }
@@ -363,7 +368,12 @@ impl Resource for Environment {
             Expr::List(
                 self.monitors
                     .iter()
-                    .map(|m| props([("alarmArn", m.alarm_arn.to_expr()), ("alarmRoleArn", opt_expr(m.alarm_role_arn.as_ref()))]))
+                    .map(|m| {
+                        props([
+                            ("alarmArn", m.alarm_arn.to_expr()),
+                            ("alarmRoleArn", opt_expr(m.alarm_role_arn.as_ref())),
+                        ])
+                    })
                     .collect(),
             )
         };
@@ -390,7 +400,9 @@ impl Resource for Environment {
         for m in &self.monitors {
             if let Some(arn) = m.alarm_arn.value() {
                 let ok = arn.starts_with("arn:") && arn.contains(":cloudwatch:") && arn.contains(":alarm:");
-                c.check(ok, "monitors", || format!("`{arn}` is not a CloudWatch alarm ARN (arn:aws:cloudwatch:…:alarm:…)"));
+                c.check(ok, "monitors", || {
+                    format!("`{arn}` is not a CloudWatch alarm ARN (arn:aws:cloudwatch:…:alarm:…)")
+                });
             }
             if let Some(role) = m.alarm_role_arn.as_ref().and_then(Input::value) {
                 c.check(is_role_arn(role), "monitors", || format!("`{role}` is not an IAM role ARN"));
@@ -653,10 +665,13 @@ impl Resource for ConfigurationProfile {
                 self.validators
                     .iter()
                     .map(|v| match v {
-                        Validator::JsonSchema(s) => {
-                            props([("type", Value::from("JSON_SCHEMA").into()), ("content", Value::from_json(s).into())])
+                        Validator::JsonSchema(s) => props([
+                            ("type", Value::from("JSON_SCHEMA").into()),
+                            ("content", Value::from_json(s).into()),
+                        ]),
+                        Validator::Lambda(arn) => {
+                            props([("type", Value::from("LAMBDA").into()), ("content", arn.to_expr())])
                         }
-                        Validator::Lambda(arn) => props([("type", Value::from("LAMBDA").into()), ("content", arn.to_expr())]),
                     })
                     .collect(),
             )
@@ -700,7 +715,9 @@ impl Resource for ConfigurationProfile {
             }
             _ => {}
         }
-        c.check(self.validators.len() <= 2, "validators", || format!("{} validators; at most 2", self.validators.len()));
+        c.check(self.validators.len() <= 2, "validators", || {
+            format!("{} validators; at most 2", self.validators.len())
+        });
         for v in &self.validators {
             match v {
                 Validator::JsonSchema(s) => {
@@ -745,7 +762,14 @@ async fn profile_arn(p: &AwsProvider, app: &str, profile: &str) -> Result<String
 }
 
 async fn describe_profile(p: &AwsProvider, app: &str, id: &str) -> Result<Option<(Value, Value)>, ProviderError> {
-    let c = match p.appconfig().await.get_configuration_profile().application_id(app).configuration_profile_id(id).send().await
+    let c = match p
+        .appconfig()
+        .await
+        .get_configuration_profile()
+        .application_id(app)
+        .configuration_profile_id(id)
+        .send()
+        .await
     {
         Ok(c) => c,
         Err(e) if is_code(&e, &["ResourceNotFoundException"]) => return Ok(None),
@@ -842,7 +866,14 @@ impl Handler for ProfileHandler {
     async fn delete(&self, p: &AwsProvider, req: DeleteRequest) -> Result<(), ProviderError> {
         // Hosted versions are dependents and are deleted first.
         let Some((app, id)) = split2(&req.id) else { return Ok(()) };
-        match p.appconfig().await.delete_configuration_profile().application_id(app).configuration_profile_id(id).send().await
+        match p
+            .appconfig()
+            .await
+            .delete_configuration_profile()
+            .application_id(app)
+            .configuration_profile_id(id)
+            .send()
+            .await
         {
             Ok(_) => Ok(()),
             Err(e) if is_code(&e, &["ResourceNotFoundException"]) => Ok(()),
@@ -1055,7 +1086,8 @@ impl Handler for StrategyHandler {
         let op = "UpdateDeploymentStrategy";
         let i = In::new(&req.inputs, op);
         let changed = |k: &str| req.changed.iter().any(|c| c == k);
-        let pace = ["description", "deploymentDurationInMinutes", "growthFactor", "growthType", "finalBakeTimeInMinutes"];
+        let pace =
+            ["description", "deploymentDurationInMinutes", "growthFactor", "growthType", "finalBakeTimeInMinutes"];
         if pace.iter().any(|k| changed(k)) {
             p.appconfig()
                 .await
@@ -1290,7 +1322,11 @@ impl Handler for VersionHandler {
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
         let Some((app, profile, n)) = split3(&req.id) else { return Ok(None) };
-        Ok(describe_version(p, app, profile, n).await?.map(|(inputs, outputs)| ReadResult { id: req.id, inputs, outputs }))
+        Ok(describe_version(p, app, profile, n).await?.map(|(inputs, outputs)| ReadResult {
+            id: req.id,
+            inputs,
+            outputs,
+        }))
     }
 
     async fn update(&self, _p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

@@ -12,8 +12,8 @@ use aws_sdk_bedrockagent::types::{
     EmbeddingModelConfiguration, FixedSizeChunkingConfiguration, HierarchicalChunkingConfiguration,
     HierarchicalChunkingLevelConfiguration, KnowledgeBase as SdkKnowledgeBase, KnowledgeBaseConfiguration,
     KnowledgeBaseStatus, KnowledgeBaseStorageType, KnowledgeBaseType, OpenSearchServerlessConfiguration,
-    OpenSearchServerlessFieldMapping, S3DataSourceConfiguration, SemanticChunkingConfiguration,
-    StorageConfiguration, VectorIngestionConfiguration, VectorKnowledgeBaseConfiguration,
+    OpenSearchServerlessFieldMapping, S3DataSourceConfiguration, SemanticChunkingConfiguration, StorageConfiguration,
+    VectorIngestionConfiguration, VectorKnowledgeBaseConfiguration,
 };
 use aws_smithy_types::error::operation::BuildError;
 use iac_core::provider::*;
@@ -45,9 +45,13 @@ pub static KNOWLEDGE_BASE_SCHEMA: Schema = Schema {
 };
 
 /// Schema of [`DataSource`]: the knowledge base and the chunking (which AWS
-/// cannot change) replace; the rest updates in place.
-pub static DATA_SOURCE_SCHEMA: Schema =
-    Schema { replace_on: &["knowledgeBaseId", "chunking"], ..Schema::new(DATA_SOURCE, "aws") };
+/// cannot change) replace, deleting first (nothing refers to a data source,
+/// and its name stays free for the new one); the rest updates in place.
+pub static DATA_SOURCE_SCHEMA: Schema = Schema {
+    replace_on: &["knowledgeBaseId", "chunking"],
+    delete_before_replace: true,
+    ..Schema::new(DATA_SOURCE, "aws")
+};
 
 /// Knowledge base and data source names: 1–100 letters and digits, single
 /// `_` or `-` between them.
@@ -261,17 +265,18 @@ fn kb_values(kb: &SdkKnowledgeBase, tags: &HashMap<String, String>, recorded: &V
         .and_then(|v| v.embedding_model_configuration())
         .and_then(|e| e.bedrock_embedding_model_configuration())
         .and_then(|b| b.dimensions());
-    let storage = kb.storage_configuration().and_then(|s| s.opensearch_serverless_configuration()).map_or(Value::Null, |o| {
-        let f = o.field_mapping();
-        map([
-            ("type", Value::from("OPENSEARCH_SERVERLESS")),
-            ("collectionArn", Value::from(o.collection_arn())),
-            ("vectorIndexName", Value::from(o.vector_index_name())),
-            ("vectorField", Value::from(f.map(|f| f.vector_field()))),
-            ("textField", Value::from(f.map(|f| f.text_field()))),
-            ("metadataField", Value::from(f.map(|f| f.metadata_field()))),
-        ])
-    });
+    let storage =
+        kb.storage_configuration().and_then(|s| s.opensearch_serverless_configuration()).map_or(Value::Null, |o| {
+            let f = o.field_mapping();
+            map([
+                ("type", Value::from("OPENSEARCH_SERVERLESS")),
+                ("collectionArn", Value::from(o.collection_arn())),
+                ("vectorIndexName", Value::from(o.vector_index_name())),
+                ("vectorField", Value::from(f.map(|f| f.vector_field()))),
+                ("textField", Value::from(f.map(|f| f.text_field()))),
+                ("metadataField", Value::from(f.map(|f| f.metadata_field()))),
+            ])
+        });
     let mut inputs = map([
         ("name", Value::from(kb.name())),
         ("description", Value::from(kb.description().unwrap_or_default())),
@@ -317,7 +322,11 @@ async fn describe_kb(p: &AwsProvider, id: &str, recorded: &Value) -> Result<Opti
 
 /// Waits until the knowledge base is `ACTIVE`; a failed one is an error
 /// with AWS's reasons.
-async fn wait_kb_active(p: &AwsProvider, id: &str, timeout: Option<Duration>) -> Result<SdkKnowledgeBase, ProviderError> {
+async fn wait_kb_active(
+    p: &AwsProvider,
+    id: &str,
+    timeout: Option<Duration>,
+) -> Result<SdkKnowledgeBase, ProviderError> {
     wait_for(&format!("knowledge base {id} active"), timeout, Duration::from_secs(15 * 60), || async {
         let Some(kb) = get_kb(p, id).await? else {
             return Err(ProviderError::retriable("GetKnowledgeBase", format!("knowledge base {id} not visible yet")));
@@ -363,7 +372,11 @@ impl Handler for KnowledgeBaseHandler {
     }
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
-        Ok(describe_kb(p, &req.id, &req.inputs).await?.map(|(inputs, outputs)| ReadResult { id: req.id, inputs, outputs }))
+        Ok(describe_kb(p, &req.id, &req.inputs).await?.map(|(inputs, outputs)| ReadResult {
+            id: req.id,
+            inputs,
+            outputs,
+        }))
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {
@@ -590,9 +603,9 @@ impl Resource for DataSource {
         kb_name(c, &self.name);
         description_check(c, &self.description);
         if let Some(arn) = self.bucket_arn.value() {
-            let bucket = arn.strip_prefix("arn:aws:s3:::").or_else(|| {
-                arn.strip_prefix("arn:").and_then(|r| r.split_once(":s3:::")).map(|(_, b)| b)
-            });
+            let bucket = arn
+                .strip_prefix("arn:aws:s3:::")
+                .or_else(|| arn.strip_prefix("arn:").and_then(|r| r.split_once(":s3:::")).map(|(_, b)| b));
             c.check(bucket.is_some_and(|b| !b.is_empty() && !b.contains('/')), "bucketArn", || {
                 format!("`{arn}` is not a bucket ARN (arn:aws:s3:::<bucket>)")
             });
@@ -620,12 +633,16 @@ impl Resource for DataSource {
                 c.check(parent_max_tokens >= child_max_tokens, "chunking", || {
                     format!("parent chunks ({parent_max_tokens} tokens) smaller than child chunks ({child_max_tokens})")
                 });
-                c.check(overlap_tokens >= 1, "chunking", || format!("an overlap of {overlap_tokens} tokens: at least 1"));
+                c.check(overlap_tokens >= 1, "chunking", || {
+                    format!("an overlap of {overlap_tokens} tokens: at least 1")
+                });
             }
             Some(Chunking::Semantic { max_tokens, buffer_size, breakpoint_percentile_threshold: t }) => {
                 c.check(max_tokens >= 1, "chunking", || format!("{max_tokens} tokens per chunk: at least 1"));
                 c.check((0..=1).contains(&buffer_size), "chunking", || format!("a buffer of {buffer_size}: 0 or 1"));
-                c.check((50..=99).contains(&t), "chunking", || format!("a breakpoint percentile of {t}: between 50 and 99"));
+                c.check((50..=99).contains(&t), "chunking", || {
+                    format!("a breakpoint percentile of {t}: between 50 and 99")
+                });
             }
             Some(Chunking::None) | None => {}
         }
@@ -656,7 +673,8 @@ fn ingestion(i: &In<'_>, op: &str) -> Result<Option<VectorIngestionConfiguration
                 .map_err(build_err(op))?,
         ),
         "HIERARCHICAL" => {
-            let level = |t: i32| HierarchicalChunkingLevelConfiguration::builder().max_tokens(t).build().map_err(build_err(op));
+            let level =
+                |t: i32| HierarchicalChunkingLevelConfiguration::builder().max_tokens(t).build().map_err(build_err(op));
             b.hierarchical_chunking_configuration(
                 HierarchicalChunkingConfiguration::builder()
                     .level_configurations(level(n("parentMaxTokens"))?)
@@ -676,38 +694,43 @@ fn ingestion(i: &In<'_>, op: &str) -> Result<Option<VectorIngestionConfiguration
         ),
         _ => b,
     };
-    Ok(Some(VectorIngestionConfiguration::builder().chunking_configuration(chunking.build().map_err(build_err(op))?).build()))
+    Ok(Some(
+        VectorIngestionConfiguration::builder()
+            .chunking_configuration(chunking.build().map_err(build_err(op))?)
+            .build(),
+    ))
 }
 
 fn ds_values(d: &SdkDataSource, recorded: &Value) -> (Value, Value) {
     let s3 = d.data_source_configuration().and_then(|c| c.s3_configuration());
-    let chunking = d.vector_ingestion_configuration().and_then(|v| v.chunking_configuration()).map_or(Value::Null, |c| {
-        match c.chunking_strategy() {
-            ChunkingStrategy::FixedSize => c.fixed_size_chunking_configuration().map_or(Value::Null, |f| {
-                chunking_value(&Chunking::FixedSize {
-                    max_tokens: f.max_tokens(),
-                    overlap_percentage: f.overlap_percentage(),
-                })
-            }),
-            ChunkingStrategy::Hierarchical => c.hierarchical_chunking_configuration().map_or(Value::Null, |h| {
-                let levels = h.level_configurations();
-                chunking_value(&Chunking::Hierarchical {
-                    parent_max_tokens: levels.first().map_or(0, |l| l.max_tokens()),
-                    child_max_tokens: levels.get(1).map_or(0, |l| l.max_tokens()),
-                    overlap_tokens: h.overlap_tokens(),
-                })
-            }),
-            ChunkingStrategy::Semantic => c.semantic_chunking_configuration().map_or(Value::Null, |s| {
-                chunking_value(&Chunking::Semantic {
-                    max_tokens: s.max_tokens(),
-                    buffer_size: s.buffer_size(),
-                    breakpoint_percentile_threshold: s.breakpoint_percentile_threshold(),
-                })
-            }),
-            ChunkingStrategy::None => chunking_value(&Chunking::None),
-            other => map([("strategy", Value::from(other.as_str()))]),
-        }
-    });
+    let chunking =
+        d.vector_ingestion_configuration().and_then(|v| v.chunking_configuration()).map_or(Value::Null, |c| {
+            match c.chunking_strategy() {
+                ChunkingStrategy::FixedSize => c.fixed_size_chunking_configuration().map_or(Value::Null, |f| {
+                    chunking_value(&Chunking::FixedSize {
+                        max_tokens: f.max_tokens(),
+                        overlap_percentage: f.overlap_percentage(),
+                    })
+                }),
+                ChunkingStrategy::Hierarchical => c.hierarchical_chunking_configuration().map_or(Value::Null, |h| {
+                    let levels = h.level_configurations();
+                    chunking_value(&Chunking::Hierarchical {
+                        parent_max_tokens: levels.first().map_or(0, |l| l.max_tokens()),
+                        child_max_tokens: levels.get(1).map_or(0, |l| l.max_tokens()),
+                        overlap_tokens: h.overlap_tokens(),
+                    })
+                }),
+                ChunkingStrategy::Semantic => c.semantic_chunking_configuration().map_or(Value::Null, |s| {
+                    chunking_value(&Chunking::Semantic {
+                        max_tokens: s.max_tokens(),
+                        buffer_size: s.buffer_size(),
+                        breakpoint_percentile_threshold: s.breakpoint_percentile_threshold(),
+                    })
+                }),
+                ChunkingStrategy::None => chunking_value(&Chunking::None),
+                other => map([("strategy", Value::from(other.as_str()))]),
+            }
+        });
     let mut inputs = map([
         ("knowledgeBaseId", Value::from(d.knowledge_base_id())),
         ("name", Value::from(d.name())),
@@ -733,7 +756,12 @@ async fn get_ds(p: &AwsProvider, kb: &str, id: &str) -> Result<Option<SdkDataSou
 
 /// Waits until the data source is `AVAILABLE`; a failed one is an error
 /// with AWS's reasons.
-async fn wait_ds_available(p: &AwsProvider, kb: &str, id: &str, timeout: Option<Duration>) -> Result<(), ProviderError> {
+async fn wait_ds_available(
+    p: &AwsProvider,
+    kb: &str,
+    id: &str,
+    timeout: Option<Duration>,
+) -> Result<(), ProviderError> {
     wait_for(&format!("data source {id} available"), timeout, Duration::from_secs(10 * 60), || async {
         let Some(d) = get_ds(p, kb, id).await? else {
             return Err(ProviderError::retriable("GetDataSource", format!("data source {id} not visible yet")));

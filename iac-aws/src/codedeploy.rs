@@ -8,10 +8,9 @@ use async_trait::async_trait;
 use aws_sdk_codedeploy::types::{
     Alarm, AlarmConfiguration, AutoRollbackConfiguration, AutoRollbackEvent, BlueGreenDeploymentConfiguration,
     BlueInstanceTerminationOption, ComputePlatform, DeploymentGroupInfo, DeploymentOption, DeploymentReadyAction,
-    DeploymentReadyOption, DeploymentStyle, DeploymentType, Ec2TagFilter, Ec2TagFilterType, EcsService,
-    InstanceAction, LoadBalancerInfo, MinimumHealthyHosts as SdkMinimumHealthyHosts, MinimumHealthyHostsType, Tag,
-    TargetGroupInfo, TargetGroupPairInfo, TimeBasedCanary, TimeBasedLinear, TrafficRoute, TrafficRoutingConfig,
-    TrafficRoutingType,
+    DeploymentReadyOption, DeploymentStyle, DeploymentType, Ec2TagFilter, Ec2TagFilterType, EcsService, InstanceAction,
+    LoadBalancerInfo, MinimumHealthyHosts as SdkMinimumHealthyHosts, MinimumHealthyHostsType, Tag, TargetGroupInfo,
+    TargetGroupPairInfo, TimeBasedCanary, TimeBasedLinear, TrafficRoute, TrafficRoutingConfig, TrafficRoutingType,
 };
 use iac_core::provider::*;
 use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value};
@@ -53,11 +52,11 @@ pub static GROUP_SCHEMA: Schema = Schema {
 };
 
 /// Schema of [`DeploymentConfig`]: AWS cannot change a deployment
-/// configuration, so every input replaces it (deleted first: names are
-/// unique).
+/// configuration, so every input replaces it. The new one is created
+/// before the old one is deleted (a configuration in use cannot be), so
+/// groups can move over: give the new configuration a new name.
 pub static CONFIG_SCHEMA: Schema = Schema {
     replace_on: &["name", "computePlatform", "trafficRouting", "minimumHealthyHosts"],
-    delete_before_replace: true,
     ..Schema::new(CONFIG, "aws")
 };
 
@@ -517,14 +516,17 @@ impl Resource for DeploymentGroup {
             let w = e.termination_wait_minutes;
             c.check((0..=2880).contains(&w), "ecs", || format!("termination wait of {w} minutes: between 0 and 2880"));
             if let Some(m) = e.manual_reroute_within_minutes {
-                c.check((1..=2880).contains(&m), "ecs", || format!("manual reroute within {m} minutes: between 1 and 2880"));
+                c.check((1..=2880).contains(&m), "ecs", || {
+                    format!("manual reroute within {m} minutes: between 1 and 2880")
+                });
             }
             if let (Some(a), Some(b)) = (e.target_groups[0].value(), e.target_groups[1].value()) {
                 c.check(a != b, "ecs", || format!("blue and green are the same target group `{a}`"));
             }
             for l in [Some(&e.prod_listener_arn), e.test_listener_arn.as_ref()].into_iter().flatten() {
                 if let Some(arn) = l.value() {
-                    let ok = arn.starts_with("arn:") && arn.contains(":elasticloadbalancing:") && arn.contains(":listener/");
+                    let ok =
+                        arn.starts_with("arn:") && arn.contains(":elasticloadbalancing:") && arn.contains(":listener/");
                     c.check(ok, "ecs", || format!("`{arn}` is not a load balancer listener ARN"));
                 }
             }
@@ -586,7 +588,8 @@ fn group_settings(i: &In<'_>) -> Result<GroupSettings, ProviderError> {
         (Vec::new(), None, None)
     } else {
         let s = |k: &str| ecs.get(k).as_str().map(str::to_owned);
-        let service = EcsService::builder().set_cluster_name(s("clusterName")).set_service_name(s("serviceName")).build();
+        let service =
+            EcsService::builder().set_cluster_name(s("clusterName")).set_service_name(s("serviceName")).build();
         let route = |arn: Option<String>| arn.map(|a| TrafficRoute::builder().listener_arns(a).build());
         let groups: Vec<TargetGroupInfo> = ecs
             .get("targetGroups")
@@ -606,7 +609,9 @@ fn group_settings(i: &In<'_>) -> Result<GroupSettings, ProviderError> {
                 .action_on_timeout(DeploymentReadyAction::StopDeployment)
                 .wait_time_in_minutes(m as i32)
                 .build(),
-            None => DeploymentReadyOption::builder().action_on_timeout(DeploymentReadyAction::ContinueDeployment).build(),
+            None => {
+                DeploymentReadyOption::builder().action_on_timeout(DeploymentReadyAction::ContinueDeployment).build()
+            }
         };
         let bg = BlueGreenDeploymentConfiguration::builder()
             .terminate_blue_instances_on_deployment_success(
@@ -689,11 +694,8 @@ fn group_values(g: &DeploymentGroupInfo, app: &str, tags: &[Tag], recorded: &Val
             ])
         }
     };
-    let ec2_tags: BTreeMap<String, Value> = g
-        .ec2_tag_filters()
-        .iter()
-        .filter_map(|f| Some((f.key()?.to_owned(), Value::from(f.value()))))
-        .collect();
+    let ec2_tags: BTreeMap<String, Value> =
+        g.ec2_tag_filters().iter().filter_map(|f| Some((f.key()?.to_owned(), Value::from(f.value())))).collect();
     let asgs: Vec<String> = g.auto_scaling_groups().iter().filter_map(|a| a.name().map(str::to_owned)).collect();
     let inputs = map([
         ("applicationName", Value::from(app)),
@@ -722,7 +724,14 @@ async fn describe_group(
     group: &str,
     recorded: &Value,
 ) -> Result<Option<(Value, Value, Vec<Tag>)>, ProviderError> {
-    let out = match p.codedeploy().await.get_deployment_group().application_name(app).deployment_group_name(group).send().await
+    let out = match p
+        .codedeploy()
+        .await
+        .get_deployment_group()
+        .application_name(app)
+        .deployment_group_name(group)
+        .send()
+        .await
     {
         Ok(o) => o,
         Err(e) if is_code(&e, &["ApplicationDoesNotExistException", "DeploymentGroupDoesNotExistException"]) => {
@@ -820,7 +829,14 @@ impl Handler for GroupHandler {
 
     async fn delete(&self, p: &AwsProvider, req: DeleteRequest) -> Result<(), ProviderError> {
         let Some((app, group)) = split_group_id(&req.id) else { return Ok(()) };
-        match p.codedeploy().await.delete_deployment_group().application_name(app).deployment_group_name(group).send().await
+        match p
+            .codedeploy()
+            .await
+            .delete_deployment_group()
+            .application_name(app)
+            .deployment_group_name(group)
+            .send()
+            .await
         {
             Ok(_) => Ok(()),
             Err(e) if is_code(&e, &["ApplicationDoesNotExistException", "DeploymentGroupDoesNotExistException"]) => {
@@ -971,8 +987,10 @@ impl Resource for DeploymentConfig {
                 "a minimum of healthy hosts is for servers".into()
             });
         }
-        if let Some(TrafficRouting::Canary { percentage, interval_minutes } | TrafficRouting::Linear { percentage, interval_minutes }) =
-            self.traffic_routing
+        if let Some(
+            TrafficRouting::Canary { percentage, interval_minutes }
+            | TrafficRouting::Linear { percentage, interval_minutes },
+        ) = self.traffic_routing
         {
             c.check((1..=99).contains(&percentage), "trafficRouting", || format!("{percentage}%: between 1 and 99"));
             c.check((1..=2880).contains(&interval_minutes), "trafficRouting", || {
@@ -1035,7 +1053,8 @@ impl Handler for ConfigHandler {
         let i = In::new(&req.inputs, op);
         let name = i.str("name")?;
         let r = i.value("trafficRouting");
-        let (pct, mins) = (r.get("percentage").as_i64().unwrap_or(0) as i32, r.get("intervalMinutes").as_i64().unwrap_or(0) as i32);
+        let (pct, mins) =
+            (r.get("percentage").as_i64().unwrap_or(0) as i32, r.get("intervalMinutes").as_i64().unwrap_or(0) as i32);
         let routing = r.get("type").as_str().map(|t| match t {
             "TimeBasedCanary" => TrafficRoutingConfig::builder()
                 .r#type(TrafficRoutingType::TimeBasedCanary)

@@ -82,7 +82,9 @@ fn doc_json(d: &Document) -> serde_json::Value {
         Document::Array(a) => serde_json::Value::Array(a.iter().map(doc_json).collect()),
         Document::Number(Number::PosInt(n)) => (*n).into(),
         Document::Number(Number::NegInt(n)) => (*n).into(),
-        Document::Number(Number::Float(f)) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into),
+        Document::Number(Number::Float(f)) => {
+            serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into)
+        }
         Document::String(s) => s.clone().into(),
         Document::Bool(b) => (*b).into(),
         Document::Null => serde_json::Value::Null,
@@ -109,9 +111,9 @@ fn check_rules(c: &mut Checks, what: &str, rules: Option<&serde_json::Value>, ty
         let resources = r.get("Resource").and_then(|x| x.as_array()).filter(|x| !x.is_empty());
         c.check(resources.is_some(), "policy", || format!("{what}: a rule without `Resource`"));
         for res in resources.into_iter().flatten() {
-            let ok = res.as_str().is_some_and(|s| {
-                s.split_once('/').is_some_and(|(t, n)| types.contains(&t) && !n.is_empty())
-            });
+            let ok = res
+                .as_str()
+                .is_some_and(|s| s.split_once('/').is_some_and(|(t, n)| types.contains(&t) && !n.is_empty()));
             c.check(ok, "policy", || format!("{what}: resource {res} is not like `{}/<name>`", types[0]));
         }
         if permissions {
@@ -255,7 +257,9 @@ impl Resource for SecurityPolicy {
                     "an encryption policy needs `AWSOwnedKey: true` or a `KmsARN`, one of them".into()
                 });
                 if let Some(k) = kms {
-                    c.check(k.starts_with("arn:") && k.contains(":kms:"), "policy", || format!("`{k}` is not a KMS key ARN"));
+                    c.check(k.starts_with("arn:") && k.contains(":kms:"), "policy", || {
+                        format!("`{k}` is not a KMS key ARN")
+                    });
                 }
             }
             SecurityPolicyKind::Network => {
@@ -284,7 +288,11 @@ fn split_policy_id(id: &str) -> Option<(&str, &str)> {
     id.split_once('/')
 }
 
-async fn describe_security_policy(p: &AwsProvider, kind: &str, name: &str) -> Result<Option<(Value, Value)>, ProviderError> {
+async fn describe_security_policy(
+    p: &AwsProvider,
+    kind: &str,
+    name: &str,
+) -> Result<Option<(Value, Value)>, ProviderError> {
     let out = match p
         .opensearchserverless()
         .await
@@ -476,11 +484,13 @@ impl Resource for AccessPolicy {
 }
 
 async fn describe_access_policy(p: &AwsProvider, name: &str) -> Result<Option<(Value, Value)>, ProviderError> {
-    let out = match p.opensearchserverless().await.get_access_policy().r#type(AccessPolicyType::Data).name(name).send().await {
-        Ok(o) => o,
-        Err(e) if is_code(&e, &["ResourceNotFoundException"]) => return Ok(None),
-        Err(e) => return Err(aws_err("GetAccessPolicy", e)),
-    };
+    let out =
+        match p.opensearchserverless().await.get_access_policy().r#type(AccessPolicyType::Data).name(name).send().await
+        {
+            Ok(o) => o,
+            Err(e) if is_code(&e, &["ResourceNotFoundException"]) => return Ok(None),
+            Err(e) => return Err(aws_err("GetAccessPolicy", e)),
+        };
     let Some(d) = out.access_policy_detail() else { return Ok(None) };
     let inputs = map([
         ("name", Value::from(d.name())),
@@ -546,7 +556,15 @@ impl Handler for AccessPolicyHandler {
 
     async fn delete(&self, p: &AwsProvider, req: DeleteRequest) -> Result<(), ProviderError> {
         let Some((_, name)) = split_policy_id(&req.id) else { return Ok(()) };
-        match p.opensearchserverless().await.delete_access_policy().r#type(AccessPolicyType::Data).name(name).send().await {
+        match p
+            .opensearchserverless()
+            .await
+            .delete_access_policy()
+            .r#type(AccessPolicyType::Data)
+            .name(name)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if is_code(&e, &["ResourceNotFoundException"]) => Ok(()),
             Err(e) => Err(aws_err("DeleteAccessPolicy", e)),
@@ -751,7 +769,11 @@ async fn collection_tags(p: &AwsProvider, arn: &str) -> Result<Vec<Tag>, Provide
     Ok(out.tags().to_vec())
 }
 
-async fn describe_collection(p: &AwsProvider, id: &str, recorded: &Value) -> Result<Option<(Value, Value)>, ProviderError> {
+async fn describe_collection(
+    p: &AwsProvider,
+    id: &str,
+    recorded: &Value,
+) -> Result<Option<(Value, Value)>, ProviderError> {
     let Some(c) = get_collection(p, id).await? else { return Ok(None) };
     if c.status() == Some(&CollectionStatus::Deleting) {
         return Ok(None);
@@ -762,7 +784,9 @@ async fn describe_collection(p: &AwsProvider, id: &str, recorded: &Value) -> Res
 
 fn aoss_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, ProviderError> {
     tags.iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build().map_err(|e| ProviderError::fatal("TagResource", e.to_string())))
+        .map(|(k, v)| {
+            Tag::builder().key(k).value(v).build().map_err(|e| ProviderError::fatal("TagResource", e.to_string()))
+        })
         .collect()
 }
 
@@ -799,9 +823,9 @@ impl Handler for CollectionHandler {
         let name = i.str("name")?;
         // Say which policy is wrong, rather than AWS's "no matching policy".
         let policy_name = i.str("encryptionPolicy")?;
-        let (policy, _) = describe_security_policy(p, "encryption", policy_name).await?.ok_or_else(|| {
-            ProviderError::fatal(op, format!("the encryption policy `{policy_name}` does not exist"))
-        })?;
+        let (policy, _) = describe_security_policy(p, "encryption", policy_name)
+            .await?
+            .ok_or_else(|| ProviderError::fatal(op, format!("the encryption policy `{policy_name}` does not exist")))?;
         let doc = policy.get("policy").to_plain_json().unwrap_or_default();
         if !covers(&doc, name) {
             return Err(ProviderError::fatal(

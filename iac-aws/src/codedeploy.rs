@@ -328,6 +328,9 @@ pub struct EcsBlueGreen {
 }
 
 /// Where a deployment group deploys: it decides the deployment style.
+// Built once per declaration and lowered to inputs at once: the size of
+// the ECS variant costs nothing worth a box in every user's code.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Targets {
     /// Lambda: blue/green with traffic control (aliases shift between

@@ -53,17 +53,17 @@ pub static DATA_SOURCE_SCHEMA: Schema = Schema {
     ..Schema::new(DATA_SOURCE, "aws")
 };
 
-/// Knowledge base and data source names: 1–100 letters and digits, single
-/// `_` or `-` between them.
+/// Knowledge base and data source names: 1–100 letters and digits, each
+/// followed by at most one `_` or `-`.
 fn kb_name(c: &mut Checks, value: &str) {
     let chars: Vec<char> = value.chars().collect();
     let ok = !chars.is_empty()
-        && chars.len() <= 100
+        && chars.iter().filter(|ch| ch.is_ascii_alphanumeric()).count() <= 100
         && chars[0].is_ascii_alphanumeric()
         && chars.iter().all(|ch| ch.is_ascii_alphanumeric() || "_-".contains(*ch))
         && !chars.windows(2).any(|w| "_-".contains(w[0]) && "_-".contains(w[1]));
     c.check(ok, "name", || {
-        format!("`{value}`: 1–100 letters and digits, a single _ or - between them, starting with a letter or digit")
+        format!("`{value}`: 1–100 letters and digits, a single _ or - after each, starting with a letter or digit")
     });
 }
 
@@ -71,6 +71,11 @@ fn description_check(c: &mut Checks, description: &str) {
     c.check(description.chars().count() <= 200, "description", || {
         format!("{} characters; at most 200", description.chars().count())
     });
+}
+
+/// The description to send: AWS takes none rather than an empty one.
+fn description(i: &In<'_>) -> Option<String> {
+    i.opt_str("description").filter(|d| !d.is_empty()).map(str::to_owned)
 }
 
 fn build_err(op: &str) -> impl Fn(BuildError) -> ProviderError + '_ {
@@ -355,7 +360,7 @@ impl Handler for KnowledgeBaseHandler {
             .await
             .create_knowledge_base()
             .name(i.str("name")?)
-            .description(i.opt_str("description").unwrap_or_default())
+            .set_description(description(&i))
             .role_arn(i.str("roleArn")?)
             .knowledge_base_configuration(kb_configuration(&i, op)?)
             .storage_configuration(storage_configuration(&i, op)?)
@@ -389,7 +394,7 @@ impl Handler for KnowledgeBaseHandler {
             ba.update_knowledge_base()
                 .knowledge_base_id(&req.id)
                 .name(i.str("name")?)
-                .description(i.opt_str("description").unwrap_or_default())
+                .set_description(description(&i))
                 .role_arn(i.str("roleArn")?)
                 .knowledge_base_configuration(kb_configuration(&i, op)?)
                 .storage_configuration(storage_configuration(&i, op)?)
@@ -796,7 +801,7 @@ impl Handler for DataSourceHandler {
             .create_data_source()
             .knowledge_base_id(kb)
             .name(i.str("name")?)
-            .description(i.opt_str("description").unwrap_or_default())
+            .set_description(description(&i))
             .data_source_configuration(ds_configuration(&i, op)?)
             .set_vector_ingestion_configuration(ingestion(&i, op)?)
             .data_deletion_policy(DataDeletionPolicy::from(i.opt_str("dataDeletionPolicy").unwrap_or("DELETE")))
@@ -833,7 +838,7 @@ impl Handler for DataSourceHandler {
             .knowledge_base_id(kb)
             .data_source_id(id)
             .name(i.str("name")?)
-            .description(i.opt_str("description").unwrap_or_default())
+            .set_description(description(&i))
             .data_source_configuration(ds_configuration(&i, op)?)
             .set_vector_ingestion_configuration(ingestion(&i, op)?)
             .data_deletion_policy(DataDeletionPolicy::from(i.opt_str("dataDeletionPolicy").unwrap_or("DELETE")))

@@ -607,7 +607,9 @@ def _br_update_data_source(self):
     old_chunking = (source.get("vectorIngestionConfiguration") or {}).get("chunkingConfiguration")
     if new_chunking is not None and new_chunking != old_chunking:
         raise _BrInvalid("The chunkingConfiguration of a data source cannot be changed")
-    for key in ("name", "description", "dataSourceConfiguration", "dataDeletionPolicy"):
+    # A PUT of the whole data source: an omitted description is none.
+    source["description"] = params.get("description")
+    for key in ("name", "dataSourceConfiguration", "dataDeletionPolicy"):
         if key in params:
             source[key] = params[key]
     source["updatedAt"] = _iso_now()

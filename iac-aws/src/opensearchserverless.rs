@@ -60,13 +60,24 @@ pub static COLLECTION_SCHEMA: Schema = Schema {
     ..Schema::new(COLLECTION, "aws")
 };
 
-/// Policy and collection names: 3–32 lowercase letters, digits and
-/// hyphens, starting with a letter.
-fn aoss_name(c: &mut Checks, field: &str, value: &str) {
+/// Policy names: 3–32 lowercase letters, digits and hyphens, starting with
+/// a letter.
+fn policy_name(c: &mut Checks, value: &str) {
     let ok = (3..=32).contains(&value.len())
         && value.starts_with(|ch: char| ch.is_ascii_lowercase())
         && value.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
-    c.check(ok, field, || format!("`{value}`: 3–32 lowercase letters, digits and hyphens, starting with a letter"));
+    c.check(ok, "name", || format!("`{value}`: 3–32 lowercase letters, digits and hyphens, starting with a letter"));
+}
+
+/// Collection names: 3–64 lowercase letters, digits, hyphens and
+/// underscores, starting with a letter.
+fn collection_name(c: &mut Checks, value: &str) {
+    let ok = (3..=64).contains(&value.len())
+        && value.starts_with(|ch: char| ch.is_ascii_lowercase())
+        && value.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "-_".contains(ch));
+    c.check(ok, "name", || {
+        format!("`{value}`: 3–64 lowercase letters, digits, hyphens and underscores, starting with a letter")
+    });
 }
 
 fn description_check(c: &mut Checks, description: &str) {
@@ -240,7 +251,7 @@ impl Resource for SecurityPolicy {
         }
     }
     fn validate(&self, c: &mut Checks) {
-        aoss_name(c, "name", &self.name);
+        policy_name(c, &self.name);
         description_check(c, &self.description);
         let len = self.policy.to_string().len();
         c.check(len <= 20_480, "policy", || format!("{len} bytes; at most 20480"));
@@ -463,7 +474,7 @@ impl Resource for AccessPolicy {
         }
     }
     fn validate(&self, c: &mut Checks) {
-        aoss_name(c, "name", &self.name);
+        policy_name(c, &self.name);
         description_check(c, &self.description);
         let len = self.policy.to_string().len();
         c.check(len <= 20_480, "policy", || format!("{len} bytes; at most 20480"));
@@ -694,7 +705,7 @@ impl Resource for Collection {
         }
     }
     fn validate(&self, c: &mut Checks) {
-        aoss_name(c, "name", &self.name);
+        collection_name(c, &self.name);
         description_check(c, &self.description);
     }
 }

@@ -25,6 +25,7 @@ const TITAN: &str = "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-em
 #[derive(Clone)]
 struct Kb {
     description: &'static str,
+    ds_description: &'static str,
     role: &'static str,
     prefix: &'static str,
     max_tokens: i32,
@@ -96,7 +97,7 @@ fn program(s: &Stack, x: &Kb) {
         DataSource::builder()
             .knowledge_base_id(kb.id.clone())
             .name("manuals")
-            .description(x.description)
+            .description(x.ds_description)
             .bucket_arn(docs.arn.clone())
             .inclusion_prefixes(vec![x.prefix.into()])
             .chunking(Chunking::FixedSize { max_tokens: x.max_tokens, overlap_percentage: 20 })
@@ -111,6 +112,7 @@ async fn knowledge_base_lifecycle() {
     let ba = h.aws.bedrockagent().await.clone();
     let v1 = Kb {
         description: "product manuals",
+        ds_description: "manuals in PDF",
         role: "kb-role",
         prefix: "manuals/",
         max_tokens: 300,
@@ -200,11 +202,11 @@ async fn knowledge_base_lifecycle() {
         ba.get_data_source().knowledge_base_id(&kb_id).data_source_id(ds).send().await.unwrap().data_source.unwrap();
     assert_eq!(d.data_source_configuration().unwrap().s3_configuration().unwrap().inclusion_prefixes(), ["faq/"]);
     assert_eq!(d.data_deletion_policy().map(|p| p.as_str()), Some("RETAIN"));
-    assert_eq!(d.description(), Some("product manuals and FAQs"));
+    assert_eq!(d.description(), Some("manuals and FAQs"));
     assert_no_drift(&s).await;
 
     // New chunking: AWS cannot change it, so the data source is replaced.
-    let v3 = Kb { max_tokens: 512, ..v2 };
+    let v3 = Kb { max_tokens: 512, ds_description: "", ..v2 };
     let x = v3.clone();
     let s = h.session("bedrock", move |s| program(s, &x));
     let c = up(&s).await;
@@ -213,7 +215,9 @@ async fn knowledge_base_lifecycle() {
     assert!(ba.get_data_source().knowledge_base_id(&kb_id).data_source_id(ds).send().await.is_err(), "old one gone");
     let (_, new_ds) = new_id.split_once('/').unwrap();
     let d = ba.get_data_source().knowledge_base_id(&kb_id).data_source_id(new_ds).send().await.unwrap();
-    let chunking = d.data_source.unwrap().vector_ingestion_configuration.unwrap().chunking_configuration.unwrap();
+    let d = d.data_source.unwrap();
+    assert_eq!(d.description(), None, "no description is sent as none, not empty");
+    let chunking = d.vector_ingestion_configuration.unwrap().chunking_configuration.unwrap();
     assert_eq!(chunking.fixed_size_chunking_configuration().unwrap().max_tokens(), 512);
     assert_no_drift(&s).await;
 
@@ -278,14 +282,14 @@ async fn bad_bedrock_inputs_are_refused_at_preview() {
     let Error::Invalid(diags) = &err else { panic!("expected validation errors, got {err}") };
     let text = err.to_string();
     for (resource, what) in [
-        ("kb", "a single _ or - between them"),
+        ("kb", "a single _ or - after each"),
         ("kb", "at most 200"),
         ("kb", "not an IAM role ARN"),
         ("kb", "not a Bedrock model ARN"),
         ("kb", "a positive number"),
         ("kb", "not an OpenSearch Serverless collection ARN"),
         ("kb", "the vector index name must be"),
-        ("ds", "a single _ or - between them"),
+        ("ds", "a single _ or - after each"),
         ("ds", "not a bucket ARN"),
         ("ds", "AWS takes one"),
         ("ds", "not a 12-digit account id"),

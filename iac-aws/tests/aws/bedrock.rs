@@ -182,6 +182,7 @@ async fn knowledge_base_lifecycle() {
     // deletion policy.
     let v2 = Kb {
         description: "product manuals and FAQs",
+        ds_description: "manuals and FAQs",
         role: "kb-role-v2",
         prefix: "faq/",
         retain: true,

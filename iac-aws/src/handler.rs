@@ -34,14 +34,20 @@ pub(crate) fn handler_for(type_token: &str) -> Option<&'static dyn Handler> {
     match service {
         #[cfg(feature = "apigateway")]
         "apigateway" => crate::apigateway::handler(type_token),
+        #[cfg(feature = "appconfig")]
+        "appconfig" => crate::appconfig::handler(type_token),
         #[cfg(feature = "autoscaling")]
         "autoscaling" => crate::autoscaling::handler(type_token),
         #[cfg(feature = "batch")]
         "batch" => crate::batch::handler(type_token),
+        #[cfg(feature = "bedrock")]
+        "bedrock" => crate::bedrock::handler(type_token),
         #[cfg(feature = "cloudwatch")]
         "cloudwatch" => crate::cloudwatch::handler(type_token),
         #[cfg(feature = "codebuild")]
         "codebuild" => crate::codebuild::handler(type_token),
+        #[cfg(feature = "codedeploy")]
+        "codedeploy" => crate::codedeploy::handler(type_token),
         #[cfg(feature = "codepipeline")]
         "codepipeline" => crate::codepipeline::handler(type_token),
         #[cfg(feature = "ec2")]
@@ -70,6 +76,8 @@ pub(crate) fn handler_for(type_token: &str) -> Option<&'static dyn Handler> {
         "logs" => crate::logs::handler(type_token),
         #[cfg(feature = "msk")]
         "msk" => crate::msk::handler(type_token),
+        #[cfg(feature = "opensearchserverless")]
+        "opensearchserverless" => crate::opensearchserverless::handler(type_token),
         #[cfg(feature = "rds")]
         "rds" => crate::rds::handler(type_token),
         #[cfg(feature = "s3")]

@@ -18,14 +18,20 @@ pub mod util;
 
 #[cfg(feature = "apigateway")]
 pub mod apigateway;
+#[cfg(feature = "appconfig")]
+pub mod appconfig;
 #[cfg(feature = "autoscaling")]
 pub mod autoscaling;
 #[cfg(feature = "batch")]
 pub mod batch;
+#[cfg(feature = "bedrock")]
+pub mod bedrock;
 #[cfg(feature = "cloudwatch")]
 pub mod cloudwatch;
 #[cfg(feature = "codebuild")]
 pub mod codebuild;
+#[cfg(feature = "codedeploy")]
+pub mod codedeploy;
 #[cfg(feature = "codepipeline")]
 pub mod codepipeline;
 #[cfg(feature = "ec2")]
@@ -54,6 +60,8 @@ pub mod lambda;
 pub mod logs;
 #[cfg(feature = "msk")]
 pub mod msk;
+#[cfg(feature = "opensearchserverless")]
+pub mod opensearchserverless;
 #[cfg(feature = "rds")]
 pub mod rds;
 #[cfg(feature = "s3")]

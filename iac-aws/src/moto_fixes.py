@@ -773,5 +773,124 @@ eks_models.EKSBackend.list_tags_for_resource = _eks_tagging(
     eks_models.EKSBackend.list_tags_for_resource, lambda a, _: dict(a["tags"])
 )
 
+
+# AppConfig: a hosted configuration version without a description or label
+# is answered with the header `Description: None` (the text), so the
+# version reads back described as "None".
+from moto.appconfig import models as appconfig_models
+
+_hcv_headers = appconfig_models.HostedConfigurationVersion.get_headers
+
+
+def _hcv_headers_fixed(self):
+    return {k: v for k, v in _hcv_headers(self).items() if v is not None}
+
+
+appconfig_models.HostedConfigurationVersion.get_headers = _hcv_headers_fixed
+
+# CodeDeploy: GetDeploymentGroup answers `alarmConfiguration: {}` (a TODO in
+# moto) whatever was stored, so the alarms that stop a deployment are lost;
+# and it answers the Auto Scaling groups as the names it was given, where
+# AWS answers `{name, hook}` objects (which the SDK reads, finding no name).
+from moto.codedeploy import responses as codedeploy_responses
+
+_cd_group_info = codedeploy_responses._deployment_group_info
+
+
+def _cd_group_info_fixed(group):
+    info = _cd_group_info(group)
+    info["alarmConfiguration"] = group.alarm_configuration or {}
+    info["autoScalingGroups"] = [
+        {"name": g} if isinstance(g, str) else g for g in (group.auto_scaling_groups or [])
+    ]
+    return info
+
+
+codedeploy_responses._deployment_group_info = _cd_group_info_fixed
+
+# OpenSearch Serverless: CreateCollection takes the last policy of any type
+# naming `collection/<name>` exactly, so a network policy (a list) or an
+# encryption policy with `AWSOwnedKey` (no `KmsARN`) makes it a server
+# error, and a pattern like `collection/logs-*` covers nothing. AWS looks
+# for an encryption policy whose rules match the name, patterns included,
+# and reports an AWS-owned key as `auto`.
+from moto.opensearchserverless import models as aoss_models
+from moto.opensearchserverless.exceptions import ValidationException as AossInvalid
+
+
+def _aoss_covers(sp, name):
+    for res in sp.resources:
+        pattern = res[len("collection/"):] if res.startswith("collection/") else None
+        if pattern is not None and (pattern == name or (pattern.endswith("*") and name.startswith(pattern[:-1]))):
+            return True
+    return False
+
+
+def _aoss_create_collection_fixed(self, client_token, description, name, standby_replicas, tags, type):
+    if not client_token:
+        client_token = aoss_models.mock_random.get_random_string(10)
+    policy = next(
+        (sp.policy for sp in self.security_policies.values() if sp.type == "encryption" and _aoss_covers(sp, name)),
+        None,
+    )
+    if policy is None:
+        raise AossInvalid(
+            f"No matching security policy of encryption type found for collection name: {name}. "
+            "Please create security policy of encryption type for this collection."
+        )
+    collection = aoss_models.Collection(
+        client_token=client_token,
+        description=description,
+        name=name,
+        standby_replicas=standby_replicas or "ENABLED",
+        tags=tags,
+        type=type,
+        policy={"KmsARN": policy.get("KmsARN") or "auto"},
+        region=self.region_name,
+        account_id=self.account_id,
+    )
+    self.collections[collection.id] = collection
+    self.tag_resource(collection.arn, tags or [])
+    return collection
+
+
+aoss_models.OpenSearchServiceServerlessBackend.create_collection = _aoss_create_collection_fixed
+
+# Bedrock: a knowledge base's status is `Active` (AWS: `ACTIVE`, which the
+# SDK's enum knows), and its times are epoch numbers where the API's are
+# ISO 8601 strings, which the Rust SDK refuses.
+from datetime import datetime as _dt, timezone as _tz
+
+from moto.bedrockagent import models as bedrockagent_models
+
+_kb_to_dict = bedrockagent_models.KnowledgeBase.to_dict
+
+
+def _kb_to_dict_fixed(self):
+    d = _kb_to_dict(self)
+    if d.get("status") == "Active":
+        d["status"] = "ACTIVE"
+    for key in ("createdAt", "updatedAt"):
+        if isinstance(d.get(key), (int, float)):
+            d[key] = _dt.fromtimestamp(d[key], _tz.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return d
+
+
+bedrockagent_models.KnowledgeBase.to_dict = _kb_to_dict_fixed
+_kb_summary = bedrockagent_models.KnowledgeBase.dict_summary
+
+
+def _kb_summary_fixed(self):
+    d = _kb_summary(self)
+    if d.get("status") == "Active":
+        d["status"] = "ACTIVE"
+    if isinstance(d.get("updatedAt"), (int, float)):
+        d["updatedAt"] = _dt.fromtimestamp(d["updatedAt"], _tz.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return d
+
+
+bedrockagent_models.KnowledgeBase.dict_summary = _kb_summary_fixed
+
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -70,9 +70,12 @@ clients!(
     ("lambda", lambda, aws_sdk_lambda),
     ("eventbridge", eventbridge, aws_sdk_eventbridge),
     ("apigateway", apigateway, aws_sdk_apigateway),
-    ("apigateway", sts, aws_sdk_sts),
     ("stepfunctions", sfn, aws_sdk_sfn),
     ("batch", batch, aws_sdk_batch),
+    ("appconfig", appconfig, aws_sdk_appconfig),
+    ("codedeploy", codedeploy, aws_sdk_codedeploy),
+    ("opensearchserverless", opensearchserverless, aws_sdk_opensearchserverless),
+    ("bedrock", bedrockagent, aws_sdk_bedrockagent),
 );
 
 struct Inner {
@@ -81,7 +84,7 @@ struct Inner {
     clients: Clients,
     #[cfg(feature = "s3")]
     s3: OnceCell<aws_sdk_s3::Client>,
-    #[cfg(feature = "apigateway")]
+    #[cfg(any(feature = "apigateway", feature = "appconfig", feature = "codedeploy"))]
     account_id: OnceCell<String>,
     #[cfg(feature = "timestream")]
     timestream: OnceCell<aws_sdk_timestreamwrite::Client>,
@@ -122,7 +125,7 @@ impl AwsProvider {
                 clients: Clients::default(),
                 #[cfg(feature = "s3")]
                 s3: OnceCell::new(),
-                #[cfg(feature = "apigateway")]
+                #[cfg(any(feature = "apigateway", feature = "appconfig", feature = "codedeploy"))]
                 account_id: OnceCell::new(),
                 #[cfg(feature = "timestream")]
                 timestream: OnceCell::new(),
@@ -191,15 +194,13 @@ impl AwsProvider {
 
     /// The account the credentials belong to (STS `GetCallerIdentity`,
     /// asked once), for ARNs AWS does not return, like an API's execute-api
-    /// ARN.
-    #[cfg(feature = "apigateway")]
+    /// ARN or an AppConfig application's.
+    #[cfg(any(feature = "apigateway", feature = "appconfig", feature = "codedeploy"))]
     pub async fn account_id(&self) -> Result<String, ProviderError> {
         self.inner
             .account_id
             .get_or_try_init(|| async {
-                let me = self
-                    .sts()
-                    .await
+                let me = aws_sdk_sts::Client::new(self.sdk().await)
                     .get_caller_identity()
                     .send()
                     .await
@@ -243,6 +244,23 @@ impl AwsProvider {
                 Ok(client)
             })
             .await
+    }
+
+    /// The prefix of ARNs of `service` in this account and region
+    /// (`arn:aws:appconfig:us-east-1:123456789012`), for the services that
+    /// return ids but take ARNs for tagging.
+    #[cfg(any(feature = "appconfig", feature = "codedeploy"))]
+    pub async fn arn_prefix(&self, service: &str) -> Result<String, ProviderError> {
+        let account = self.account_id().await?;
+        let region = self.region().await.unwrap_or_default();
+        let partition = if region.starts_with("cn-") {
+            "aws-cn"
+        } else if region.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else {
+            "aws"
+        };
+        Ok(format!("arn:{partition}:{service}:{region}:{account}"))
     }
 
     /// The region in use, once configured.

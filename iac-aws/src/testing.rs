@@ -44,9 +44,16 @@ fn moto_binary() -> PathBuf {
 }
 
 /// Moto's server with the harness's fixes for where moto answers AWS
-/// calls differently from AWS, after the ElastiCache calls it lacks,
-/// emulated (see each script's comments).
-const MOTO_FIXES: &str = concat!(include_str!("moto_elasticache.py"), "\n", include_str!("moto_fixes.py"));
+/// calls differently from AWS, after the ElastiCache, AppConfig,
+/// CodeDeploy, OpenSearch Serverless and Bedrock calls it lacks, emulated
+/// (see each script's comments).
+const MOTO_FIXES: &str = concat!(
+    include_str!("moto_elasticache.py"),
+    "\n",
+    include_str!("moto_deploy.py"),
+    "\n",
+    include_str!("moto_fixes.py")
+);
 
 /// The process's emulator, started on first use. Panics with the reason
 /// when it cannot start.

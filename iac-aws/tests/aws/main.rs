@@ -4,8 +4,11 @@
 mod support;
 
 mod apigateway;
+mod appconfig;
 mod batch;
+mod bedrock;
 mod cicd;
+mod codedeploy;
 mod ec2_network;
 mod ec2_security;
 mod ecs;
@@ -16,6 +19,7 @@ mod eventbridge;
 mod iam;
 mod lambda;
 mod msk;
+mod opensearchserverless;
 mod platform;
 mod provider;
 mod rds;

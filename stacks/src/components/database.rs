@@ -69,10 +69,22 @@ pub struct PostgresArgs {
     /// Performance Insights.
     pub performance_insights: bool,
     /// An RDS Proxy in front (connection pooling), authenticating with the
-    /// master secret.
+    /// managed master secret or the one in [`PostgresOptions`].
     pub proxy: bool,
     /// Parameters of the database's own parameter group.
     pub parameters: Vec<(String, String)>,
+}
+
+/// Settings most databases leave at their defaults, kept apart from
+/// [`PostgresArgs`] so that callers' struct literals stay valid when one is
+/// added. `Default` is what [`PostgresDatabase::new`] uses.
+#[derive(Clone, Default)]
+pub struct PostgresOptions {
+    /// The Secrets Manager secret (its ARN) the proxy authenticates with:
+    /// a JSON `{"username", "password"}` the caller keeps. Needed for a
+    /// proxy when the password is given (no managed secret exists then);
+    /// unset, the proxy uses the managed master secret.
+    pub proxy_secret_arn: Option<Output<String>>,
 }
 
 /// The database's handles.
@@ -97,6 +109,12 @@ const PORT: i32 = 5432;
 impl PostgresDatabase {
     /// Declares the database as component `name` of `stack`.
     pub fn new(stack: &Stack, name: &str, args: &PostgresArgs) -> PostgresDatabase {
+        PostgresDatabase::with_options(stack, name, args, &PostgresOptions::default())
+    }
+
+    /// Declares the database as component `name` of `stack`, with
+    /// `options` beyond the usual.
+    pub fn with_options(stack: &Stack, name: &str, args: &PostgresArgs, options: &PostgresOptions) -> PostgresDatabase {
         let c = stack.component("stacks:PostgresDatabase", name);
         let id = &args.identifier;
         let major = args.engine_version.split('.').next().unwrap_or("15").to_owned();
@@ -262,14 +280,29 @@ impl PostgresDatabase {
             }
         };
         let proxy_endpoint = args.proxy.then(|| {
-            let secret = master_secret_arn.clone().unwrap_or_else(|| {
+            let secret = options.proxy_secret_arn.clone().or_else(|| master_secret_arn.clone()).unwrap_or_else(|| {
                 stack.report(
                     sg.urn(),
                     "proxy",
-                    "an RDS Proxy authenticates with the managed master secret; leave the password unset",
+                    "an RDS Proxy authenticates with a secret: leave the password unset (the managed master \
+                     secret) or give the proxy's secret (`PostgresOptions::proxy_secret_arn`)",
                 );
                 Output::known(String::new())
             });
+            // The proxy shares the database's group; a group does not let
+            // its own members in unless a rule says so.
+            c.add(
+                "ingress-proxy",
+                SecurityGroupRule::builder()
+                    .security_group_id(sg.id.clone())
+                    .direction(Direction::Ingress)
+                    .protocol("tcp")
+                    .from_port(PORT)
+                    .to_port(PORT)
+                    .source_security_group_id(sg.id.clone())
+                    .description("PostgreSQL from the proxy")
+                    .build(),
+            );
             let role = service_role(
                 &c,
                 "proxy-role",

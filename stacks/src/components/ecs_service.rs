@@ -116,6 +116,20 @@ pub struct EcsServiceArgs {
     pub task_policy: Vec<Statement>,
 }
 
+/// Settings most services leave at their defaults, kept apart from
+/// [`EcsServiceArgs`] so that callers' struct literals stay valid when one
+/// is added. `Default` is what [`EcsService::new`] uses.
+#[derive(Clone, Default)]
+pub struct EcsServiceOptions {
+    /// Write the container's logs to this existing log group (its name;
+    /// streams are prefixed with the service's name) instead of a group
+    /// of the service's own, `/ecs/<prefix>/<name>`.
+    pub log_group: Option<Output<String>>,
+    /// Publish no container port: a worker that serves nothing (`port` is
+    /// then unused). Such a service takes no load balancer route.
+    pub without_port: bool,
+}
+
 /// The service's handles.
 pub struct EcsService {
     /// The service's name.
@@ -131,15 +145,27 @@ pub struct EcsService {
 impl EcsService {
     /// Declares the service `name` as a component of `stack`.
     pub fn new(stack: &Stack, name: &str, args: EcsServiceArgs) -> EcsService {
+        EcsService::with_options(stack, name, args, EcsServiceOptions::default())
+    }
+
+    /// Declares the service `name` as a component of `stack`, with
+    /// `options` beyond the usual.
+    pub fn with_options(stack: &Stack, name: &str, args: EcsServiceArgs, options: EcsServiceOptions) -> EcsService {
         let c = stack.component("stacks:EcsService", name);
         let full = format!("{}-{name}", args.prefix);
-        let logs = c.add(
-            "logs",
-            LogGroup::builder()
-                .name(format!("/ecs/{}/{name}", args.prefix))
-                .retention_in_days(args.log_retention_days)
-                .build(),
-        );
+        let log_group = match options.log_group {
+            Some(shared) => shared,
+            None => c
+                .add(
+                    "logs",
+                    LogGroup::builder()
+                        .name(format!("/ecs/{}/{name}", args.prefix))
+                        .retention_in_days(args.log_retention_days)
+                        .build(),
+                )
+                .id
+                .clone(),
+        };
         let mut execution_statements = Vec::new();
         if !args.secrets.is_empty() {
             execution_statements.push(
@@ -167,6 +193,9 @@ impl EcsService {
                 .vpc_id(args.vpc_id.clone())
                 .build(),
         );
+        if options.without_port && args.route.is_some() {
+            c.report(sg.urn(), "route", "a service without a port takes no load balancer route");
+        }
         if let Some(route) = &args.route {
             c.add(
                 "from-alb",
@@ -192,12 +221,12 @@ impl EcsService {
                 .containers(vec![Container::builder()
                     .name(name)
                     .image(args.image)
-                    .port_mappings(vec![PortMapping::tcp(args.port)])
+                    .port_mappings(if options.without_port { vec![] } else { vec![PortMapping::tcp(args.port)] })
                     .environment(args.environment)
                     .secrets(args.secrets)
                     .log_configuration(
                         LogConfiguration::builder()
-                            .group(logs.id.clone())
+                            .group(log_group.clone())
                             .region(args.region.clone())
                             .stream_prefix(name)
                             .build(),
@@ -281,11 +310,6 @@ impl EcsService {
                     .build(),
             );
         }
-        EcsService {
-            name: service.name.clone(),
-            target_group_arn_suffix,
-            security_group_id: sg.id.clone(),
-            log_group: logs.id.clone(),
-        }
+        EcsService { name: service.name.clone(), target_group_arn_suffix, security_group_id: sg.id.clone(), log_group }
     }
 }

@@ -1,0 +1,8 @@
+//! The IPRS portfolio analytics platform: `--stack dev` (the default),
+//! `staging` or `prod`.
+fn main() -> std::process::ExitCode {
+    iac_core::cli::Runner::new("iprs-platform", stacks::iprs::program)
+        .config_dir(stacks::iprs::CONFIG_DIR)
+        .default_stack("dev")
+        .run()
+}

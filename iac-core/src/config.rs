@@ -25,6 +25,9 @@ pub struct Config {
     stack: String,
     path: PathBuf,
     table: toml::Table,
+    /// The file as written, so saving keeps its comments, order and layout
+    /// and rewrites only the keys that were set.
+    doc: toml_edit::DocumentMut,
     passphrase: Arc<Passphrase>,
     crypter: OnceLock<Crypter>,
 }
@@ -33,15 +36,20 @@ impl Config {
     /// Loads `<dir>/<stack>.toml`; a missing file is an empty config.
     pub fn load(dir: &Path, stack: &str) -> Result<Config> {
         let path = dir.join(format!("{stack}.toml"));
-        let table = match std::fs::read_to_string(&path) {
-            Ok(s) => s.parse::<toml::Table>().map_err(|e| Error::corrupt(&path, format!("not valid TOML: {e}")))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
+        let text = match std::fs::read_to_string(&path) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(Error::io(&path, e)),
         };
+        let table = text.parse::<toml::Table>().map_err(|e| Error::corrupt(&path, format!("not valid TOML: {e}")))?;
+        let doc = text
+            .parse::<toml_edit::DocumentMut>()
+            .map_err(|e| Error::corrupt(&path, format!("not valid TOML: {e}")))?;
         Ok(Config {
             stack: stack.to_owned(),
             path,
             table,
+            doc,
             passphrase: Arc::new(Passphrase::default()),
             crypter: OnceLock::new(),
         })
@@ -52,6 +60,7 @@ impl Config {
         Config {
             stack: stack.to_owned(),
             path: PathBuf::from(format!("{stack}.toml")),
+            doc: toml::to_string(&table).ok().and_then(|t| t.parse().ok()).unwrap_or_default(),
             table,
             passphrase: Arc::new(Passphrase::default()),
             crypter: OnceLock::new(),
@@ -157,8 +166,25 @@ impl Config {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
-        let text = toml::to_string_pretty(&self.table).map_err(|e| self.err("*", e.to_string()))?;
-        crate::state::local::write_atomic(&self.path, text.as_bytes())
+        let mut doc = self.doc.clone();
+        for (key, value) in &self.table {
+            let written = doc.get(key).and_then(|item| item_value(item));
+            if written.as_ref() == Some(value) {
+                continue;
+            }
+            let mut item = to_item(value).map_err(|e| self.err(key, e))?;
+            // A changed value keeps the comment after it on its line.
+            if let (Some(old), Some(new)) = (doc.get(key).and_then(|i| i.as_value()), item.as_value_mut()) {
+                *new.decor_mut() = old.decor().clone();
+            }
+            doc.insert(key, item);
+        }
+        let gone: Vec<String> =
+            doc.as_table().iter().map(|(k, _)| k.to_owned()).filter(|k| !self.table.contains_key(k)).collect();
+        for key in gone {
+            doc.remove(&key);
+        }
+        crate::state::local::write_atomic(&self.path, doc.to_string().as_bytes())
     }
 
     /// The stack's secrets key, derived from the passphrase on first use.
@@ -224,6 +250,27 @@ fn parse_value(raw: &str) -> toml::Value {
         .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
 }
 
+/// A value of the written document, read as the parsed table holds it.
+fn item_value(item: &toml_edit::Item) -> Option<toml::Value> {
+    let mut one = toml_edit::DocumentMut::new();
+    one.insert("v", item.clone());
+    let t: toml::Table = one.to_string().parse().ok()?;
+    t.get("v").cloned()
+}
+
+/// A value as a document item (tables inline, as `config set` writes them).
+fn to_item(value: &toml::Value) -> std::result::Result<toml_edit::Item, String> {
+    let mut t = toml::Table::new();
+    t.insert("v".into(), value.clone());
+    let text = toml::to_string(&t).map_err(|e| e.to_string())?;
+    let doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| e.to_string())?;
+    let item = doc.get("v").cloned().ok_or("no value")?;
+    Ok(match item {
+        toml_edit::Item::Table(t) => toml_edit::Item::Value(toml_edit::Value::InlineTable(t.into_inline_table())),
+        other => other,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,5 +280,24 @@ mod tests {
         assert_eq!(parse_value("3"), toml::Value::Integer(3));
         assert_eq!(parse_value("db.r6g.large"), toml::Value::String("db.r6g.large".into()));
         assert_eq!(parse_value("[\"a\"]"), toml::Value::Array(vec![toml::Value::String("a".into())]));
+    }
+
+    #[test]
+    fn saving_keeps_the_files_comments_order_and_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "# dev.tfvars of the document.\nenvironment = \"dev\"\n# The document says db.t3.micro.\nclass = \"db.t3.medium\" # nearest valid\nshards = 1\n\n[services.api]\ncpu = 256 # Fargate's smallest\n";
+        std::fs::write(dir.path().join("dev.toml"), text).unwrap();
+        let mut c = Config::load(dir.path(), "dev").unwrap();
+        c.set("shards", "4");
+        c.set("region", "eu-west-1");
+        c.save().unwrap();
+        let saved = std::fs::read_to_string(dir.path().join("dev.toml")).unwrap();
+        assert_eq!(
+            saved,
+            "# dev.tfvars of the document.\nenvironment = \"dev\"\n# The document says db.t3.micro.\nclass = \"db.t3.medium\" # nearest valid\nshards = 4\nregion = \"eu-west-1\"\n\n[services.api]\ncpu = 256 # Fargate's smallest\n"
+        );
+        let again = Config::load(dir.path(), "dev").unwrap();
+        assert_eq!(again.get::<u32>("shards").unwrap(), Some(4));
+        assert_eq!(again.get::<String>("region").unwrap().as_deref(), Some("eu-west-1"));
     }
 }

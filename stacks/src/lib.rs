@@ -4,3 +4,4 @@
 
 pub mod bitcoin;
 pub mod components;
+pub mod trading;

@@ -75,6 +75,19 @@ pub struct PostgresArgs {
     pub parameters: Vec<(String, String)>,
 }
 
+/// Settings most databases leave at their defaults, kept apart from
+/// [`PostgresArgs`] so that callers' struct literals stay valid when one is
+/// added. `Default` is what [`PostgresDatabase::new`] uses.
+#[derive(Clone, Default)]
+pub struct PostgresOptions {
+    /// Enhanced Monitoring: seconds between OS metric samples (1, 5, 10,
+    /// 15, 30 or 60; 0, the default, leaves it off). When on, a role RDS's
+    /// monitoring service assumes (`<identifier>-rds-monitoring`, with
+    /// `AmazonRDSEnhancedMonitoringRole`) is made, and every instance (the
+    /// read replica and Aurora's readers too) is monitored.
+    pub monitoring_interval_seconds: i32,
+}
+
 /// The database's handles.
 pub struct PostgresDatabase {
     /// The writer endpoint.
@@ -97,9 +110,29 @@ const PORT: i32 = 5432;
 impl PostgresDatabase {
     /// Declares the database as component `name` of `stack`.
     pub fn new(stack: &Stack, name: &str, args: &PostgresArgs) -> PostgresDatabase {
+        PostgresDatabase::with_options(stack, name, args, &PostgresOptions::default())
+    }
+
+    /// Declares the database as component `name` of `stack`, with
+    /// `options` beyond the usual.
+    pub fn with_options(stack: &Stack, name: &str, args: &PostgresArgs, options: &PostgresOptions) -> PostgresDatabase {
         let c = stack.component("stacks:PostgresDatabase", name);
         let id = &args.identifier;
         let major = args.engine_version.split('.').next().unwrap_or("15").to_owned();
+        // Enhanced Monitoring publishes through a role of its own.
+        let interval = options.monitoring_interval_seconds;
+        let monitoring_role: Option<Output<String>> = (interval > 0).then(|| {
+            service_role(
+                &c,
+                "monitoring-role",
+                &format!("{id}-rds-monitoring"),
+                "monitoring.rds.amazonaws.com",
+                &["service-role/AmazonRDSEnhancedMonitoringRole"],
+                vec![],
+            )
+            .arn
+            .clone()
+        });
         let key = c.add(
             "key",
             Key::builder()
@@ -186,6 +219,8 @@ impl PostgresDatabase {
                             .instance_class(instance_class.clone())
                             .promotion_tier(n as i32 - 1)
                             .performance_insights(args.performance_insights)
+                            .monitoring_interval(interval)
+                            .maybe_monitoring_role_arn(monitoring_role.clone().map(Input::from))
                             .build(),
                     );
                 }
@@ -235,6 +270,8 @@ impl PostgresDatabase {
                         .backup_retention_period(args.backup_retention_days)
                         .deletion_protection(args.deletion_protection)
                         .performance_insights(args.performance_insights)
+                        .monitoring_interval(interval)
+                        .maybe_monitoring_role_arn(monitoring_role.clone().map(Input::from))
                         .cloudwatch_logs_exports(vec!["postgresql".into()])
                         .copy_tags_to_snapshot(true)
                         .build(),
@@ -252,6 +289,11 @@ impl PostgresDatabase {
                             .storage_encrypted(true)
                             .kms_key_id(key.arn.clone())
                             .performance_insights(args.performance_insights)
+                            .monitoring_interval(interval)
+                            .maybe_monitoring_role_arn(monitoring_role.clone().map(Input::from))
+                            // Its own slow queries (reports, analytics)
+                            // are logged as the primary's are.
+                            .cloudwatch_logs_exports(vec!["postgresql".into()])
                             .build(),
                     )
                     .address

@@ -14,7 +14,7 @@ pub mod network;
 pub use alb::{PublicAlb, PublicAlbArgs};
 pub use cache::{RedisArgs, RedisCache};
 pub use data_lake::{tiering_rule, DataLake, DataLakeArgs, LakeBucket};
-pub use database::{PostgresArgs, PostgresDatabase, PostgresKind};
+pub use database::{PostgresArgs, PostgresDatabase, PostgresKind, PostgresOptions};
 pub use delivery::{DeliveryArgs, DeliveryPipeline};
 pub use ecs_service::{AlbRoute, CpuScaling, EcsService, EcsServiceArgs};
 pub use eks::{AddonArgs, EksCluster, EksClusterArgs, NodeGroupArgs};

@@ -5,3 +5,4 @@
 mod bitcoin;
 mod cli;
 mod components;
+mod trading;

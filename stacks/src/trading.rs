@@ -206,7 +206,7 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
     // enabled"), and ElastiCache requires automatic failover with it.
     if !cache_failover {
         return Err(config_error(
-            &cfg,
+            cfg,
             "elasticache_automatic_failover_enabled",
             "the cache runs in cluster mode, which ElastiCache only offers with automatic failover",
         ));
@@ -224,7 +224,7 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
             cidr: cidr.clone(),
             azs: zones,
             database_subnets: true,
-            nat: nat_mode(&cfg)?,
+            nat: nat_mode(cfg)?,
             flow_log_retention_days: cfg.get("flow_log_retention_days")?,
             s3_endpoint: true,
             eks_cluster_name: Some(cluster_name.clone()),

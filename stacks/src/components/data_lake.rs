@@ -1,7 +1,10 @@
 //! `DataLake`: a set of S3 buckets sharing one policy — versioned,
 //! encrypted (SSE-S3 or a dedicated KMS key with bucket keys), public
 //! access blocked, access-logged into a log bucket, with per-bucket
-//! lifecycle rules and optional cross-region replication.
+//! lifecycle rules and optional cross-region replication (with a KMS key
+//! of the replica region's own when the lake is KMS-encrypted: S3 skips
+//! KMS-encrypted objects unless the rule names a key to re-encrypt them
+//! with there).
 
 use std::collections::BTreeMap;
 
@@ -52,7 +55,8 @@ pub struct DataLakeArgs {
     pub kms: bool,
     /// Log every bucket's access into `<prefix>-access-logs`.
     pub access_logging: bool,
-    /// The region replicas live in (buckets with `replicate`).
+    /// The region replicas live in (buckets with `replicate`). With `kms`,
+    /// the replicas are encrypted with a key made in that region.
     pub replica_region: Option<String>,
     /// Let destroy empty the buckets (development).
     pub force_destroy: bool,

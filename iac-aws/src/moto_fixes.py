@@ -83,6 +83,20 @@ rds_models.DBInstance.performance_insights_enabled = property(
     lambda self: bool(getattr(self, "enable_performance_insights", False))
 )
 
+# RDS: a read replica is a shallow copy of its source, so the two share one
+# list of CloudWatch log exports: enabling a log type on one enables it (or
+# lists it twice) on both. On AWS each instance has its own setting.
+_create_read_replica = rds_models.RDSBackend.create_db_instance_read_replica
+
+
+def _create_read_replica_fixed(self, db_kwargs):
+    replica = _create_read_replica(self, db_kwargs)
+    replica.enabled_cloudwatch_logs_exports = list(replica.enabled_cloudwatch_logs_exports)
+    return replica
+
+
+rds_models.RDSBackend.create_db_instance_read_replica = _create_read_replica_fixed
+
 # MSK: a cluster stays CREATING for ever (AWS: ACTIVE once brokers are up;
 # moto's RDS, by contrast, reports its instances ready); its creation time
 # has no time zone, which the SDK's timestamp parser refuses; describing or
@@ -891,6 +905,67 @@ def _kb_summary_fixed(self):
 
 bedrockagent_models.KnowledgeBase.dict_summary = _kb_summary_fixed
 
+# EKS: AWS makes a cluster security group for every cluster, in the VPC of
+# its subnets (`eks-cluster-sg-<cluster>-<n>`, tagged with the cluster,
+# letting its own members in on everything and out anywhere), puts it on the
+# control plane's interfaces and on managed nodes without a launch template,
+# reports it as `resourcesVpcConfig.clusterSecurityGroupId` (with the
+# `vpcId`), and deletes it with the cluster. moto 5.2.5 makes none, so a
+# stack letting its nodes into a database has no group to name. Clusters
+# on subnets moto does not hold (moto's own tests use made-up ids) get none.
+# UpdateClusterConfig changes only the settings it is sent, as on AWS (moto
+# replaced the whole VPC configuration, losing the subnets and the group).
+# Every cluster has an API endpoint and an OIDC issuer of its own (moto gave
+# every cluster of the process the same two, so a second cluster's IAM OIDC
+# provider collided with the first's).
+from moto.ec2.models import ec2_backends as _ec2_backends
+
+_eks_create_cluster = eks_models.EKSBackend.create_cluster
+_eks_delete_cluster = eks_models.EKSBackend.delete_cluster
+_eks_update_cluster_config = eks_models.EKSBackend.update_cluster_config
+
+
+def _eks_create_cluster_fixed(self, name, role_arn, resources_vpc_config, *args, **kwargs):
+    cluster = _eks_create_cluster(self, name, role_arn, resources_vpc_config, *args, **kwargs)
+    cluster.endpoint = f"https://{uuid.uuid4().hex.upper()}.gr7.{self.region_name}.eks.amazonaws.com"
+    cluster.identity = {"oidc": {"issuer": f"https://oidc.eks.{self.region_name}.amazonaws.com/id/{uuid.uuid4().hex.upper()}"}}
+    ec2 = _ec2_backends[self.account_id][self.region_name]
+    subnets = (resources_vpc_config or {}).get("subnetIds") or []
+    try:
+        vpc_id = ec2.get_subnet(subnets[0]).vpc_id
+    except Exception:
+        return cluster
+    sg_name = f"eks-cluster-sg-{name}-{uuid.uuid4().int % 10**9:09d}"
+    sg = ec2.create_security_group(
+        sg_name,
+        "EKS created security group applied to ENI that is attached to EKS Control Plane master nodes, "
+        "as well as any managed workloads.",
+        vpc_id,
+        tags={"Name": sg_name, "aws:eks:cluster-name": name, f"kubernetes.io/cluster/{name}": "owned"},
+    )
+    ec2.authorize_security_group_ingress(sg.id, "-1", None, None, [], source_groups=[{"GroupId": sg.id}])
+    cluster.resources_vpc_config = dict(resources_vpc_config, clusterSecurityGroupId=sg.id, vpcId=vpc_id)
+    return cluster
+
+
+def _eks_delete_cluster_fixed(self, name):
+    cluster = _eks_delete_cluster(self, name)
+    sg_id = (cluster.resources_vpc_config or {}).get("clusterSecurityGroupId")
+    if sg_id:
+        _ec2_backends[self.account_id][self.region_name].delete_security_group(group_id=sg_id)
+    return cluster
+
+
+def _eks_update_cluster_config_fixed(self, name, resources_vpc_config, *args, **kwargs):
+    cluster = self.clusters.get(name)
+    if cluster is not None and resources_vpc_config:
+        resources_vpc_config = dict(cluster.resources_vpc_config or {}, **resources_vpc_config)
+    return _eks_update_cluster_config(self, name, resources_vpc_config, *args, **kwargs)
+
+
+eks_models.EKSBackend.create_cluster = _eks_create_cluster_fixed
+eks_models.EKSBackend.delete_cluster = _eks_delete_cluster_fixed
+eks_models.EKSBackend.update_cluster_config = _eks_update_cluster_config_fixed
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

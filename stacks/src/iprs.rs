@@ -182,7 +182,7 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
             proxy: true,
             parameters: Vec::new(),
         },
-        &PostgresOptions { proxy_secret_arn: Some(credentials.arn.clone()) },
+        &PostgresOptions { proxy_secret_arn: Some(credentials.arn.clone()), ..Default::default() },
     );
     let proxy_endpoint = db.proxy_endpoint.clone().expect("the database has a proxy");
     // The services connect through the proxy, which requires TLS.

@@ -263,7 +263,7 @@ impl Resource for ReplicationGroup {
             c.check(self.transit_encryption, "authToken", || {
                 "an AUTH token needs transit_encryption (AWS only accepts one over TLS)".into()
             });
-            if let Some(t) = token.value() {
+            if let Some(t) = known_token(token) {
                 c.check((16..=128).contains(&t.len()), "authToken", || {
                     format!("the token is {} characters; 16 to 128 are allowed", t.len())
                 });
@@ -565,6 +565,19 @@ fn replicas(i: &In<'_>) -> i32 {
         i.opt_i32("replicasPerNodeGroup").unwrap_or(0)
     } else {
         i.opt_i32("numCacheClusters").unwrap_or(1) - 1
+    }
+}
+
+/// The AUTH token when it is known at preview: given as a value, or (the
+/// usual way) secret config, a known value marked secret. The checks never
+/// quote it.
+fn known_token(token: &Input<String>) -> Option<&str> {
+    match token {
+        Input::Value(t) => Some(t.as_str()),
+        Input::Output(o) => match o.expr() {
+            Expr::Secret(inner) => inner.as_value().and_then(Value::as_str),
+            e => e.as_value().and_then(Value::as_str),
+        },
     }
 }
 

@@ -383,6 +383,17 @@ async fn bad_cache_inputs_are_refused_at_preview() {
                 .parameter_group_name(&old.name)
                 .build(),
         );
+        // Secret config is checked too (it is known at preview), and
+        // never quoted.
+        s.add(
+            "secret-token",
+            ReplicationGroup::builder()
+                .id("secret-token")
+                .node_type("cache.t4g.micro")
+                .transit_encryption(true)
+                .auth_token(Output::known("sh@rt token".to_owned()).secret())
+                .build(),
+        );
         s.add(
             "bad-cluster",
             ReplicationGroup::builder()
@@ -414,6 +425,8 @@ async fn bad_cache_inputs_are_refused_at_preview() {
         ("bad-rg", "snapshotRetentionLimit", "0 to 35"),
         ("bad-rg", "snapshotWindow", "at least 60"),
         ("bad-rg", "parameterGroupName", "family `redis99`"),
+        ("secret-token", "authToken", "16 to 128"),
+        ("secret-token", "authToken", "printable ASCII without spaces"),
         ("bad-cluster", "nodeType", "not a node family"),
         ("bad-cluster", "numNodeGroups", "1 to 500"),
         ("bad-cluster", "replicasPerNodeGroup", "0 to 5"),
@@ -425,4 +438,5 @@ async fn bad_cache_inputs_are_refused_at_preview() {
             "missing `{what}` on {resource}.{field}: {text}"
         );
     }
+    assert!(!text.contains("sh@rt token"), "the token is never quoted: {text}");
 }

@@ -1,7 +1,10 @@
 //! `DataLake`: a set of S3 buckets sharing one policy — versioned,
 //! encrypted (SSE-S3 or a dedicated KMS key with bucket keys), public
 //! access blocked, access-logged into a log bucket, with per-bucket
-//! lifecycle rules and optional cross-region replication.
+//! lifecycle rules and optional cross-region replication (with a KMS key
+//! of the replica region's own when the lake is KMS-encrypted: S3 skips
+//! KMS-encrypted objects unless the rule names a key to re-encrypt them
+//! with there).
 
 use std::collections::BTreeMap;
 
@@ -52,7 +55,8 @@ pub struct DataLakeArgs {
     pub kms: bool,
     /// Log every bucket's access into `<prefix>-access-logs`.
     pub access_logging: bool,
-    /// The region replicas live in (buckets with `replicate`).
+    /// The region replicas live in (buckets with `replicate`). With `kms`,
+    /// the replicas are encrypted with a key made in that region.
     pub replica_region: Option<String>,
     /// Let destroy empty the buckets (development).
     pub force_destroy: bool,
@@ -140,7 +144,23 @@ impl DataLake {
                     &[],
                     vec![],
                 );
-                (west, role, region.clone())
+                // S3 replicates KMS-encrypted objects only when the rule
+                // names a key in the destination's region to re-encrypt
+                // them with (a KMS key never leaves its region).
+                let replica_key = key.as_ref().map(|_| {
+                    c.add_with(
+                        "replica-key",
+                        Key::builder()
+                            .description(format!("{} data lake replicas ({region})", args.prefix))
+                            .enable_key_rotation(true)
+                            .deletion_window_in_days(7)
+                            .build(),
+                        ResourceOptions::default().provider(&west),
+                    )
+                    .arn
+                    .clone()
+                });
+                (west, role, region.clone(), replica_key)
             });
         let mut buckets = BTreeMap::new();
         let mut arns = BTreeMap::new();
@@ -148,12 +168,16 @@ impl DataLake {
         for b in &args.buckets {
             let name = format!("{}-{}", args.prefix, b.key);
             let replication_config = match (&replication, b.replicate) {
-                (Some((west, role, region)), true) => {
+                (Some((west, role, region, replica_key)), true) => {
                     let replica = c.add_with(
                         &format!("{}-replica", b.key),
                         Bucket::builder()
                             .bucket(format!("{name}-{region}"))
                             .versioning(true)
+                            .encryption(match replica_key {
+                                Some(k) => Encryption::Kms { key_id: Some(k.clone().into()), bucket_key: true },
+                                None => Encryption::SseS3,
+                            })
                             .force_destroy(args.force_destroy)
                             .build(),
                         ResourceOptions::default().provider(west),
@@ -171,6 +195,7 @@ impl DataLake {
                                 .id("everything")
                                 .destination_bucket_arn(replica.arn.clone())
                                 .storage_class(StorageClass::StandardIa)
+                                .maybe_replica_kms_key_id(replica_key.clone())
                                 .build()])
                             .build(),
                     )
@@ -207,7 +232,16 @@ impl DataLake {
             buckets.insert(b.key.clone(), bucket.id.clone());
             arns.insert(b.key.clone(), bucket.arn.clone());
         }
-        if let Some((_, role, _)) = &replication {
+        if let Some((_, role, _, replica_key)) = &replication {
+            // Reading KMS-encrypted objects and re-encrypting the replicas.
+            if let (Some(source), Some(replica)) = (&key, replica_key) {
+                replication_statements.push(
+                    Statement::builder().actions(["kms:Decrypt"]).resources(vec![source.arn.clone().into()]).build(),
+                );
+                replication_statements.push(
+                    Statement::builder().actions(["kms:Encrypt"]).resources(vec![replica.clone().into()]).build(),
+                );
+            }
             let mut doc = PolicyDocument::new();
             for st in replication_statements {
                 doc = doc.statement(st);

@@ -85,6 +85,12 @@ pub struct PostgresOptions {
     /// proxy when the password is given (no managed secret exists then);
     /// unset, the proxy uses the managed master secret.
     pub proxy_secret_arn: Option<Output<String>>,
+    /// Enhanced Monitoring: seconds between OS metric samples (1, 5, 10,
+    /// 15, 30 or 60; 0, the default, leaves it off). When on, a role RDS's
+    /// monitoring service assumes (`<identifier>-rds-monitoring`, with
+    /// `AmazonRDSEnhancedMonitoringRole`) is made, and every instance (the
+    /// read replica and Aurora's readers too) is monitored.
+    pub monitoring_interval_seconds: i32,
 }
 
 /// The database's handles.
@@ -118,6 +124,20 @@ impl PostgresDatabase {
         let c = stack.component("stacks:PostgresDatabase", name);
         let id = &args.identifier;
         let major = args.engine_version.split('.').next().unwrap_or("15").to_owned();
+        // Enhanced Monitoring publishes through a role of its own.
+        let interval = options.monitoring_interval_seconds;
+        let monitoring_role: Option<Output<String>> = (interval > 0).then(|| {
+            service_role(
+                &c,
+                "monitoring-role",
+                &format!("{id}-rds-monitoring"),
+                "monitoring.rds.amazonaws.com",
+                &["service-role/AmazonRDSEnhancedMonitoringRole"],
+                vec![],
+            )
+            .arn
+            .clone()
+        });
         let key = c.add(
             "key",
             Key::builder()
@@ -204,6 +224,8 @@ impl PostgresDatabase {
                             .instance_class(instance_class.clone())
                             .promotion_tier(n as i32 - 1)
                             .performance_insights(args.performance_insights)
+                            .monitoring_interval(interval)
+                            .maybe_monitoring_role_arn(monitoring_role.clone().map(Input::from))
                             .build(),
                     );
                 }
@@ -253,6 +275,8 @@ impl PostgresDatabase {
                         .backup_retention_period(args.backup_retention_days)
                         .deletion_protection(args.deletion_protection)
                         .performance_insights(args.performance_insights)
+                        .monitoring_interval(interval)
+                        .maybe_monitoring_role_arn(monitoring_role.clone().map(Input::from))
                         .cloudwatch_logs_exports(vec!["postgresql".into()])
                         .copy_tags_to_snapshot(true)
                         .build(),
@@ -270,6 +294,11 @@ impl PostgresDatabase {
                             .storage_encrypted(true)
                             .kms_key_id(key.arn.clone())
                             .performance_insights(args.performance_insights)
+                            .monitoring_interval(interval)
+                            .maybe_monitoring_role_arn(monitoring_role.clone().map(Input::from))
+                            // Its own slow queries (reports, analytics)
+                            // are logged as the primary's are.
+                            .cloudwatch_logs_exports(vec!["postgresql".into()])
                             .build(),
                     )
                     .address

@@ -9,7 +9,8 @@ use iac_aws::sns::{Subscription, Topic};
 use iac_core::{Output, Stack};
 
 /// One alarm: `metric` of `namespace` (with `dimensions`), its `stat` over
-/// `period` seconds, above `threshold` for `evaluation_periods` periods.
+/// `period` seconds, beyond `threshold` (above it, or below it for
+/// [`Alarm::below`]) for `evaluation_periods` periods.
 #[derive(Clone, Debug)]
 pub struct Alarm {
     /// The alarm's name (unique in the account and region).
@@ -28,8 +29,12 @@ pub struct Alarm {
     pub period: i32,
     /// Periods over the threshold before it fires.
     pub evaluation_periods: i32,
-    /// The threshold (fires above it).
+    /// The threshold.
     pub threshold: f64,
+    /// How the metric compares with the threshold when the alarm fires
+    /// (`GreaterThan` for [`Alarm::above`], `LessThan` for
+    /// [`Alarm::below`]).
+    pub comparison: Comparison,
 }
 
 impl Alarm {
@@ -56,6 +61,25 @@ impl Alarm {
             period,
             evaluation_periods: (minutes * 60 / period).max(1),
             threshold,
+            comparison: Comparison::GreaterThan,
+        }
+    }
+
+    /// An alarm firing when `stat(metric) < threshold` for `minutes`
+    /// minutes (free memory or storage running out), evaluated as
+    /// [`Alarm::above`] is.
+    pub fn below(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        metric: (&str, &str),
+        dimensions: &[(&str, &str)],
+        stat: Stat,
+        threshold: f64,
+        minutes: i32,
+    ) -> Alarm {
+        Alarm {
+            comparison: Comparison::LessThan,
+            ..Alarm::above(name, description, metric, dimensions, stat, threshold, minutes)
         }
     }
 }
@@ -107,7 +131,7 @@ impl Monitoring {
                     .period(alarm.period)
                     .evaluation_periods(alarm.evaluation_periods)
                     .threshold(alarm.threshold)
-                    .comparison(Comparison::GreaterThan)
+                    .comparison(alarm.comparison)
                     .treat_missing_data("notBreaching")
                     .alarm_actions(vec![topic.arn.clone().into()])
                     .ok_actions(vec![topic.arn.clone().into()])

@@ -5,3 +5,4 @@
 pub mod bitcoin;
 pub mod components;
 pub mod iprs;
+pub mod ons;

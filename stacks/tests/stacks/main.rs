@@ -6,3 +6,4 @@ mod bitcoin;
 mod cli;
 mod components;
 mod iprs;
+mod ons;

@@ -24,6 +24,7 @@ use iac_aws::kms::Key;
 use iac_aws::lambda::{Alias, Code, Function, Permission, Version};
 use iac_aws::logs::LogGroup;
 use iac_aws::policy::Statement;
+use iac_aws::s3::LifecycleRule;
 use iac_aws::stepfunctions::{Catch, Definition, Fail, Retry, StateMachine, Succeed, Task};
 use iac_aws::timestream::{Database, Table};
 use iac_aws::AwsProvider;
@@ -110,7 +111,15 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
             buckets: vec![
                 raw,
                 LakeBucket::plain("processed").with_rule(tiering_rule("archive", 90, 365, None)),
-                LakeBucket::plain("failed").with_rule(tiering_rule("expire", 30, 60, Some(failed_expire))),
+                // Failed files are kept for investigation, then expire.
+                LakeBucket::plain("failed").with_rule(
+                    LifecycleRule::builder()
+                        .id("expire")
+                        .expiration_days(failed_expire)
+                        .noncurrent_expiration_days(failed_expire)
+                        .abort_incomplete_multipart_days(7)
+                        .build(),
+                ),
             ],
             kms: false,
             access_logging: true,
@@ -201,7 +210,14 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
     // version (what blue-green deployments shift).
     let api_version = stack.add(
         "api-version",
-        Version::builder().function(api_fn.name.clone()).code_sha256(shas["api"].clone()).build(),
+        // Given explicitly: a version without one takes the function's
+        // description (AWS's PublishVersion), which `Version` reads back
+        // as drift from "".
+        Version::builder()
+            .function(api_fn.name.clone())
+            .code_sha256(shas["api"].clone())
+            .description("ONS data platform api")
+            .build(),
     );
     let _live = stack.add(
         "api-live",

@@ -83,12 +83,8 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
     let force_destroy: bool = cfg.get_or("force_destroy", false)?;
     let log_days: i32 = cfg.require("log_retention_days")?;
     let specs: Functions = cfg.require("functions")?;
-    let functions: Vec<(&str, FunctionSpec)> = vec![
-        ("router", specs.router),
-        ("processor", specs.processor),
-        ("api", specs.api),
-        ("loader", specs.loader),
-    ];
+    let functions: Vec<(&str, FunctionSpec)> =
+        vec![("router", specs.router), ("processor", specs.processor), ("api", specs.api), ("loader", specs.loader)];
     let tables: BTreeMap<String, TableSpec> = cfg.require("timestream_tables")?;
 
     // S3: raw, processed and failed buckets, encrypted (AES-256, as the
@@ -157,7 +153,9 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
     let data_access = vec![
         Statement::builder()
             .actions(["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:DeleteObject"])
-            .resources(bucket_arns.iter().flat_map(|a| [a.clone().into(), a.map(|a| format!("{a}/*")).into()]).collect())
+            .resources(
+                bucket_arns.iter().flat_map(|a| [a.clone().into(), a.map(|a| format!("{a}/*")).into()]).collect(),
+            )
             .build(),
         Statement::builder()
             .actions(["timestream:WriteRecords", "timestream:Select", "timestream:DescribeEndpoints"])
@@ -190,17 +188,17 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
             LogGroup::builder().name(format!("/aws/lambda/{fname}")).retention_in_days(log_days).build(),
         );
         let function = Function::builder()
-                .name(fname)
-                .description(format!("ONS data platform {name}"))
-                .runtime("python3.12")
-                .handler("index.handler")
-                .role(role.arn.clone())
-                .code(Code::Directory(PathBuf::from(FUNCTIONS_DIR).join(name)))
-                .memory_size(spec.memory)
-                .timeout(spec.timeout)
-                .environment(environment.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect())
-                .kms_key_arn(key.arn.clone())
-                .build();
+            .name(fname)
+            .description(format!("ONS data platform {name}"))
+            .runtime("python3.12")
+            .handler("index.handler")
+            .role(role.arn.clone())
+            .code(Code::Directory(PathBuf::from(FUNCTIONS_DIR).join(name)))
+            .memory_size(spec.memory)
+            .timeout(spec.timeout)
+            .environment(environment.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect())
+            .kms_key_arn(key.arn.clone())
+            .build();
         shas.insert(*name, function.code_sha256().unwrap_or_default());
         fns.insert(*name, stack.add(&format!("{name}-fn"), function));
     }
@@ -221,7 +219,11 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
     );
     let _live = stack.add(
         "api-live",
-        Alias::builder().function(api_fn.name.clone()).name("live").function_version(api_version.version.clone()).build(),
+        Alias::builder()
+            .function(api_fn.name.clone())
+            .name("live")
+            .function_version(api_version.version.clone())
+            .build(),
     );
 
     // EventBridge: a new raw file goes to the router.
@@ -309,7 +311,11 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
     );
     let proxy = stack.add(
         "api-proxy",
-        ApiResource::builder().rest_api_id(api.id.clone()).parent_id(api.root_resource_id.clone()).path_part("{proxy+}").build(),
+        ApiResource::builder()
+            .rest_api_id(api.id.clone())
+            .parent_id(api.root_resource_id.clone())
+            .path_part("{proxy+}")
+            .build(),
     );
     let any = stack.add(
         "api-proxy-any",
@@ -322,7 +328,10 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
     );
     let to_fn = stack.add(
         "api-proxy-lambda",
-        Integration::builder().method(any.id.clone()).backend(Backend::LambdaProxy(api_fn.invoke_arn.clone().into())).build(),
+        Integration::builder()
+            .method(any.id.clone())
+            .backend(Backend::LambdaProxy(api_fn.invoke_arn.clone().into()))
+            .build(),
     );
     let deployment = stack.add(
         "api-deployment",
@@ -332,7 +341,8 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
             .triggers(triggers([("proxy-any", &any.fingerprint), ("proxy-lambda", &to_fn.fingerprint)]))
             .build(),
     );
-    let throttle = Throttle { burst_limit: cfg.require("api_burst_limit")?, rate_limit: cfg.require("api_rate_limit")? };
+    let throttle =
+        Throttle { burst_limit: cfg.require("api_burst_limit")?, rate_limit: cfg.require("api_rate_limit")? };
     let stage = stack.add(
         "api-stage",
         Stage::builder()
@@ -361,7 +371,10 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
             .build(),
     );
     let api_key = stack.add("api-key", ApiKey::builder().name(format!("{prefix}-clients")).build());
-    stack.add("api-usage-plan-key", UsagePlanKey::builder().usage_plan_id(plan.id.clone()).key_id(api_key.id.clone()).build());
+    stack.add(
+        "api-usage-plan-key",
+        UsagePlanKey::builder().usage_plan_id(plan.id.clone()).key_id(api_key.id.clone()).build(),
+    );
 
     // CloudWatch alarms to SNS.
     let error_threshold: f64 = cfg.require("lambda_error_threshold")?;

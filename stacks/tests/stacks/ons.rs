@@ -155,7 +155,10 @@ async fn lifecycle(x: Expected) {
     let buckets = s3.list_buckets().send().await.unwrap();
     assert!(buckets.buckets().iter().all(|b| !b.name().unwrap().starts_with(&format!("{p}-"))), "buckets gone");
     let fns = lambda.list_functions().send().await.unwrap();
-    assert!(fns.functions().iter().all(|f| !f.function_name().unwrap().starts_with(&format!("{p}-"))), "functions gone");
+    assert!(
+        fns.functions().iter().all(|f| !f.function_name().unwrap().starts_with(&format!("{p}-"))),
+        "functions gone"
+    );
     assert!(eb.describe_rule().name(format!("{p}-raw-file-created")).send().await.is_err(), "rule gone");
     assert!(sfn.describe_state_machine().state_machine_arn(&arn).send().await.is_err(), "state machine gone");
     assert!(ts.describe_database().database_name(format!("{p}-energy")).send().await.is_err(), "database gone");

@@ -19,6 +19,7 @@ use iac_aws::apigateway::{
     Throttle, UsagePlan, UsagePlanKey,
 };
 use iac_aws::cloudwatch::Stat;
+use iac_aws::codedeploy::{Application, DeploymentGroup, Platform, RollbackOn, Targets};
 use iac_aws::eventbridge::{Rule, Target, Trigger};
 use iac_aws::kms::Key;
 use iac_aws::lambda::{Alias, Code, Function, Permission, Version};
@@ -446,6 +447,34 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
         stack,
         "monitoring",
         &MonitoringArgs { prefix: prefix.clone(), region: region.clone(), email: cfg.get("alert_email")?, alarms },
+    );
+
+    // CodeDeploy: new api versions shift the `live` alias by canary (10%
+    // for 5 minutes), rolled back on failure or when the api's error or 5xx
+    // alarm fires.
+    let deploy_role = service_role(
+        stack,
+        "codedeploy-role",
+        &format!("{prefix}-codedeploy"),
+        "codedeploy.amazonaws.com",
+        &["service-role/AWSCodeDeployRoleForLambda"],
+        vec![],
+    );
+    let app = stack.add(
+        "codedeploy-app",
+        Application::builder().name(format!("{prefix}-api")).compute_platform(Platform::Lambda).build(),
+    );
+    stack.add(
+        "codedeploy-api",
+        DeploymentGroup::builder()
+            .application_name(app.name.clone())
+            .name(format!("{prefix}-api-live"))
+            .service_role_arn(deploy_role.arn.clone())
+            .targets(Targets::Lambda)
+            .deployment_config_name("CodeDeployDefault.LambdaCanary10Percent5Minutes")
+            .alarms(vec![format!("{prefix}-api-errors").into(), format!("{prefix}-api-5xx").into()])
+            .auto_rollback(vec![RollbackOn::DeploymentFailure, RollbackOn::DeploymentStopOnAlarm])
+            .build(),
     );
 
     stack.export("api_gateway_url", stage.invoke_url.clone());

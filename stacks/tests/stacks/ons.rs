@@ -128,6 +128,21 @@ async fn lifecycle(x: Expected) {
     assert_eq!(groups.log_groups().len(), 4, "a log group per function");
     assert!(groups.log_groups().iter().all(|g| g.retention_in_days() == Some(x.log_days)));
 
+    // CodeDeploy: canary on the api function, rolled back on its alarms.
+    let cd = aws.codedeploy().await;
+    let g = cd
+        .get_deployment_group()
+        .application_name(format!("{p}-api"))
+        .deployment_group_name(format!("{p}-api-live"))
+        .send()
+        .await
+        .unwrap();
+    let g = g.deployment_group_info().unwrap();
+    assert_eq!(g.deployment_config_name(), Some("CodeDeployDefault.LambdaCanary10Percent5Minutes"));
+    let names: Vec<&str> = g.alarm_configuration().unwrap().alarms().iter().filter_map(|a| a.name()).collect();
+    assert!(names.contains(&format!("{p}-api-5xx").as_str()), "{names:?}");
+    assert!(g.auto_rollback_configuration().unwrap().enabled());
+
     run.assert_converged();
 
     // One config value: one in-place update, and nothing else.
@@ -174,6 +189,8 @@ async fn lifecycle(x: Expected) {
     assert!(roles.roles().iter().all(|r| !r.role_name().starts_with(&format!("{p}-"))), "roles gone");
     let groups = aws.logs().await.describe_log_groups().log_group_name_prefix(format!("/aws/lambda/{p}-")).send();
     assert!(groups.await.unwrap().log_groups().is_empty(), "log groups gone");
+    let apps = aws.codedeploy().await.list_applications().send().await.unwrap();
+    assert!(apps.applications().iter().all(|a| a != &format!("{p}-api")), "CodeDeploy application gone");
     let topics = aws.sns().await.list_topics().send().await.unwrap();
     assert!(topics.topics().iter().all(|t| !t.topic_arn().unwrap().ends_with(&format!(":{p}-alerts"))));
 }

@@ -18,6 +18,10 @@ use iac_aws::apigateway::{
     triggers, ApiKey, ApiResource, ApiStage, Backend, Deployment, EndpointType, Integration, Method, RestApi, Stage,
     Throttle, UsagePlan, UsagePlanKey,
 };
+use iac_aws::appconfig::{
+    Application as ConfigApp, ConfigurationProfile, DeploymentStrategy, Environment, Growth,
+    HostedConfigurationVersion, ProfileType,
+};
 use iac_aws::cloudwatch::Stat;
 use iac_aws::codedeploy::{Application, DeploymentGroup, Platform, RollbackOn, Targets};
 use iac_aws::eventbridge::{Rule, Target, Trigger};
@@ -474,6 +478,44 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
             .deployment_config_name("CodeDeployDefault.LambdaCanary10Percent5Minutes")
             .alarms(vec![format!("{prefix}-api-errors").into(), format!("{prefix}-api-5xx").into()])
             .auto_rollback(vec![RollbackOn::DeploymentFailure, RollbackOn::DeploymentStopOnAlarm])
+            .build(),
+    );
+
+    // AppConfig: the platform's feature flags, rolled out gradually (20%
+    // steps over 10 minutes, then 5 minutes' bake).
+    let flags_app = stack.add(
+        "appconfig-app",
+        ConfigApp::builder().name(format!("{prefix}-platform")).description("ONS data platform").build(),
+    );
+    stack.add("appconfig-env", Environment::builder().application_id(flags_app.id.clone()).name(env.clone()).build());
+    let flags = stack.add(
+        "appconfig-flags",
+        ConfigurationProfile::builder()
+            .application_id(flags_app.id.clone())
+            .name("feature-flags")
+            .profile_type(ProfileType::FeatureFlags)
+            .build(),
+    );
+    stack.add(
+        "appconfig-flags-v",
+        HostedConfigurationVersion::builder()
+            .application_id(flags_app.id.clone())
+            .configuration_profile_id(flags.profile_id.clone())
+            .content(json!({
+                "version": "1",
+                "flags": {"knowledgeBaseQueries": {"name": "Knowledge base queries"}},
+                "values": {"knowledgeBaseQueries": {"enabled": false}}
+            }))
+            .build(),
+    );
+    stack.add(
+        "appconfig-strategy",
+        DeploymentStrategy::builder()
+            .name(format!("{prefix}-gradual"))
+            .deployment_duration_in_minutes(10)
+            .growth_factor(20.0)
+            .growth_type(Growth::Linear)
+            .final_bake_time_in_minutes(5)
             .build(),
     );
 

@@ -143,6 +143,19 @@ async fn lifecycle(x: Expected) {
     assert!(names.contains(&format!("{p}-api-5xx").as_str()), "{names:?}");
     assert!(g.auto_rollback_configuration().unwrap().enabled());
 
+    // AppConfig: the feature-flag profile of the platform's application.
+    let ac = aws.appconfig().await;
+    let apps = ac.list_applications().send().await.unwrap();
+    let app = apps.items().iter().find(|a| a.name() == Some(&format!("{p}-platform"))).expect("AppConfig app");
+    let profiles = ac.list_configuration_profiles().application_id(app.id().unwrap()).send().await.unwrap();
+    assert!(
+        profiles
+            .items()
+            .iter()
+            .any(|c| c.name() == Some("feature-flags") && c.r#type() == Some("AWS.AppConfig.FeatureFlags")),
+        "feature flags profile"
+    );
+
     run.assert_converged();
 
     // One config value: one in-place update, and nothing else.
@@ -191,6 +204,8 @@ async fn lifecycle(x: Expected) {
     assert!(groups.await.unwrap().log_groups().is_empty(), "log groups gone");
     let apps = aws.codedeploy().await.list_applications().send().await.unwrap();
     assert!(apps.applications().iter().all(|a| a != &format!("{p}-api")), "CodeDeploy application gone");
+    let apps = aws.appconfig().await.list_applications().send().await.unwrap();
+    assert!(apps.items().iter().all(|a| a.name() != Some(&format!("{p}-platform"))), "AppConfig app gone");
     let topics = aws.sns().await.list_topics().send().await.unwrap();
     assert!(topics.topics().iter().all(|t| !t.topic_arn().unwrap().ends_with(&format!(":{p}-alerts"))));
 }

@@ -5,4 +5,5 @@
 pub mod bitcoin;
 pub mod components;
 pub mod iprs;
+pub mod ons;
 pub mod trading;

@@ -6,4 +6,5 @@ mod bitcoin;
 mod cli;
 mod components;
 mod iprs;
+mod ons;
 mod trading;

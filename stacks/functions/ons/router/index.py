@@ -1,0 +1,6 @@
+"""The ONS data platform's router function (placeholder handler; the application ships its own code)."""
+import json
+
+
+def handler(event, context):
+    return {"statusCode": 200, "body": json.dumps({"function": "router", "status": "ok"})}

@@ -168,7 +168,7 @@ impl Config {
         }
         let mut doc = self.doc.clone();
         for (key, value) in &self.table {
-            let written = doc.get(key).and_then(|item| item_value(item));
+            let written = doc.get(key).and_then(item_value);
             if written.as_ref() == Some(value) {
                 continue;
             }

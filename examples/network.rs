@@ -119,5 +119,8 @@ fn program(stack: &Stack) -> Result<(), Error> {
 }
 
 fn main() -> std::process::ExitCode {
-    iac_core::cli::Runner::new("network-example", program).default_stack("dev").run()
+    iac_core::cli::Runner::new("network-example", program)
+        .backend_resolver(iac_aws::backend::resolver())
+        .default_stack("dev")
+        .run()
 }

@@ -7,6 +7,8 @@
 //! by default), so a program compiles only the SDKs it uses.
 #![warn(missing_docs)]
 
+#[cfg(feature = "s3")]
+pub mod backend;
 pub mod checks;
 pub mod error;
 pub mod handler;

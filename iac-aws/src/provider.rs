@@ -116,6 +116,11 @@ impl AwsProvider {
         AwsProvider::new(AwsSettings::default())
     }
 
+    /// The settings it was made with.
+    pub fn settings(&self) -> &AwsSettings {
+        &self.inner.settings
+    }
+
     /// A provider with explicit settings.
     pub fn new(settings: AwsSettings) -> AwsProvider {
         AwsProvider {

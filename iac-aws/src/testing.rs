@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 pub struct Moto {
     /// Its URL (`http://127.0.0.1:<port>`), for `AWS_ENDPOINT_URL`.
     pub endpoint: String,
+    /// The same emulator behind the fault-injecting layer (`moto_faults.py`):
+    /// see [`Moto::set_faults`].
+    pub faults_endpoint: String,
     _child: Child,
     /// Held open for the life of the test process: when the process ends, for
     /// whatever reason, the pipe closes and the watchdog shell kills moto.
@@ -32,6 +35,39 @@ impl Moto {
             ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
         ]
     }
+
+    /// Like [`Moto::env`], through the fault-injecting endpoint.
+    pub fn faulty_env(&self) -> Vec<(&'static str, String)> {
+        let mut env = self.env();
+        env[0].1 = self.faults_endpoint.clone();
+        env
+    }
+
+    /// Sets what the fault-injecting endpoint injects (a JSON document, see
+    /// `moto_faults.py`: shares of `throttle`, `error` and `stall`, a `seed`,
+    /// an operation to `fail` for good) and clears its counts.
+    pub fn set_faults(&self, config: &serde_json::Value) {
+        self.faults_call("POST", &config.to_string());
+    }
+
+    /// What the fault-injecting endpoint injected since it was last set:
+    /// counts by kind (`throttle`, `error`, `stall`, `fail`, `passed`) and by
+    /// `operations` (`kind:Operation`).
+    pub fn faults_injected(&self) -> serde_json::Value {
+        self.faults_call("GET", "")
+    }
+
+    fn faults_call(&self, method: &str, body: &str) -> serde_json::Value {
+        use std::io::{Read, Write};
+        let addr = self.faults_endpoint.trim_start_matches("http://");
+        let mut conn = TcpStream::connect(addr).expect("the fault endpoint");
+        write!(conn, "{method} /__faults HTTP/1.0\r\nHost: {addr}\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+            .expect("write to the fault endpoint");
+        let mut resp = String::new();
+        conn.read_to_string(&mut resp).expect("read the fault endpoint");
+        let json = resp.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("fault endpoint answered {resp:?}: {e}"))
+    }
 }
 
 /// Where moto's server is: `IAC_MOTO_SERVER`, else the workspace's `.venv`
@@ -45,9 +81,14 @@ fn moto_binary() -> PathBuf {
 
 /// Moto's server with the harness's fixes for where moto answers AWS
 /// calls differently from AWS, after the ElastiCache, AppConfig,
-/// CodeDeploy, OpenSearch Serverless and Bedrock calls it lacks, emulated
-/// (see each script's comments).
+/// CodeDeploy, OpenSearch Serverless and Bedrock calls it lacks, emulated,
+/// S3's conditional writes made atomic, and a second, fault-injecting
+/// endpoint (see each script's comments).
 const MOTO_FIXES: &str = concat!(
+    include_str!("moto_conditional.py"),
+    "\n",
+    include_str!("moto_faults.py"),
+    "\n",
     include_str!("moto_elasticache.py"),
     "\n",
     include_str!("moto_deploy.py"),
@@ -61,7 +102,12 @@ pub fn moto() -> &'static Moto {
     static MOTO: OnceLock<Moto> = OnceLock::new();
     MOTO.get_or_init(|| {
         let bin = moto_binary();
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        // Both held while the second is picked, so they differ.
+        let bind = || TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let (a, b) = (bind(), bind());
+        let port_of = |l: &TcpListener| l.local_addr().expect("a bound port").port();
+        let (port, faults_port) = (port_of(&a), port_of(&b));
+        drop((a, b));
         let log = std::env::temp_dir().join(format!("iac-moto-{port}.log"));
         // `sh` starts moto, then waits for its stdin (our pipe) to close.
         let mut child = Command::new("sh")
@@ -72,6 +118,7 @@ pub fn moto() -> &'static Moto {
             // AWS's managed policies (AmazonECSTaskExecutionRolePolicy, …)
             // exist in every account; moto loads them only when asked.
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .env("IAC_MOTO_FAULTS_PORT", faults_port.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             // Moto logs every request; a pipe nobody reads would fill and stall it.
@@ -84,7 +131,9 @@ pub fn moto() -> &'static Moto {
                 )
             });
         let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while TcpStream::connect(("127.0.0.1", port)).is_err()
+            || TcpStream::connect(("127.0.0.1", faults_port)).is_err()
+        {
             if !bin.exists() {
                 panic!(
                     "the AWS emulator {} is not installed. Run the tests with ./scripts/test, which installs it",
@@ -99,6 +148,11 @@ pub fn moto() -> &'static Moto {
             std::thread::sleep(Duration::from_millis(50));
         }
         let lifeline = child.stdin.take().expect("piped stdin");
-        Moto { endpoint: format!("http://127.0.0.1:{port}"), _child: child, _lifeline: lifeline }
+        Moto {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            faults_endpoint: format!("http://127.0.0.1:{faults_port}"),
+            _child: child,
+            _lifeline: lifeline,
+        }
     })
 }

@@ -81,6 +81,14 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A remote state backend failed or refused a write.
+    #[error("state backend {location}: {message}")]
+    Backend {
+        /// Where (a URL).
+        location: String,
+        /// What happened.
+        message: String,
+    },
     /// The stack is locked by another run.
     #[error("stack `{stack}` is locked by {holder}")]
     Locked {
@@ -129,6 +137,10 @@ pub enum Error {
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Io { path: path.into(), source }
+    }
+    /// A remote backend's failure at `location`.
+    pub fn backend(location: impl Into<String>, message: impl Into<String>) -> Error {
+        Error::Backend { location: location.into(), message: message.into() }
     }
     pub(crate) fn corrupt(path: impl Into<PathBuf>, message: impl Into<String>) -> Error {
         Error::Corrupt { path: path.into(), message: message.into() }

@@ -123,6 +123,11 @@ impl Session {
     /// The state store, sealing secrets with the stack's passphrase (asked
     /// for only when a secret is met).
     pub fn store(&self) -> StateStore {
+        self.store_on(self.backend.clone())
+    }
+
+    /// The stack's state store on another backend.
+    fn store_on(&self, backend: Arc<dyn Backend>) -> StateStore {
         let dir = self.config_dir.clone();
         let stack = self.stack.clone();
         let codec = SecretsCodec::new(move || {
@@ -132,7 +137,7 @@ impl Session {
             }
             cfg.crypter()
         });
-        StateStore::new(self.backend.clone(), &self.stack, codec)
+        StateStore::new(backend, &self.stack, codec)
     }
 
     fn engine(&self, providers: Providers) -> Engine {
@@ -389,6 +394,70 @@ impl Session {
         let holder = self.backend.lock_holder(&self.stack).await?;
         self.backend.unlock(&self.stack).await?;
         Ok(holder)
+    }
+
+    /// Copies this stack's state from `from` to `to` (`state push` and
+    /// `state pull`), holding both locks: the source is loaded and verified
+    /// (journal replayed, operations in flight kept), written to `to` as
+    /// one snapshot, and read back from `to` to check that it holds the
+    /// same. Refuses when `to` already holds a state of the stack, unless
+    /// `force`. Returns how many resources were copied.
+    pub async fn copy_state(&self, from: Arc<dyn Backend>, to: Arc<dyn Backend>, force: bool) -> Result<usize> {
+        let (src, dst) = (from.describe(&self.stack), to.describe(&self.stack));
+        if src == dst {
+            return Err(Error::Refused(format!("{src} is both the source and the destination")));
+        }
+        from.lock(&self.stack, &LockInfo::here("state copy")).await?;
+        let res = async {
+            to.lock(&self.stack, &LockInfo::here("state copy")).await?;
+            let res = self.copy_locked(&from, &to, force).await;
+            let unlocked = to.unlock(&self.stack).await;
+            let n = res?;
+            unlocked?;
+            Ok(n)
+        }
+        .await;
+        let unlocked = from.unlock(&self.stack).await;
+        let n = res?;
+        unlocked?;
+        Ok(n)
+    }
+
+    async fn copy_locked(&self, from: &Arc<dyn Backend>, to: &Arc<dyn Backend>, force: bool) -> Result<usize> {
+        let src = self.store_on(from.clone());
+        let dst = self.store_on(to.clone());
+        let stored = from.load(&self.stack).await?;
+        if stored.snapshot.is_none() && stored.journal.is_empty() {
+            return Err(Error::Refused(format!(
+                "there is no state of stack `{}` at {}",
+                self.stack,
+                from.describe(&self.stack)
+            )));
+        }
+        let mut state = src.load().await?.state;
+        let existing = dst.load().await?.state;
+        if !force && (!existing.resources.is_empty() || !existing.pending.is_empty() || existing.serial > 0) {
+            return Err(Error::Refused(format!(
+                "{} already holds a state of stack `{}` ({} resources); pass --force to overwrite it",
+                to.describe(&self.stack),
+                self.stack,
+                existing.resources.len()
+            )));
+        }
+        state.serial = state.serial.max(existing.serial);
+        dst.compact(&mut state).await?;
+        let copied = dst.load().await?.state;
+        let same = copied.resources.len() == state.resources.len()
+            && copied.resources.iter().all(|(u, r)| state.resources.get(u).is_some_and(|s| s.id == r.id))
+            && copied.pending.len() == state.pending.len()
+            && copied.outputs.len() == state.outputs.len();
+        if !same {
+            return Err(Error::backend(
+                to.describe(&self.stack),
+                "the copy read back differs from the source; the source is unchanged",
+            ));
+        }
+        Ok(state.resources.len())
     }
 
     /// Drops a torn last journal line (left by an interrupted write).

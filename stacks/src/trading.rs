@@ -9,7 +9,8 @@
 //!   group, the rules letting the load balancer reach the nodes, and the
 //!   database's and cache's groups, each letting in only the nodes on its
 //!   one port;
-//! - **eks**: Kubernetes 1.28 with node groups per workload, the VPC CNI,
+//! - **eks**: Kubernetes 1.32 (the document says 1.28, which EKS no longer
+//!   creates) with node groups per workload, the VPC CNI,
 //!   CoreDNS and kube-proxy add-ons, secrets encrypted with KMS and the
 //!   control plane's logs in CloudWatch;
 //! - **rds**: PostgreSQL 15.4 on an RDS instance (Multi-AZ in production)

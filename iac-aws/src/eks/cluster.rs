@@ -35,11 +35,15 @@ const AWS_DEFAULTED: &[&str] = &["version", "publicAccessCidrs"];
 
 /// An EKS cluster.
 ///
+/// The preview refuses a version EKS no longer creates clusters on (past
+/// the end of its extended support on AWS's calendar), naming the oldest
+/// version still offered.
+///
 /// ```
 /// use iac_aws::eks::{Cluster, LogType};
 /// let cluster = Cluster::builder()
 ///     .name("prod")
-///     .version("1.31")
+///     .version("1.32")
 ///     .role_arn("arn:aws:iam::123456789012:role/eks-cluster")
 ///     .subnet_ids(["subnet-0aaa", "subnet-0bbb"])
 ///     .enabled_cluster_log_types(vec![LogType::Api, LogType::Audit])
@@ -51,7 +55,7 @@ pub struct Cluster {
     /// The cluster's name (1–100 characters; replaces when changed).
     #[builder(into)]
     pub name: String,
-    /// The Kubernetes version, `major.minor` (`1.31`); AWS's default when
+    /// The Kubernetes version, `major.minor` (`1.32`); AWS's default when
     /// unset. Raising it upgrades the cluster in place.
     #[builder(into)]
     pub version: Option<String>,
@@ -174,9 +178,20 @@ impl Resource for Cluster {
     fn validate(&self, c: &mut Checks) {
         check_name(c, "name", &self.name, 100);
         if let Some(v) = &self.version {
-            c.check(is_major_minor(v), "version", || {
-                format!("`{v}` is not a Kubernetes version of the form major.minor (like `1.31`); EKS picks the patch")
-            });
+            match parse_major_minor(v) {
+                None => c.fail(
+                    "version",
+                    format!(
+                        "`{v}` is not a Kubernetes version of the form major.minor (like `1.32`); EKS picks the patch"
+                    ),
+                ),
+                Some((major, minor)) => {
+                    let today = time::OffsetDateTime::now_utc().date();
+                    if let Some(why) = super::calendar::unsupported(major, minor, today) {
+                        c.fail("version", why);
+                    }
+                }
+            }
         }
         c.check(self.subnet_ids.len() >= 2, "subnetIds", || {
             format!("{} subnet(s) given; EKS needs subnets in at least two availability zones", self.subnet_ids.len())
@@ -203,11 +218,11 @@ impl Resource for Cluster {
     }
 }
 
-/// `1.31`: digits, one dot, digits.
-pub(crate) fn is_major_minor(v: &str) -> bool {
-    let mut parts = v.split('.');
-    let ok = |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
-    ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
+/// `1.32` → `(1, 32)`: digits, one dot, digits.
+pub(crate) fn parse_major_minor(v: &str) -> Option<(u32, u32)> {
+    let (major, minor) = v.split_once('.')?;
+    let num = |p: &str| (!p.is_empty() && p.chars().all(|c| c.is_ascii_digit())).then(|| p.parse().ok()).flatten();
+    Some((num(major)?, num(minor)?))
 }
 
 pub(crate) struct ClusterHandler;

@@ -9,6 +9,7 @@
 //! come from resources declared elsewhere in the program.
 
 mod addon;
+mod calendar;
 mod cluster;
 mod nodegroup;
 

@@ -10,6 +10,7 @@ pub use config::{
 };
 
 use crate::handler::Handler;
+pub(crate) use config::validate_name as validate_bucket_name;
 
 pub(crate) fn handler(type_token: &str) -> Option<&'static dyn Handler> {
     (type_token == bucket::TYPE).then_some(&bucket::BucketHandler as &dyn Handler)

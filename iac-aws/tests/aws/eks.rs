@@ -49,7 +49,7 @@ fn eks(s: &Stack, x: Eks) {
         "cluster",
         Cluster::builder()
             .name("platform")
-            .version("1.31")
+            .version("1.33")
             .role_arn(format!("{ACCOUNT_ROLE}/eks-cluster"))
             .subnet_ids(subnets.clone())
             .endpoint_private_access(x.private_endpoint)
@@ -84,7 +84,7 @@ async fn cluster_and_node_group_lifecycle() {
         assert_adoptable(&h, &a, "eks", name).await;
     }
     let c = client.describe_cluster().name("platform").send().await.unwrap().cluster.unwrap();
-    assert_eq!(c.version(), Some("1.31"));
+    assert_eq!(c.version(), Some("1.33"));
     assert_eq!(c.status().map(|s| s.as_str()), Some("ACTIVE"));
     assert_eq!(c.resources_vpc_config().unwrap().subnet_ids().len(), 2);
     let key_arn = a.report.state.resources[&Urn::new("secrets-key")].outputs.get("arn").as_str().unwrap().to_owned();
@@ -144,7 +144,7 @@ fn addons(s: &Stack, x: Addons) {
         "cluster",
         Cluster::builder()
             .name("addons")
-            .version("1.31")
+            .version("1.33")
             .role_arn(format!("{ACCOUNT_ROLE}/eks-cluster"))
             .subnet_ids(subnets)
             .build(),
@@ -214,6 +214,16 @@ async fn bad_eks_inputs_are_refused_at_preview() {
                 .endpoint_public_access(false)
                 .build(),
         );
+        // A version AWS no longer creates clusters on.
+        s.add(
+            "old",
+            Cluster::builder()
+                .name("old")
+                .version("1.28")
+                .role_arn(format!("{ACCOUNT_ROLE}/r"))
+                .subnet_ids(["subnet-1", "subnet-2"])
+                .build(),
+        );
     });
     let err = s.preview(&opts()).await.err().expect("preview must fail");
     let Error::Invalid(diags) = &err else { panic!("expected validation errors, got {err}") };
@@ -221,4 +231,11 @@ async fn bad_eks_inputs_are_refused_at_preview() {
     for field in ["version", "subnetIds", "endpointPublicAccess"] {
         assert!(diags.iter().any(|d| d.to_string().contains(field)), "missing {field}: {text}");
     }
+    assert!(
+        diags.iter().any(|d| {
+            let d = d.to_string();
+            d.contains("old") && d.contains("Kubernetes 1.28 left EKS extended support") && d.contains("oldest version")
+        }),
+        "1.28 refused with the oldest version offered: {text}"
+    );
 }

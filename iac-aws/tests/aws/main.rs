@@ -5,6 +5,7 @@ mod support;
 
 mod apigateway;
 mod appconfig;
+mod backend;
 mod batch;
 mod bedrock;
 mod cicd;

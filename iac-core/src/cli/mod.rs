@@ -177,6 +177,23 @@ enum StateCommand {
     Unlock,
     /// Drop a torn last journal line left by an interrupted write.
     Repair,
+    /// Copy this stack's state to another backend (`s3://bucket/prefix` or
+    /// a directory), then point `IAC_BACKEND` there.
+    Push {
+        /// Where to: a backend URL, as `IAC_BACKEND` takes.
+        url: String,
+        /// Overwrite a state of this stack already there.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Copy this stack's state from another backend into this one.
+    Pull {
+        /// Where from: a backend URL, as `IAC_BACKEND` takes.
+        url: String,
+        /// Overwrite this backend's state of the stack.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -283,16 +300,20 @@ impl Runner {
     }
 
     fn backend(&self) -> Result<Arc<dyn Backend>> {
-        let url = std::env::var("IAC_BACKEND").unwrap_or_default();
+        self.backend_at(&std::env::var("IAC_BACKEND").unwrap_or_default())
+    }
+
+    /// The backend of a URL as `IAC_BACKEND` takes it (empty: `./.iac`).
+    fn backend_at(&self, url: &str) -> Result<Arc<dyn Backend>> {
         if url.is_empty() {
             return Ok(Arc::new(LocalBackend::new(PathBuf::from(".iac").join(&self.project))));
         }
         for r in &self.resolvers {
-            if let Some(b) = r(&url, &self.project) {
+            if let Some(b) = r(url, &self.project) {
                 return b;
             }
         }
-        if let Some(path) = url.strip_prefix("file://").or((!url.contains("://")).then_some(url.as_str())) {
+        if let Some(path) = url.strip_prefix("file://").or((!url.contains("://")).then_some(url)) {
             return Ok(Arc::new(LocalBackend::new(PathBuf::from(path).join(&self.project))));
         }
         Err(Error::Refused(format!("IAC_BACKEND `{url}`: no backend for this scheme in this program")))
@@ -468,6 +489,31 @@ impl Runner {
                         Some(h) => println_out(&mut out, &format!("removed the lock held by {h}")),
                         None => println_out(&mut out, "the stack was not locked"),
                     },
+                    StateCommand::Push { url, force } => {
+                        let there = self.backend_at(&url)?;
+                        let copied = session.copy_state(session.backend.clone(), there, force).await?;
+                        println_out(
+                            &mut out,
+                            &format!(
+                                "copied stack `{stack}` ({copied} resources) from {} to {}; \
+                                 set IAC_BACKEND={url} to use it there (the copy here is left as it was)",
+                                session.backend.describe(stack),
+                                self.backend_at(&url)?.describe(stack),
+                            ),
+                        );
+                    }
+                    StateCommand::Pull { url, force } => {
+                        let there = self.backend_at(&url)?;
+                        let from = there.describe(stack);
+                        let copied = session.copy_state(there, session.backend.clone(), force).await?;
+                        println_out(
+                            &mut out,
+                            &format!(
+                                "copied stack `{stack}` ({copied} resources) from {from} to {}",
+                                session.backend.describe(stack)
+                            ),
+                        );
+                    }
                     StateCommand::Repair => {
                         if session.repair().await? {
                             println_out(&mut out, "dropped the torn last journal record; run `refresh` to reconcile");

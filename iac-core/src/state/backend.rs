@@ -31,6 +31,11 @@ pub struct LockInfo {
     pub command: String,
     /// When the lock was taken (RFC 3339).
     pub since: String,
+    /// When the lock lapses unless its holder renews it (RFC 3339), for
+    /// backends whose locks are leases (S3); a lapsed lease's holder is
+    /// taken to be gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
 }
 
 impl LockInfo {
@@ -39,13 +44,17 @@ impl LockInfo {
         let host = hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "unknown".into());
         let since =
             time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-        LockInfo { host, pid: std::process::id(), command: command.to_owned(), since }
+        LockInfo { host, pid: std::process::id(), command: command.to_owned(), since, expires: None }
     }
 }
 
 impl std::fmt::Display for LockInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "`{}` (pid {} on {}) since {}", self.command, self.pid, self.host, self.since)
+        write!(f, "`{}` (pid {} on {}) since {}", self.command, self.pid, self.host, self.since)?;
+        match &self.expires {
+            Some(e) => write!(f, ", lease until {e}"),
+            None => Ok(()),
+        }
     }
 }
 

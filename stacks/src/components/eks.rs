@@ -53,7 +53,7 @@ const NEEDS_NODES: [&str; 2] = ["coredns", "aws-ebs-csi-driver"];
 /// use stacks::components::{AddonArgs, EksClusterArgs, NodeGroupArgs};
 /// let args = EksClusterArgs::builder()
 ///     .cluster_name("production-eks-cluster")
-///     .kubernetes_version("1.28")
+///     .kubernetes_version("1.32")
 ///     .subnet_ids(["subnet-0aaa", "subnet-0bbb", "subnet-0ccc"])
 ///     .enabled_log_types(vec![LogType::Api, LogType::Audit])
 ///     .log_retention_days(30)
@@ -77,7 +77,7 @@ pub struct EksClusterArgs {
     /// (`alias/eks/<name>`) and the log group (`/aws/eks/<name>/cluster`).
     #[builder(into)]
     pub cluster_name: String,
-    /// The Kubernetes version, `major.minor` (`1.28`); AWS's default when
+    /// The Kubernetes version, `major.minor` (`1.32`); AWS's default when
     /// unset. Raising it upgrades the control plane in place.
     #[builder(into)]
     pub kubernetes_version: Option<String>,
@@ -320,7 +320,7 @@ impl EksCluster {
     ///     "eks",
     ///     &EksClusterArgs::builder()
     ///         .cluster_name("production-eks-cluster")
-    ///         .kubernetes_version("1.28")
+    ///         .kubernetes_version("1.32")
     ///         .subnet_ids(["subnet-0aaa", "subnet-0bbb", "subnet-0ccc"])
     ///         .node_groups(vec![NodeGroupArgs::builder()
     ///             .name("general")

@@ -78,6 +78,21 @@ impl StackRun {
         self.run(cmd, args)
     }
 
+    /// Against the emulator's fault-injecting endpoint.
+    pub fn faulty(&self, args: &[&str]) -> Output {
+        let mut cmd = self.command(args);
+        cmd.envs(moto().faulty_env());
+        self.run(cmd, args)
+    }
+
+    /// Starts a run against the emulator without waiting for it (to kill
+    /// it mid-run); its output is discarded.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        let mut cmd = self.command(args);
+        cmd.envs(moto().env()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        cmd.spawn().expect("start the stack binary")
+    }
+
     /// With no AWS set-up at all: no credentials, region or endpoint.
     pub fn offline(&self, args: &[&str]) -> Output {
         let mut cmd = self.command(args);

@@ -106,7 +106,7 @@ fn eks_args(x: Shape, subnets: Vec<iac_core::Output<String>>) -> EksClusterArgs 
     };
     EksClusterArgs::builder()
         .cluster_name(x.cluster)
-        .kubernetes_version("1.28")
+        .kubernetes_version("1.33")
         .subnet_ids(subnets)
         .enabled_log_types(vec![LogType::Api, LogType::Audit, LogType::Authenticator])
         .log_retention_days(30)
@@ -224,7 +224,7 @@ async fn eks_cluster_previews_offline_in_dependency_order() {
 
     let cluster = inputs("cluster");
     assert_eq!(cluster.get("name").as_str(), Some("preview-eks"));
-    assert_eq!(cluster.get("version").as_str(), Some("1.28"));
+    assert_eq!(cluster.get("version").as_str(), Some("1.33"));
     assert_eq!(str_list(cluster.get("enabledClusterLogTypes")), ["api", "audit", "authenticator"]);
     assert_eq!(cluster.get("endpointPrivateAccess").as_bool(), Some(true));
     assert!(cluster.get("encryptionKeyArn").contains_unknown(), "the key is made in the same run");
@@ -421,12 +421,12 @@ async fn eks_cluster_lifecycle_on_the_emulator() {
     // The control plane.
     let eks = h.aws.eks().await;
     let c = eks.describe_cluster().name(name).send().await.expect("cluster").cluster.expect("cluster");
-    assert_eq!(c.version(), Some("1.28"));
+    assert_eq!(c.version(), Some("1.33"));
     assert_eq!(c.role_arn(), Some(export("cluster_role_arn")));
     assert_eq!(c.arn(), Some(export("cluster_arn")));
     assert_eq!(c.endpoint(), Some(export("cluster_endpoint")));
     assert_eq!(c.certificate_authority().and_then(|ca| ca.data()), Some(export("cluster_ca")));
-    assert_eq!(export("kubernetes_version"), "1.28");
+    assert_eq!(export("kubernetes_version"), "1.33");
     let vpc = c.resources_vpc_config().expect("VPC config");
     assert_eq!(vpc.subnet_ids().len(), 2, "the two private subnets");
     assert!(vpc.endpoint_private_access() && vpc.endpoint_public_access());

@@ -5,6 +5,9 @@
 mod bitcoin;
 mod cli;
 mod components;
+mod crash;
+mod faults;
+mod inventory;
 mod iprs;
 mod ons;
 mod trading;

@@ -178,7 +178,7 @@ async fn lifecycle(x: Expected) {
     let eks = aws.eks().await;
     let cluster = eks.describe_cluster().name(&cluster_name).send().await.unwrap();
     let cluster = cluster.cluster().unwrap();
-    assert_eq!(cluster.version(), Some("1.28"));
+    assert_eq!(cluster.version(), Some("1.32"), "the nearest version to the document's 1.28 that EKS still creates");
     let encryption = &cluster.encryption_config()[0];
     assert!(encryption.provider().and_then(|p| p.key_arn()).is_some_and(|k| k.contains(":key/")));
     let mut logged: Vec<&str> = cluster
@@ -512,7 +512,8 @@ async fn prod_trading_platform_deploys_converges_updates_and_destroys() {
 /// shards cannot be Multi-AZ (no replica to fail over to): the preview
 /// refuses it, naming the cache, with nothing created. Turning automatic
 /// failover off is refused too (cluster mode requires it), and so is an
-/// AUTH token outside Redis's 16–128 characters, without printing it.
+/// AUTH token outside Redis's 16–128 characters, without printing it, and
+/// the document's Kubernetes 1.28, past the end of EKS support.
 #[test]
 fn document_values_aws_rejects_are_refused_at_preview() {
     let run = StackRun::new(BIN, &config_dir("trading-platform"), "prod");
@@ -540,4 +541,13 @@ fn document_values_aws_rejects_are_refused_at_preview() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("elasticache/redis") && err.contains("authToken"), "token length refused: {err}");
     assert!(!err.contains("short-Tok3n") && !stdout.contains("short-Tok3n"), "the token is never printed: {err}");
+
+    // The document's Kubernetes 1.28, which EKS no longer creates clusters on.
+    let run = StackRun::new(BIN, &config_dir("trading-platform"), "prod");
+    run.edit_config("kubernetes_version", "1.32", "1.28");
+    let out = run.offline(&["preview"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("eks/cluster") && err.contains("Kubernetes 1.28 left EKS extended support"), "{err}");
+    assert!(!run.dir.path().join(".iac").join("trading-platform").join("prod").join("snapshot.json").exists());
 }

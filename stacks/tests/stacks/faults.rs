@@ -1,0 +1,77 @@
+//! A flaky cloud: the Bitcoin pipeline's dev config (its own stack) run
+//! through the emulator's fault-injecting endpoint (`moto_faults.py`),
+//! which answers a share of calls with throttling, server errors and
+//! stalls before they reach the emulator. `up` and `destroy` still
+//! converge, the calls are retried, and nothing is created or recorded
+//! twice. A call that fails for good fails its resource only: everything
+//! independent is created and recorded, and the error names the resource,
+//! the operation and the cloud's message.
+
+use std::sync::Mutex;
+
+use iac_aws::testing::moto;
+use serde_json::json;
+
+use crate::inventory::Subject;
+
+/// The fault endpoint's settings are process-wide: one test at a time.
+static FAULTS: Mutex<()> = Mutex::new(());
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_and_destroy_converge_through_throttling_errors_and_stalls() {
+    let _one = FAULTS.lock().unwrap_or_else(|e| e.into_inner());
+    let s = Subject::new("flaky");
+    let faults = json!({"throttle": 0.08, "error": 0.04, "stall": 0.02, "stall_seconds": 0.5, "seed": 11});
+    moto().set_faults(&faults);
+    let up = s.run.faulty(&["up", "--yes"]);
+    let injected = moto().faults_injected();
+    moto().set_faults(&json!({}));
+    assert!(up.status.success(), "up through faults failed: {}", String::from_utf8_lossy(&up.stderr));
+    eprintln!("injected during up: {injected}");
+    for kind in ["throttle", "error", "stall"] {
+        assert!(injected[kind].as_u64().unwrap_or(0) > 0, "no {kind} was injected: {injected}");
+    }
+    // Every injected fault was retried: the stack is whole, once.
+    s.assert_inventory_matches("up through faults").await;
+
+    moto().set_faults(&faults);
+    let destroy = s.run.faulty(&["destroy", "--yes"]);
+    let injected = moto().faults_injected();
+    moto().set_faults(&json!({}));
+    assert!(destroy.status.success(), "destroy through faults failed: {}", String::from_utf8_lossy(&destroy.stderr));
+    assert!(injected["throttle"].as_u64().unwrap_or(0) > 0, "{injected}");
+    s.assert_nothing_left("destroy through faults").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_failing_for_good_fails_only_its_resource_and_says_why() {
+    let _one = FAULTS.lock().unwrap_or_else(|e| e.into_inner());
+    let s = Subject::new("broken");
+    let message = "The stream service is unavailable in this account (injected)";
+    moto().set_faults(
+        &json!({"fail": {"operation": "CreateStream", "code": "LimitExceededException", "message": message}}),
+    );
+    let up = s.run.faulty(&["up", "--yes"]);
+    moto().set_faults(&json!({}));
+    let err = String::from_utf8_lossy(&up.stderr);
+    assert_eq!(up.status.code(), Some(1), "{err}");
+    // The resource, the operation and the cloud's message.
+    assert!(err.contains("market-data") && err.contains("CreateStream"), "{err}");
+    assert!(err.contains("LimitExceededException") && err.contains(message), "{err}");
+
+    // Everything that does not need the stream was created and recorded.
+    let state = s.state_resources();
+    assert!(!state.keys().any(|u| u.contains("market-data") && state[u] == "aws:kinesis:Stream"), "{state:?}");
+    for independent in ["aws:ec2:Vpc", "aws:rds:Cluster", "aws:elasticache:ReplicationGroup", "aws:ecs:Cluster"] {
+        assert!(state.values().any(|t| t == independent), "{independent} recorded: {state:?}");
+    }
+    assert!(state.len() > 100, "only {} resources recorded", state.len());
+    let cloud = s.inventory().await;
+    assert!(!cloud.contains_key("kinesis:stream"), "{cloud:?}");
+
+    // With the cloud healthy again, up finishes the rest; destroy cleans up.
+    s.run.ok(&["up", "--yes"]);
+    s.assert_inventory_matches("after the failure cleared").await;
+    s.run.ok(&["destroy", "--yes"]);
+    s.assert_nothing_left("after the failure cleared").await;
+}

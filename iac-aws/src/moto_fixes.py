@@ -97,6 +97,23 @@ def _create_read_replica_fixed(self, db_kwargs):
 
 rds_models.RDSBackend.create_db_instance_read_replica = _create_read_replica_fixed
 
+# RDS: a cluster's automated snapshots (`rds:<cluster>-<minute>`) outlive
+# the cluster, so a cluster deleted and created again within the minute
+# fails with DBClusterSnapshotAlreadyExistsFault. AWS deletes automated
+# snapshots with their cluster.
+_delete_db_cluster = rds_models.RDSBackend.delete_db_cluster
+
+
+def _delete_db_cluster_fixed(self, cluster_identifier, snapshot_name=None):
+    cluster = _delete_db_cluster(self, cluster_identifier, snapshot_name)
+    for sid in [k for k, v in self.cluster_snapshots.items() if k.startswith(f"rds:{cluster_identifier}-")]:
+        if getattr(self.cluster_snapshots[sid], "snapshot_type", "") == "automated":
+            del self.cluster_snapshots[sid]
+    return cluster
+
+
+rds_models.RDSBackend.delete_db_cluster = _delete_db_cluster_fixed
+
 # MSK: a cluster stays CREATING for ever (AWS: ACTIVE once brokers are up;
 # moto's RDS, by contrast, reports its instances ready); its creation time
 # has no time zone, which the SDK's timestamp parser refuses; describing or

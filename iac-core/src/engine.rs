@@ -335,14 +335,13 @@ impl Engine {
                                 type_token: op.type_token.clone(),
                                 provider: op.provider.clone(),
                                 id: Some(found.id.clone()),
-                                // The create was issued with the desired inputs;
-                                // record those (a later refresh shows any drift),
-                                // not AWS's fuller description of the resource.
-                                inputs: if inputs.is_empty_like() || inputs.contains_unknown() {
-                                    remark_secrets(&inputs, found.inputs)
-                                } else {
-                                    inputs.clone()
-                                },
+                                // What the cloud holds, not the desired inputs: a
+                                // run that died mid-create may have made the
+                                // resource without finishing its configuration
+                                // (a bucket without its policy), and the plan must
+                                // see that to finish it. `find` reads back in the
+                                // shape of the desired inputs, as a refresh does.
+                                inputs: remark_secrets(&inputs, found.inputs),
                                 outputs: found.outputs,
                                 deps,
                                 options,

@@ -62,7 +62,7 @@ async fn a_call_failing_for_good_fails_only_its_resource_and_says_why() {
     // Everything that does not need the stream was created and recorded.
     let state = s.state_resources();
     assert!(!state.keys().any(|u| u.contains("market-data") && state[u] == "aws:kinesis:Stream"), "{state:?}");
-    for independent in ["aws:ec2:Vpc", "aws:rds:Cluster", "aws:elasticache:ReplicationGroup", "aws:ecs:Cluster"] {
+    for independent in ["aws:ec2:Vpc", "aws:rds:DbCluster", "aws:elasticache:ReplicationGroup", "aws:ecs:Cluster"] {
         assert!(state.values().any(|t| t == independent), "{independent} recorded: {state:?}");
     }
     assert!(state.len() > 100, "only {} resources recorded", state.len());

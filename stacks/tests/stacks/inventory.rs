@@ -74,7 +74,9 @@ impl Subject {
                     + ":"
                     + arn.split(':').nth(5).unwrap_or("").split(['/', ':']).next().unwrap_or("");
                 if let Some(name) = name_of(&mut r.tags().iter().map(|t| (t.key(), t.value()))) {
-                    found.entry(kind).or_default().push(name);
+                    if exists(&aws, &kind, arn).await {
+                        found.entry(kind).or_default().push(name);
+                    }
                 }
             }
         }
@@ -171,5 +173,43 @@ impl Subject {
         let cloud = self.inventory().await;
         assert!(cloud.values().all(Vec::is_empty), "{trial}: left in the cloud after destroy: {cloud:?}");
         assert!(self.state_resources().is_empty(), "{trial}: the state still records resources");
+    }
+}
+
+/// Whether a resource the tagging API lists still exists as AWS counts it:
+/// some stay listed once deleted — a deleted ECS cluster or service and a
+/// deregistered task definition are `INACTIVE`, a deleted KMS key waits out
+/// its `PendingDeletion` days — and Aurora's automated snapshots, which AWS
+/// deletes with their cluster, outlive it in the emulator.
+async fn exists(aws: &iac_aws::AwsProvider, kind: &str, arn: &str) -> bool {
+    match kind {
+        "ecs:cluster" => {
+            let ecs = aws.ecs().await;
+            let c = ecs.describe_clusters().clusters(arn).send().await.unwrap();
+            c.clusters().iter().any(|c| c.status() == Some("ACTIVE"))
+        }
+        "ecs:service" => {
+            // arn:…:service/<cluster>/<service>
+            let cluster = arn.rsplit('/').nth(1).unwrap_or_default();
+            let ecs = aws.ecs().await;
+            let s = ecs.describe_services().cluster(cluster).services(arn).send().await.unwrap();
+            s.services().iter().any(|s| s.status() == Some("ACTIVE"))
+        }
+        "ecs:task-definition" => {
+            let ecs = aws.ecs().await;
+            let t = ecs.describe_task_definition().task_definition(arn).send().await.unwrap();
+            t.task_definition().and_then(|t| t.status()).map(|s| s.as_str()) == Some("ACTIVE")
+        }
+        "kms:key" => {
+            let kms = aws.kms().await;
+            let k = kms.describe_key().key_id(arn).send().await.unwrap();
+            k.key_metadata().and_then(|m| m.key_state()).map(|s| s.as_str()) != Some("PendingDeletion")
+        }
+        "rds:cluster-snapshot" => {
+            let rds = aws.rds().await;
+            let manual = rds.describe_db_cluster_snapshots().snapshot_type("manual").send().await.unwrap();
+            manual.db_cluster_snapshots().iter().any(|s| s.db_cluster_snapshot_arn() == Some(arn))
+        }
+        _ => true,
     }
 }

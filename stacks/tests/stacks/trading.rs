@@ -544,6 +544,8 @@ fn document_values_aws_rejects_are_refused_at_preview() {
 
     // The document's Kubernetes 1.28, which EKS no longer creates clusters on.
     let run = StackRun::new(BIN, &config_dir("trading-platform"), "prod");
+    let set = run.offline(&["config", "set", "--secret", "elasticache_auth_token", "prod-Redis-AUTH-e41b8d07c6a9"]);
+    assert!(set.status.success());
     run.edit_config("kubernetes_version", "1.32", "1.28");
     let out = run.offline(&["preview"]);
     let err = String::from_utf8_lossy(&out.stderr);

@@ -26,18 +26,26 @@ fn program(stack: &Stack) -> Result<(), Error> {
     let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
     let zones = [format!("{region}a"), format!("{region}b")];
 
-    let vpc = stack.add("vpc", Vpc::builder().cidr_block("10.0.0.0/16").enable_dns_hostnames(true).build());
-    let subnets = |tier: &str, third_octet: u8, public: bool| -> Vec<Output<SubnetId>> {
+    // The address plan comes from the stack's config when it has one
+    // (`vpcCidr`, `publicSubnets`, `privateSubnets`: one CIDR per zone);
+    // the preview checks it (prefixes, subnets inside the VPC, no overlap).
+    let cfg = stack.config();
+    let vpc_cidr: String = cfg.get_or("vpcCidr", "10.0.0.0/16".to_owned())?;
+    let public_cidrs: Vec<String> = cfg.get_or("publicSubnets", vec!["10.0.0.0/24".into(), "10.0.1.0/24".into()])?;
+    let private_cidrs: Vec<String> =
+        cfg.get_or("privateSubnets", vec!["10.0.10.0/24".into(), "10.0.11.0/24".into()])?;
+    let vpc = stack.add("vpc", Vpc::builder().cidr_block(vpc_cidr).enable_dns_hostnames(true).build());
+    let subnets = |tier: &str, cidrs: &[String], public: bool| -> Vec<Output<SubnetId>> {
         zones
             .iter()
-            .enumerate()
-            .map(|(i, zone)| {
+            .zip(cidrs)
+            .map(|(zone, cidr)| {
                 stack
                     .add(
                         &format!("{tier}-{}", &zone[zone.len() - 1..]),
                         Subnet::builder()
                             .vpc_id(vpc.id.clone())
-                            .cidr_block(format!("10.0.{}.0/24", third_octet + i as u8))
+                            .cidr_block(cidr.clone())
                             .availability_zone(zone.clone())
                             .map_public_ip_on_launch(public)
                             .tags(iac_aws::tags([("Tier", tier)]))
@@ -48,8 +56,8 @@ fn program(stack: &Stack) -> Result<(), Error> {
             })
             .collect()
     };
-    let public = subnets("public", 0, true);
-    let private = subnets("private", 10, false);
+    let public = subnets("public", &public_cidrs, true);
+    let private = subnets("private", &private_cidrs, false);
 
     // Public subnets route to the internet gateway.
     let igw = stack.add("igw", InternetGateway::builder().vpc_id(vpc.id.clone()).build());

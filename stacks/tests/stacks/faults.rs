@@ -7,19 +7,17 @@
 //! independent is created and recorded, and the error names the resource,
 //! the operation and the cloud's message.
 
-use std::sync::Mutex;
-
 use iac_aws::testing::moto;
 use serde_json::json;
 
 use crate::inventory::Subject;
 
 /// The fault endpoint's settings are process-wide: one test at a time.
-static FAULTS: Mutex<()> = Mutex::new(());
+static FAULTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 #[tokio::test(flavor = "multi_thread")]
 async fn up_and_destroy_converge_through_throttling_errors_and_stalls() {
-    let _one = FAULTS.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = FAULTS.lock().await;
     let s = Subject::new("flaky");
     let faults = json!({"throttle": 0.08, "error": 0.04, "stall": 0.02, "stall_seconds": 0.5, "seed": 11});
     moto().set_faults(&faults);
@@ -45,7 +43,7 @@ async fn up_and_destroy_converge_through_throttling_errors_and_stalls() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_call_failing_for_good_fails_only_its_resource_and_says_why() {
-    let _one = FAULTS.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = FAULTS.lock().await;
     let s = Subject::new("broken");
     let message = "The stream service is unavailable in this account (injected)";
     moto().set_faults(

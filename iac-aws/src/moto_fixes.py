@@ -984,5 +984,76 @@ eks_models.EKSBackend.create_cluster = _eks_create_cluster_fixed
 eks_models.EKSBackend.delete_cluster = _eks_delete_cluster_fixed
 eks_models.EKSBackend.update_cluster_config = _eks_update_cluster_config_fixed
 
+# ---- ons-data-platform ------------------------------------------------------
+# Lambda: a permission given a Qualifier naming an alias lands in the policy
+# of the version the alias points at, its Resource `<function>:<version>:
+# <alias>`; RemovePermission ignores the Qualifier (so the statement is never
+# removed), and once the alias moves to another version GetPolicy no longer
+# finds it. On AWS an alias has a resource policy of its own, kept when the
+# alias moves, its statements' Resource `<function ARN>:<alias>`.
+from moto.awslambda import models as lambda_models
+from moto.awslambda.policy import Policy as _LambdaPolicy
+from moto.awslambda.responses import LambdaResponse
+
+_lambda_add_permission = lambda_models.LambdaBackend.add_permission
+_lambda_get_policy = lambda_models.LambdaBackend.get_policy
+_lambda_remove_permission_response = LambdaResponse.remove_permission
+
+
+def _lambda_alias(backend, function_name, qualifier):
+    """The alias named by `qualifier` or the qualified function name (with
+    the function's name), or (None, None) for a version, $LATEST or none."""
+    name, named = function_name, None
+    if name.startswith("arn:"):
+        parts = name.split(":")
+        name, named = parts[6], (parts[7] if len(parts) > 7 else None)
+    elif ":" in name:
+        name, named = name.split(":", 1)
+    q = named or qualifier
+    if not q or q == "$LATEST" or q.isdigit():
+        return None, None
+    try:
+        return backend._lambdas.get_alias(q, name), name
+    except Exception:
+        return None, None
+
+
+def _lambda_alias_policy(backend, alias, name):
+    if getattr(alias, "_iac_policy", None) is None:
+        alias._iac_policy = _LambdaPolicy(backend.get_function(name))
+    return alias._iac_policy
+
+
+def _lambda_add_permission_fixed(self, function_name, qualifier, raw):
+    alias, name = _lambda_alias(self, function_name, qualifier)
+    if alias is None:
+        return _lambda_add_permission(self, function_name, qualifier, raw)
+    statement, _ = _lambda_alias_policy(self, alias, name).add_statement(raw, alias.name)
+    return statement
+
+
+def _lambda_get_policy_fixed(self, function_name, qualifier=None):
+    alias, name = _lambda_alias(self, function_name, qualifier)
+    if alias is None:
+        return _lambda_get_policy(self, function_name, qualifier)
+    return _lambda_alias_policy(self, alias, name).wire_format()
+
+
+def _lambda_remove_permission_fixed(self):
+    function_name = unquote(self.path.split("/")[-3])
+    qualifier = self.querystring.get("Qualifier", [None])[0]
+    alias, name = _lambda_alias(self.backend, function_name, qualifier)
+    if alias is None:
+        return _lambda_remove_permission_response(self)
+    statement_id = self.path.split("/")[-1].split("?")[0]
+    revision = self.querystring.get("RevisionId", [""])[0]
+    _lambda_alias_policy(self.backend, alias, name).del_statement(statement_id, revision)
+    return 204, {"status": 204}, "{}"
+
+
+lambda_models.LambdaBackend.add_permission = _lambda_add_permission_fixed
+lambda_models.LambdaBackend.get_policy = _lambda_get_policy_fixed
+LambdaResponse.remove_permission = _lambda_remove_permission_fixed
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

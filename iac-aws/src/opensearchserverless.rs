@@ -426,7 +426,9 @@ impl Handler for SecurityPolicyHandler {
 
 /// A data access policy: which principals may do what to which
 /// collections, indexes and models. A list of `{Rules, Principal}`; the
-/// document is compared as JSON.
+/// document is compared as JSON. Principals that are other resources'
+/// outputs (a role made in the same stack) go in `principals`, added to
+/// every rule set's `Principal` list.
 ///
 /// ```
 /// use iac_aws::opensearchserverless::AccessPolicy;
@@ -440,7 +442,18 @@ impl Handler for SecurityPolicyHandler {
 ///         "Principal": ["arn:aws:iam::123456789012:role/search"]
 ///     }]))
 ///     .build();
-/// # let _ = readers;
+/// // A role of the stack (here a known ARN; usually a `Role`'s `arn` output).
+/// let writers = AccessPolicy::builder()
+///     .name("docs-writers")
+///     .policy(serde_json::json!([{
+///         "Rules": [
+///             {"ResourceType": "index", "Resource": ["index/docs/*"],
+///              "Permission": ["aoss:WriteDocument", "aoss:CreateIndex"]}
+///         ]
+///     }]))
+///     .principals(vec!["arn:aws:iam::123456789012:role/indexer".into()])
+///     .build();
+/// # let _ = (readers, writers);
 /// ```
 #[derive(bon::Builder)]
 pub struct AccessPolicy {
@@ -449,9 +462,41 @@ pub struct AccessPolicy {
     pub name: String,
     /// The policy document.
     pub policy: serde_json::Value,
+    /// Principals added after those of every rule set's `Principal` list
+    /// (which may then be left out): IAM ARNs, possibly outputs.
+    #[builder(default)]
+    pub principals: Vec<Input<String>>,
     /// What it is for.
     #[builder(into, default)]
     pub description: String,
+}
+
+/// The access policy document with `principals` appended to each rule
+/// set's `Principal` list.
+fn with_principals(policy: &serde_json::Value, principals: &[Input<String>]) -> Expr {
+    let Some(items) = policy.as_array().filter(|_| !principals.is_empty()) else {
+        return Value::from_json(policy).into();
+    };
+    Expr::List(
+        items
+            .iter()
+            .map(|item| {
+                let Some(o) = item.as_object() else { return Value::from_json(item).into() };
+                let mut m: BTreeMap<String, Expr> =
+                    o.iter().map(|(k, v)| (k.clone(), Value::from_json(v).into())).collect();
+                let mut list: Vec<Expr> = o
+                    .get("Principal")
+                    .and_then(|p| p.as_array())
+                    .into_iter()
+                    .flatten()
+                    .map(|p| Value::from_json(p).into())
+                    .collect();
+                list.extend(principals.iter().map(Input::to_expr));
+                m.insert("Principal".to_owned(), Expr::List(list));
+                Expr::Map(m)
+            })
+            .collect(),
+    )
 }
 
 impl Resource for AccessPolicy {
@@ -462,7 +507,7 @@ impl Resource for AccessPolicy {
     fn inputs(&self) -> Expr {
         props([
             ("name", Value::from(self.name.as_str()).into()),
-            ("policy", Value::from_json(&self.policy).into()),
+            ("policy", with_principals(&self.policy, &self.principals)),
             ("description", Value::from(self.description.as_str()).into()),
         ])
     }
@@ -478,6 +523,11 @@ impl Resource for AccessPolicy {
         description_check(c, &self.description);
         let len = self.policy.to_string().len();
         c.check(len <= 20_480, "policy", || format!("{len} bytes; at most 20480"));
+        for pr in self.principals.iter().filter_map(Input::value) {
+            c.check(pr.starts_with("arn:") || pr.starts_with("saml/"), "principals", || {
+                format!("principal `{pr}` is not an IAM ARN or `saml/…`")
+            });
+        }
         let Some(items) = self.policy.as_array().filter(|a| !a.is_empty()) else {
             c.fail("policy", format!("a data access policy is a non-empty JSON list, not `{}`", self.policy));
             return;
@@ -485,7 +535,9 @@ impl Resource for AccessPolicy {
         for item in items {
             check_rules(c, "the access policy", item.get("Rules"), &["collection", "index", "model"], true);
             let principals = item.get("Principal").and_then(|v| v.as_array()).filter(|a| !a.is_empty());
-            c.check(principals.is_some(), "policy", || "an access rule needs a `Principal` list".into());
+            c.check(principals.is_some() || !self.principals.is_empty(), "policy", || {
+                "an access rule needs a `Principal` list (or `principals`)".into()
+            });
             for pr in principals.into_iter().flatten() {
                 let ok = pr.as_str().is_some_and(|s| s.starts_with("arn:") || s.starts_with("saml/"));
                 c.check(ok, "policy", || format!("principal {pr} is not an IAM ARN or `saml/…`"));

@@ -1,11 +1,15 @@
 //! The ONS data platform (`ons-data-platform`): a serverless, event-driven
 //! pipeline. New raw files land in an S3 data lake (raw, processed and
-//! failed buckets) whose events EventBridge routes to the router Lambda;
-//! Step Functions orchestrates the processor and loader Lambdas; the loader
-//! writes to Timestream; the api Lambda sits behind an API Gateway REST API
-//! with a throttled stage and a usage plan; CloudWatch alarms on the
-//! Lambdas and the API notify an SNS topic. The functions' environments are
-//! encrypted with a KMS key of their own.
+//! failed buckets) whose events EventBridge routes to the router Lambda,
+//! which starts the Step Functions workflow; the workflow sends files above
+//! a size threshold to an AWS Batch job on Fargate (in private subnets of a
+//! VPC of the stack) and the rest to the processor Lambda, then runs the
+//! loader, which writes to Timestream; a Bedrock knowledge base (its vectors
+//! in an OpenSearch Serverless collection) ingests the processed bucket; the
+//! api Lambda's `live` alias sits behind an API Gateway REST API with a
+//! throttled stage and a usage plan; CloudWatch alarms on the Lambdas and
+//! the API notify an SNS topic. The functions' environments are encrypted
+//! with a KMS key of their own.
 //!
 //! Each environment's values come from `config/ons-data-platform/<stack>.toml`
 //! (the document's `dev.tfvars`, `staging.tfvars`, `prod.tfvars`, which it
@@ -22,18 +26,24 @@ use iac_aws::appconfig::{
     Application as ConfigApp, ConfigurationProfile, DeploymentStrategy, Environment, Growth,
     HostedConfigurationVersion, ProfileType,
 };
+use iac_aws::batch::{ComputeEnvironment, FargateCapacity, JobDefinition, JobQueue};
+use iac_aws::bedrock::{Chunking, DataSource, KnowledgeBase, OpenSearchServerlessStorage};
 use iac_aws::cloudwatch::Stat;
 use iac_aws::codedeploy::{Application, DeploymentGroup, Platform, RollbackOn, Targets};
+use iac_aws::ec2::SecurityGroup;
+use iac_aws::ecr::{Expire, LifecycleRule as ImageRule, Repository, TagStatus};
+use iac_aws::ecs::LogConfiguration;
 use iac_aws::eventbridge::{Rule, Target, Trigger};
 use iac_aws::kms::Key;
-use iac_aws::lambda::{Alias, Code, Function, Permission, Version};
+use iac_aws::lambda::{Alias, Code, Function, FunctionOutputs, Permission, Version};
 use iac_aws::logs::LogGroup;
+use iac_aws::opensearchserverless::{AccessPolicy, Collection, CollectionKind, SecurityPolicy, SecurityPolicyKind};
 use iac_aws::policy::Statement;
 use iac_aws::s3::LifecycleRule;
-use iac_aws::stepfunctions::{Catch, Definition, Fail, Retry, StateMachine, Succeed, Task};
+use iac_aws::stepfunctions::{Catch, Choice, Condition, Definition, Fail, Retry, StateMachine, Succeed, Task};
 use iac_aws::timestream::{Database, Table};
 use iac_aws::AwsProvider;
-use iac_core::{Error, Output, Stack};
+use iac_core::{Config, Error, Input, Output, Registered, ResourceOptions, Stack};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -77,6 +87,82 @@ pub struct TableSpec {
     pub magnetic_days: i64,
 }
 
+/// The VPC the Batch jobs run in (the document's platform is otherwise
+/// serverless; Fargate jobs need subnets).
+#[derive(Clone, Debug, Deserialize)]
+pub struct NetworkSpec {
+    /// The VPC's /16.
+    pub cidr: String,
+    /// The zones of its public and private subnets.
+    pub availability_zones: Vec<String>,
+    /// NAT for the private subnets: `per_zone`, `single` or `none`.
+    pub nat_gateways: String,
+    /// VPC flow logs kept this many days (none when unset).
+    pub flow_log_retention_days: Option<i32>,
+}
+
+/// The Batch processing path for large files.
+#[derive(Clone, Debug, Deserialize)]
+pub struct BatchSpec {
+    /// Files above this size (MiB) go to Batch instead of the processor
+    /// Lambda.
+    pub size_threshold_mb: u64,
+    /// vCPUs of a job (a Fargate value).
+    pub vcpu: f64,
+    /// Memory of a job (MiB; one Fargate pairs with `vcpu`).
+    pub memory: u32,
+    /// The compute environment's ceiling (vCPUs of all running jobs).
+    pub max_vcpus: i32,
+    /// Fargate Spot rather than on-demand Fargate.
+    pub spot: bool,
+    /// Attempts per job.
+    pub retry_attempts: u32,
+    /// Seconds an attempt may run.
+    pub timeout_seconds: u32,
+    /// The processor image's tag in the stack's repository.
+    pub image_tag: String,
+}
+
+/// The Bedrock knowledge base and its OpenSearch Serverless collection.
+#[derive(Clone, Debug, Deserialize)]
+pub struct KnowledgeBaseSpec {
+    /// The embedding model (a Bedrock foundation-model ARN).
+    pub embedding_model_arn: String,
+    /// The embeddings' dimensions.
+    pub embedding_dimensions: i32,
+    /// The vector index in the collection.
+    pub vector_index: String,
+    /// The index's vector field.
+    pub vector_field: String,
+    /// Standby replicas in another zone (twice the capacity units).
+    pub standby_replicas: bool,
+    /// Tokens per chunk of an ingested document.
+    pub chunk_max_tokens: i32,
+    /// Overlap between neighbouring chunks (percent).
+    pub chunk_overlap_percent: i32,
+}
+
+fn nat_mode(cfg: &Config, value: &str) -> Result<NatMode, Error> {
+    match value {
+        "per_zone" => Ok(NatMode::PerZone),
+        "single" => Ok(NatMode::Single),
+        "none" => Ok(NatMode::None),
+        other => Err(Error::Config {
+            stack: cfg.stack().to_owned(),
+            key: "network.nat_gateways".into(),
+            path: cfg.path().to_owned(),
+            message: format!("`{other}`: one of per_zone, single, none"),
+        }),
+    }
+}
+
+/// What API Gateway invokes for a Lambda function, alias or version ARN.
+fn invoke_arn(function_arn: &str) -> String {
+    let parts: Vec<&str> = function_arn.split(':').collect();
+    let (partition, region) = (parts.get(1).unwrap_or(&"aws"), parts.get(3).unwrap_or(&""));
+    format!("arn:{partition}:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}/invocations")
+}
+
 /// Declares the platform.
 pub fn program(stack: &Stack) -> Result<(), Error> {
     let cfg = stack.config();
@@ -88,6 +174,7 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
     let force_destroy: bool = cfg.get_or("force_destroy", false)?;
     let log_days: i32 = cfg.require("log_retention_days")?;
     let specs: Functions = cfg.require("functions")?;
+    let router_spec = specs.router.clone();
     let functions: Vec<(&str, FunctionSpec)> =
         vec![("router", specs.router), ("processor", specs.processor), ("api", specs.api), ("loader", specs.loader)];
     let tables: BTreeMap<String, TableSpec> = cfg.require("timestream_tables")?;
@@ -176,9 +263,12 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
         ("FAILED_BUCKET".to_owned(), format!("{prefix}-data-failed")),
         ("TIMESTREAM_DATABASE".to_owned(), format!("{prefix}-energy")),
     ]);
-    let mut fns = BTreeMap::new();
-    let mut shas = BTreeMap::new();
-    for (name, spec) in &functions {
+    // One function with its role and log group; `extra` adds to the shared
+    // environment.
+    let add_function = |name: &str,
+                        spec: &FunctionSpec,
+                        extra: Vec<(String, Input<String>)>|
+     -> (Registered<FunctionOutputs>, String) {
         let fname = format!("{prefix}-{name}");
         let role = service_role(
             stack,
@@ -201,13 +291,21 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
             .code(Code::Directory(PathBuf::from(FUNCTIONS_DIR).join(name)))
             .memory_size(spec.memory)
             .timeout(spec.timeout)
-            .environment(environment.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect())
+            .environment(environment.iter().map(|(k, v)| (k.clone(), v.clone().into())).chain(extra).collect())
             .kms_key_arn(key.arn.clone())
             .build();
-        shas.insert(*name, function.code_sha256().unwrap_or_default());
-        fns.insert(*name, stack.add(&format!("{name}-fn"), function));
+        let sha = function.code_sha256().unwrap_or_default();
+        (stack.add(&format!("{name}-fn"), function), sha)
+    };
+    // The router comes last: it starts the workflow, which needs the others.
+    let mut fns = BTreeMap::new();
+    let mut shas = BTreeMap::new();
+    for (name, spec) in functions.iter().filter(|(name, _)| *name != "router") {
+        let (function, sha) = add_function(name, spec, vec![]);
+        shas.insert(*name, sha);
+        fns.insert(*name, function);
     }
-    let (router, processor, api_fn, loader) = (&fns["router"], &fns["processor"], &fns["api"], &fns["loader"]);
+    let (processor, api_fn, loader) = (&fns["processor"], &fns["api"], &fns["loader"]);
 
     // The api function is served through a `live` alias on a published
     // version (what blue-green deployments shift).
@@ -222,7 +320,7 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
             .description("ONS data platform api")
             .build(),
     );
-    let _live = stack.add(
+    let live = stack.add(
         "api-live",
         Alias::builder()
             .function(api_fn.name.clone())
@@ -230,6 +328,215 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
             .function_version(api_version.version.clone())
             .build(),
     );
+
+    // Network for the Batch jobs: a VPC of public and private subnets, the
+    // jobs in the private ones (out through NAT; S3 through a gateway
+    // endpoint).
+    let net_spec: NetworkSpec = cfg.require("network")?;
+    let net = Network::new(
+        stack,
+        "ons-network",
+        &NetworkArgs {
+            cidr: net_spec.cidr.clone(),
+            azs: net_spec.availability_zones.clone(),
+            database_subnets: false,
+            nat: nat_mode(cfg, &net_spec.nat_gateways)?,
+            flow_log_retention_days: net_spec.flow_log_retention_days,
+            s3_endpoint: true,
+            eks_cluster_name: None,
+        },
+    );
+    let batch_sg = stack.add(
+        "batch-sg",
+        SecurityGroup::builder()
+            .name(format!("{prefix}-batch"))
+            .description("ONS Batch jobs: no inbound, outbound to AWS APIs")
+            .vpc_id(net.vpc_id.clone())
+            .build(),
+    );
+
+    // Batch: large files are processed by a Fargate job (the processor's
+    // image, pushed to the stack's repository), logging to its own group.
+    let batch: BatchSpec = cfg.require("batch")?;
+    let repo = stack.add(
+        "batch-image",
+        Repository::builder()
+            .name(format!("{prefix}-batch-processor"))
+            .scan_on_push(true)
+            .lifecycle_rules(vec![ImageRule::builder()
+                .priority(1)
+                .description("keep the last 10 untagged images")
+                .tag_status(TagStatus::Untagged)
+                .expire(Expire::KeepLast(10))
+                .build()])
+            .force_delete(force_destroy)
+            .build(),
+    );
+    let batch_logs = stack.add(
+        "batch-logs",
+        LogGroup::builder().name(format!("/aws/batch/{prefix}-large-files")).retention_in_days(log_days).build(),
+    );
+    let batch_execution = service_role(
+        stack,
+        "batch-execution-role",
+        &format!("{prefix}-batch-execution"),
+        "ecs-tasks.amazonaws.com",
+        &["service-role/AmazonECSTaskExecutionRolePolicy"],
+        vec![],
+    );
+    let batch_job_role = service_role(
+        stack,
+        "batch-job-role",
+        &format!("{prefix}-batch-job"),
+        "ecs-tasks.amazonaws.com",
+        &[],
+        data_access.clone(),
+    );
+    let compute = stack.add(
+        "batch-compute",
+        ComputeEnvironment::builder()
+            .name(format!("{prefix}-large-files"))
+            .capacity(if batch.spot { FargateCapacity::FargateSpot } else { FargateCapacity::Fargate })
+            .max_vcpus(batch.max_vcpus)
+            .subnets(net.private_subnet_ids())
+            .security_group_ids(vec![batch_sg.id.as_string().into()])
+            .build(),
+    );
+    let queue = stack.add(
+        "batch-queue",
+        JobQueue::builder()
+            .name(format!("{prefix}-large-files"))
+            .compute_environments(vec![compute.arn.clone().into()])
+            .build(),
+    );
+    let job = stack.add(
+        "batch-job",
+        JobDefinition::builder()
+            .name(format!("{prefix}-large-file-processor"))
+            .image(repo.repository_url.map({
+                let tag = batch.image_tag.clone();
+                move |url| format!("{url}:{tag}")
+            }))
+            .vcpu(batch.vcpu)
+            .memory(batch.memory)
+            .execution_role_arn(batch_execution.arn.clone())
+            .job_role_arn(batch_job_role.arn.clone())
+            .command(
+                ["python", "-m", "processor", "--bucket", "Ref::bucket", "--key", "Ref::key"]
+                    .map(String::from)
+                    .to_vec(),
+            )
+            .environment(environment.clone())
+            .retry_attempts(batch.retry_attempts)
+            .timeout_seconds(batch.timeout_seconds)
+            .log_configuration(
+                LogConfiguration::builder()
+                    .group(batch_logs.id.clone())
+                    .region(region.clone())
+                    .stream_prefix("processor")
+                    .build(),
+            )
+            .build(),
+    );
+
+    // Step Functions: large files to the Batch job, the rest to the
+    // processor Lambda; then load; failures end in Failed.
+    let states_role = service_role(
+        stack,
+        "states-role",
+        &format!("{prefix}-states"),
+        "states.amazonaws.com",
+        &[],
+        vec![
+            Statement::builder()
+                .actions(["lambda:InvokeFunction"])
+                .resources(vec![processor.arn.clone().into(), loader.arn.clone().into()])
+                .build(),
+            Statement::builder()
+                .actions(["batch:SubmitJob"])
+                .resources(vec![queue.arn.clone().into(), job.arn.clone().into()])
+                .build(),
+            // DescribeJobs takes no resource; the job a run submitted is
+            // stopped when the run is.
+            Statement::builder()
+                .actions(["batch:DescribeJobs", "batch:TerminateJob"])
+                .resources(vec!["*".into()])
+                .build(),
+            // `.sync` waits on Batch's events through this managed rule.
+            Statement::builder()
+                .actions(["events:PutTargets", "events:PutRule", "events:DescribeRule"])
+                .resources(
+                    vec![format!("arn:aws:events:{region}:*:rule/StepFunctionsGetEventsForBatchJobsRule").into()],
+                )
+                .build(),
+        ],
+    );
+    let retry = || {
+        Retry::errors(["Lambda.TooManyRequestsException", "Lambda.ServiceException"])
+            .interval_seconds(2)
+            .max_attempts(3)
+            .backoff_rate(2.0)
+    };
+    let threshold_bytes = batch.size_threshold_mb * 1024 * 1024;
+    let definition = Definition::new("Route")
+        .comment("process a raw file (large ones on Batch), then load it into Timestream")
+        .state(
+            "Route",
+            // The router starts a run with the file's bucket, key and size.
+            Choice::new()
+                .when(
+                    Condition::and(vec![
+                        Condition::is_present("$.size", true),
+                        Condition::numeric_greater_than("$.size", threshold_bytes as f64),
+                    ]),
+                    "ProcessLarge",
+                )
+                .otherwise("Process"),
+        )
+        .state(
+            "ProcessLarge",
+            Task::resource("arn:aws:states:::batch:submitJob.sync")
+                .parameter("JobName", format!("{prefix}-large-file"))
+                .parameter("JobQueue", queue.arn.clone())
+                .parameter("JobDefinition", job.arn.clone())
+                .parameters(json!({"Parameters": {"bucket.$": "$.bucket", "key.$": "$.key"}}))
+                // Every attempt, and half an hour to be placed.
+                .timeout_seconds(batch.timeout_seconds * batch.retry_attempts + 1800)
+                .retry(Retry::errors(["Batch.AWSBatchException"]).interval_seconds(5).max_attempts(3).backoff_rate(2.0))
+                .catch(Catch::all("Failed").result_path("$.error"))
+                .result_path("$.processed")
+                .next("Load"),
+        )
+        .state(
+            "Process",
+            Task::lambda(processor.arn.clone())
+                .retry(retry())
+                .catch(Catch::all("Failed").result_path("$.error"))
+                .result_path("$.processed")
+                .next("Load"),
+        )
+        .state(
+            "Load",
+            Task::lambda(loader.arn.clone())
+                .retry(retry())
+                .catch(Catch::all("Failed").result_path("$.error"))
+                .result_path("$.loaded")
+                .next("Done"),
+        )
+        .state("Done", Succeed::new())
+        .state("Failed", Fail::new().error("ProcessingFailed").cause("the file could not be processed"));
+    let workflow = stack.add(
+        "processing",
+        StateMachine::builder()
+            .name(format!("{prefix}-processing"))
+            .role_arn(states_role.arn.clone())
+            .definition(definition)
+            .build(),
+    );
+
+    // The router: starts the workflow for each new raw file.
+    let (router, _) =
+        add_function("router", &router_spec, vec![("STATE_MACHINE_ARN".to_owned(), workflow.arn.clone().into())]);
 
     // EventBridge: a new raw file goes to the router.
     let rule = stack.add(
@@ -258,50 +565,119 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
             .build(),
     );
 
-    // Step Functions: process, then load; failures end in Failed.
-    let states_role = service_role(
-        stack,
-        "states-role",
-        &format!("{prefix}-states"),
-        "states.amazonaws.com",
-        &[],
-        vec![Statement::builder()
-            .actions(["lambda:InvokeFunction"])
-            .resources(vec![processor.arn.clone().into(), loader.arn.clone().into()])
-            .build()],
+    // Bedrock knowledge base over the processed data: its vectors in an
+    // OpenSearch Serverless collection (AWS-owned key; reachable over the
+    // public endpoint, data only through the access policy below and IAM).
+    let kb_spec: KnowledgeBaseSpec = cfg.require("knowledge_base")?;
+    let collection_name = format!("{prefix}-kb");
+    let kb_encryption = stack.add(
+        "kb-encryption",
+        SecurityPolicy::builder()
+            .name(format!("{prefix}-kb-encryption"))
+            .kind(SecurityPolicyKind::Encryption)
+            .description("ONS knowledge base vectors: AWS-owned key")
+            .policy(json!({
+                "Rules": [{"ResourceType": "collection", "Resource": [format!("collection/{collection_name}")]}],
+                "AWSOwnedKey": true
+            }))
+            .build(),
     );
-    let retry = || {
-        Retry::errors(["Lambda.TooManyRequestsException", "Lambda.ServiceException"])
-            .interval_seconds(2)
-            .max_attempts(3)
-            .backoff_rate(2.0)
-    };
-    let definition = Definition::new("Process")
-        .comment("process a raw file, then load it into Timestream")
-        .state(
-            "Process",
-            Task::lambda(processor.arn.clone())
-                .retry(retry())
-                .catch(Catch::all("Failed").result_path("$.error"))
-                .result_path("$.processed")
-                .next("Load"),
-        )
-        .state(
-            "Load",
-            Task::lambda(loader.arn.clone())
-                .retry(retry())
-                .catch(Catch::all("Failed").result_path("$.error"))
-                .result_path("$.loaded")
-                .next("Done"),
-        )
-        .state("Done", Succeed::new())
-        .state("Failed", Fail::new().error("ProcessingFailed").cause("the file could not be processed"));
-    let workflow = stack.add(
-        "processing",
-        StateMachine::builder()
-            .name(format!("{prefix}-processing"))
-            .role_arn(states_role.arn.clone())
-            .definition(definition)
+    let kb_network = stack.add(
+        "kb-network",
+        SecurityPolicy::builder()
+            .name(format!("{prefix}-kb-network"))
+            .kind(SecurityPolicyKind::Network)
+            .description("ONS knowledge base vectors: the collection's endpoint")
+            .policy(json!([{
+                "Rules": [{"ResourceType": "collection", "Resource": [format!("collection/{collection_name}")]}],
+                "AllowFromPublic": true
+            }]))
+            .build(),
+    );
+    let vectors = stack.add(
+        "kb-collection",
+        Collection::builder()
+            .name(collection_name.clone())
+            .kind(CollectionKind::VectorSearch)
+            .description("ONS knowledge base vectors")
+            .standby_replicas(kb_spec.standby_replicas)
+            .encryption_policy(kb_encryption.name.clone())
+            .build(),
+    );
+    let processed_arn = lake.arns["processed"].clone();
+    let kb_role = service_role(
+        stack,
+        "kb-role",
+        &format!("{prefix}-kb"),
+        "bedrock.amazonaws.com",
+        &[],
+        vec![
+            Statement::builder()
+                .actions(["bedrock:InvokeModel"])
+                .resources(vec![kb_spec.embedding_model_arn.clone().into()])
+                .build(),
+            Statement::builder().actions(["aoss:APIAccessAll"]).resources(vec![vectors.arn.clone().into()]).build(),
+            Statement::builder()
+                .actions(["s3:GetObject", "s3:ListBucket"])
+                .resources(vec![processed_arn.clone().into(), processed_arn.map(|a| format!("{a}/*")).into()])
+                .build(),
+        ],
+    );
+    let kb_access = stack.add(
+        "kb-access",
+        AccessPolicy::builder()
+            .name(format!("{prefix}-kb-access"))
+            .description("ONS knowledge base: Bedrock reads and writes its vector index")
+            .policy(json!([{
+                "Rules": [
+                    {
+                        "ResourceType": "collection",
+                        "Resource": [format!("collection/{collection_name}")],
+                        "Permission": ["aoss:CreateCollectionItems", "aoss:DescribeCollectionItems", "aoss:UpdateCollectionItems"]
+                    },
+                    {
+                        "ResourceType": "index",
+                        "Resource": [format!("index/{collection_name}/*")],
+                        "Permission": [
+                            "aoss:CreateIndex", "aoss:DescribeIndex", "aoss:UpdateIndex",
+                            "aoss:ReadDocument", "aoss:WriteDocument"
+                        ]
+                    }
+                ]
+            }]))
+            .principals(vec![kb_role.arn.clone().into()])
+            .build(),
+    );
+    let kb = stack.add_with(
+        "knowledge-base",
+        KnowledgeBase::builder()
+            .name(format!("{prefix}-knowledge-base"))
+            .description("ONS energy data, for natural-language queries")
+            .role_arn(kb_role.arn.clone())
+            .embedding_model_arn(kb_spec.embedding_model_arn.clone())
+            .embedding_dimensions(kb_spec.embedding_dimensions)
+            .storage(
+                OpenSearchServerlessStorage::builder()
+                    .collection_arn(vectors.arn.clone())
+                    .vector_index_name(kb_spec.vector_index.clone())
+                    .vector_field(kb_spec.vector_field.clone())
+                    .build(),
+            )
+            .build(),
+        // Bedrock checks that it may reach the collection and its index.
+        ResourceOptions::new().depends_on(kb_access.urn()).depends_on(kb_network.urn()),
+    );
+    stack.add(
+        "kb-processed-data",
+        DataSource::builder()
+            .knowledge_base_id(kb.id.clone())
+            .name("processed-data")
+            .description("the processed bucket")
+            .bucket_arn(processed_arn)
+            .chunking(Chunking::FixedSize {
+                max_tokens: kb_spec.chunk_max_tokens,
+                overlap_percentage: kb_spec.chunk_overlap_percent,
+            })
             .build(),
     );
 
@@ -335,7 +711,7 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
         "api-proxy-lambda",
         Integration::builder()
             .method(any.id.clone())
-            .backend(Backend::LambdaProxy(api_fn.invoke_arn.clone().into()))
+            .backend(Backend::LambdaProxy(live.arn.map(|arn| invoke_arn(&arn)).into()))
             .build(),
     );
     let deployment = stack.add(
@@ -357,14 +733,17 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
             .throttle(throttle)
             .build(),
     );
-    stack.add(
+    // On the alias: API Gateway invokes `function:<api>:live`.
+    stack.add_with(
         "api-invokes-fn",
         Permission::builder()
             .function(api_fn.name.clone())
+            .qualifier("live")
             .statement_id("api-gateway")
             .principal("apigateway.amazonaws.com")
             .source_arn(api.execution_arn.map(|arn| format!("{arn}/*/*")))
             .build(),
+        ResourceOptions::new().depends_on(live.urn()),
     );
     let plan = stack.add(
         "api-usage-plan",
@@ -526,5 +905,9 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
     stack.export("state_machine_arn", workflow.arn.clone());
     stack.export("timestream_database", ts.name.clone());
     stack.export("alerts_topic_arn", monitoring.topic_arn.clone());
+    stack.export("batch_job_queue_arn", queue.arn.clone());
+    stack.export("batch_repository_url", repo.repository_url.clone());
+    stack.export("knowledge_base_id", kb.id.clone());
+    stack.export("opensearch_collection_endpoint", vectors.endpoint.clone());
     Ok(())
 }

@@ -9,13 +9,14 @@ use std::collections::{BTreeMap, HashMap};
 use async_trait::async_trait;
 use aws_sdk_batch::types::{
     AssignPublicIp, ContainerProperties, FargatePlatformConfiguration, JobDefinition as SdkJobDefinition,
-    JobDefinitionType, JobTimeout, KeyValuePair, NetworkConfiguration, PlatformCapability, ResourceRequirement,
-    ResourceType, RetryStrategy,
+    JobDefinitionType, JobTimeout, KeyValuePair, LogConfiguration as SdkLogConfiguration, LogDriver,
+    NetworkConfiguration, PlatformCapability, ResourceRequirement, ResourceType, RetryStrategy,
 };
 use iac_core::provider::*;
 use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value};
 
 use super::{check_name, has_identity, update_tags};
+use crate::ecs::LogConfiguration;
 use crate::error::aws_err;
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
@@ -50,6 +51,13 @@ pub const FARGATE_VCPUS: [f64; 7] = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0];
 ///     .environment(iac_aws::tags([("BUCKET", "reports")]))
 ///     .retry_attempts(3)
 ///     .timeout_seconds(3600)
+///     .log_configuration(
+///         iac_aws::ecs::LogConfiguration::builder()
+///             .group("/aws/batch/nightly-report")
+///             .region("us-east-1")
+///             .stream_prefix("report")
+///             .build(),
+///     )
 ///     .build();
 /// # let _ = report;
 /// ```
@@ -87,6 +95,9 @@ pub struct JobDefinition {
     /// pull images from a public subnet without a NAT gateway).
     #[builder(default)]
     pub assign_public_ip: bool,
+    /// Where the container's output goes (`awslogs` driver); unset, Batch's
+    /// default `/aws/batch/job` group.
+    pub log_configuration: Option<LogConfiguration>,
     /// Tags.
     #[builder(default)]
     pub tags: BTreeMap<String, String>,
@@ -101,6 +112,21 @@ pub struct JobDefinitionOutputs {
     pub arn: Output<String>,
     /// The current revision number.
     pub revision: Output<i64>,
+}
+
+/// An `awslogs` log configuration as the resource's input.
+fn log_expr(l: &LogConfiguration) -> Expr {
+    props([
+        ("logDriver", Value::from("awslogs").into()),
+        (
+            "options",
+            props([
+                ("awslogs-group", l.group.to_expr()),
+                ("awslogs-region", Value::from(l.region.as_str()).into()),
+                ("awslogs-stream-prefix", Value::from(l.stream_prefix.as_str()).into()),
+            ]),
+        ),
+    ])
 }
 
 /// A vCPU value as Batch writes it (`0.25`, `1`).
@@ -128,6 +154,7 @@ impl Resource for JobDefinition {
             ("retryAttempts", Value::from(self.retry_attempts).into()),
             ("timeoutSeconds", Value::from(self.timeout_seconds).into()),
             ("assignPublicIp", Value::from(self.assign_public_ip).into()),
+            ("logConfiguration", self.log_configuration.as_ref().map_or(Expr::Value(Value::Null), log_expr)),
             ("tags", Value::from(self.tags.clone()).into()),
         ])
     }
@@ -163,6 +190,18 @@ impl Resource for JobDefinition {
                     FARGATE_VCPUS.map(vcpu_text).join(", ")
                 ),
             );
+        }
+        if let Some(l) = &self.log_configuration {
+            if let Some(g) = l.group.value() {
+                let ok = !g.is_empty()
+                    && g.len() <= 512
+                    && g.chars().all(|ch| ch.is_ascii_alphanumeric() || "_-/.#".contains(ch));
+                c.check(ok, "logConfiguration", || format!("`{g}` is not a log group name"));
+            }
+            c.check(!l.region.is_empty(), "logConfiguration", || "the log group's region is required".into());
+            c.check(!l.stream_prefix.is_empty() && !l.stream_prefix.contains(':'), "logConfiguration", || {
+                format!("`{}`: a stream prefix is required, without `:`", l.stream_prefix)
+            });
         }
         for (field, role) in
             [("executionRoleArn", Some(&self.execution_role_arn)), ("jobRoleArn", self.job_role_arn.as_ref())]
@@ -216,6 +255,18 @@ async fn register(
                 .collect::<Vec<_>>()
         })
         .unwrap_or_default();
+    let log = i.value("logConfiguration");
+    let log = match log.get("logDriver").as_str() {
+        Some(driver) => {
+            let options: HashMap<String, String> = log
+                .get("options")
+                .as_map()
+                .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+                .unwrap_or_default();
+            Some(SdkLogConfiguration::builder().log_driver(LogDriver::from(driver)).set_options(Some(options)).build())
+        }
+        None => None,
+    };
     let container = ContainerProperties::builder()
         .image(i.str("image")?)
         .resource_requirements(ResourceRequirement::builder().r#type(ResourceType::Vcpu).value(i.str("vcpu")?).build())
@@ -236,6 +287,7 @@ async fn register(
                 .build(),
         )
         .fargate_platform_configuration(FargatePlatformConfiguration::builder().platform_version("LATEST").build())
+        .set_log_configuration(log)
         .build();
     let tags: HashMap<String, String> = tags_with_identity(req_inputs, stack, urn).into_iter().collect();
     let batch = p.batch().await;
@@ -336,11 +388,23 @@ fn values(d: &SdkJobDefinition) -> (Value, Value) {
                     == Some(&AssignPublicIp::Enabled),
             ),
         ),
+        ("logConfiguration", log_value(c.and_then(|c| c.log_configuration()))),
         ("tags", tags_value(d.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str())))),
     ]);
     let outputs =
         map([("arn", Value::from(d.job_definition_arn())), ("revision", Value::from(d.revision().map(i64::from)))]);
     (inputs, outputs)
+}
+
+/// A container's log configuration as recorded inputs.
+fn log_value(l: Option<&SdkLogConfiguration>) -> Value {
+    l.map_or(Value::Null, |l| {
+        let options: BTreeMap<String, Value> = l
+            .options()
+            .map(|o| o.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect())
+            .unwrap_or_default();
+        map([("logDriver", Value::from(l.log_driver().map(|d| d.as_str()))), ("options", Value::Map(options))])
+    })
 }
 
 async fn deregister(p: &AwsProvider, arn: &str) -> Result<(), ProviderError> {

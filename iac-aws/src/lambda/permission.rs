@@ -1,5 +1,6 @@
 //! `Permission`: a statement of a function's resource policy letting a
-//! service (S3, EventBridge, API Gateway, SNS) or an account invoke it.
+//! service (S3, EventBridge, API Gateway, SNS) or an account invoke it —
+//! the unqualified function's policy, or an alias's or version's own.
 
 use async_trait::async_trait;
 use iac_core::provider::*;
@@ -15,7 +16,7 @@ pub(crate) const TYPE: &str = "aws:lambda:Permission";
 /// Schema: AWS cannot change a statement, so every input replaces it
 /// (removed first: the statement id is unique in the policy).
 pub static SCHEMA: Schema = Schema {
-    replace_on: &["function", "statementId", "action", "principal", "sourceArn", "sourceAccount"],
+    replace_on: &["function", "qualifier", "statementId", "action", "principal", "sourceArn", "sourceAccount"],
     delete_before_replace: true,
     ..Schema::new(TYPE, "aws")
 };
@@ -31,13 +32,26 @@ pub static SCHEMA: Schema = Schema {
 ///     .source_arn("arn:aws:s3:::landing-zone")
 ///     .source_account("123456789012")
 ///     .build();
-/// # let _ = from_bucket;
+/// // API Gateway invoking the `live` alias (what its integration names).
+/// let from_api = Permission::builder()
+///     .function("orders")
+///     .qualifier("live")
+///     .statement_id("api-gateway")
+///     .principal("apigateway.amazonaws.com")
+///     .source_arn("arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/*/*")
+///     .build();
+/// # let _ = (from_bucket, from_api);
 /// ```
 #[derive(bon::Builder)]
 pub struct Permission {
     /// The function (name or ARN).
     #[builder(into)]
     pub function: Input<String>,
+    /// An alias or version whose own policy takes the statement (callers
+    /// invoking `function:<qualifier>` are checked against it, not the
+    /// unqualified function's policy). Unset: the unqualified function.
+    #[builder(into)]
+    pub qualifier: Option<String>,
     /// The statement's id, unique in the function's policy.
     #[builder(into)]
     pub statement_id: String,
@@ -70,6 +84,7 @@ impl Resource for Permission {
     fn inputs(&self) -> Expr {
         props([
             ("function", self.function.to_expr()),
+            ("qualifier", Value::from(self.qualifier.clone()).into()),
             ("statementId", Value::from(self.statement_id.as_str()).into()),
             ("action", Value::from(self.action.as_str()).into()),
             ("principal", Value::from(self.principal.as_str()).into()),
@@ -99,6 +114,14 @@ impl Resource for Permission {
             "principal",
             || format!("`{p}` is neither a service principal (like s3.amazonaws.com), an account id nor a role ARN"),
         );
+        if let Some(q) = &self.qualifier {
+            let ok = !q.is_empty()
+                && q.len() <= 128
+                && (q == "$LATEST" || q.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_".contains(ch)));
+            c.check(ok, "qualifier", || {
+                format!("`{q}` is not an alias or version (1–128 letters, digits, hyphens and underscores)")
+            });
+        }
         if let Some(a) = &self.source_account {
             c.check(a.len() == 12 && a.chars().all(|ch| ch.is_ascii_digit()), "sourceAccount", || {
                 format!("`{a}` is not a 12-digit account id")
@@ -107,9 +130,16 @@ impl Resource for Permission {
     }
 }
 
-/// The statement's inputs as the function's policy holds them.
-async fn describe(p: &AwsProvider, function: &str, sid: &str) -> Result<Option<Value>, ProviderError> {
-    let policy = match p.lambda().await.get_policy().function_name(function).send().await {
+/// The statement's inputs as the policy of the function (or of its alias
+/// or version `qualifier`) holds them.
+async fn describe(
+    p: &AwsProvider,
+    function: &str,
+    qualifier: Option<&str>,
+    sid: &str,
+) -> Result<Option<Value>, ProviderError> {
+    let got = p.lambda().await.get_policy().function_name(function).set_qualifier(qualifier.map(str::to_owned)).send();
+    let policy = match got.await {
         Ok(o) => o.policy.unwrap_or_default(),
         Err(e) if is_code(&e, &["ResourceNotFoundException"]) => return Ok(None),
         Err(e) => return Err(aws_err("GetPolicy", e)),
@@ -131,6 +161,7 @@ async fn describe(p: &AwsProvider, function: &str, sid: &str) -> Result<Option<V
     let cond = &st["Condition"];
     Ok(Some(map([
         ("function", Value::from(function)),
+        ("qualifier", Value::from(qualifier)),
         ("statementId", Value::from(sid)),
         ("action", Value::from(st["Action"].as_str())),
         ("principal", Value::from(principal)),
@@ -139,8 +170,23 @@ async fn describe(p: &AwsProvider, function: &str, sid: &str) -> Result<Option<V
     ])))
 }
 
-fn split_id(id: &str) -> (&str, &str) {
-    id.rsplit_once('/').unwrap_or((id, ""))
+/// The resource's id: `<function>/<statement id>`, or
+/// `<function>/<qualifier>/<statement id>` on an alias's or version's
+/// policy (neither a function name or ARN nor a qualifier holds a `/`).
+fn statement_id(function: &str, qualifier: Option<&str>, sid: &str) -> String {
+    match qualifier {
+        Some(q) => format!("{function}/{q}/{sid}"),
+        None => format!("{function}/{sid}"),
+    }
+}
+
+/// The function, the qualifier if any, and the statement id of an id.
+fn split_id(id: &str) -> (&str, Option<&str>, &str) {
+    let (rest, sid) = id.rsplit_once('/').unwrap_or((id, ""));
+    match rest.split_once('/') {
+        Some((function, qualifier)) => (function, Some(qualifier), sid),
+        None => (rest, None, sid),
+    }
 }
 
 pub(crate) struct PermissionHandler;
@@ -150,11 +196,13 @@ impl Handler for PermissionHandler {
     async fn create(&self, p: &AwsProvider, req: CreateRequest) -> Result<CreateResult, ProviderError> {
         let i = In::new(&req.inputs, "AddPermission");
         let (function, sid) = (i.str("function")?, i.str("statementId")?);
+        let qualifier = i.opt_str("qualifier");
         match p
             .lambda()
             .await
             .add_permission()
             .function_name(function)
+            .set_qualifier(qualifier.map(str::to_owned))
             .statement_id(sid)
             .action(i.str("action")?)
             .principal(i.str("principal")?)
@@ -167,7 +215,7 @@ impl Handler for PermissionHandler {
             Err(e) if is_code(&e, &["ResourceConflictException"]) => {
                 // A create retried after a crash finds its own statement:
                 // the same id granting the same thing is success.
-                let same = describe(p, function, sid).await?.is_some_and(|have| {
+                let same = describe(p, function, qualifier, sid).await?.is_some_and(|have| {
                     ["action", "principal", "sourceArn", "sourceAccount"]
                         .iter()
                         .all(|k| have.get(k).as_str() == req.inputs.get(k).as_str())
@@ -178,12 +226,16 @@ impl Handler for PermissionHandler {
             }
             Err(e) => return Err(aws_err("AddPermission", e)),
         }
-        Ok(CreateResult { id: format!("{function}/{sid}"), outputs: Value::map() })
+        Ok(CreateResult { id: statement_id(function, qualifier, sid), outputs: Value::map() })
     }
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
-        let (function, sid) = split_id(&req.id);
-        Ok(describe(p, function, sid).await?.map(|inputs| ReadResult { id: req.id, inputs, outputs: Value::map() }))
+        let (function, qualifier, sid) = split_id(&req.id);
+        Ok(describe(p, function, qualifier, sid).await?.map(|inputs| ReadResult {
+            id: req.id.clone(),
+            inputs,
+            outputs: Value::map(),
+        }))
     }
 
     async fn update(&self, _p: &AwsProvider, _req: UpdateRequest) -> Result<UpdateResult, ProviderError> {
@@ -192,8 +244,16 @@ impl Handler for PermissionHandler {
     }
 
     async fn delete(&self, p: &AwsProvider, req: DeleteRequest) -> Result<(), ProviderError> {
-        let (function, sid) = split_id(&req.id);
-        match p.lambda().await.remove_permission().function_name(function).statement_id(sid).send().await {
+        let (function, qualifier, sid) = split_id(&req.id);
+        let removed = p
+            .lambda()
+            .await
+            .remove_permission()
+            .function_name(function)
+            .set_qualifier(qualifier.map(str::to_owned))
+            .statement_id(sid)
+            .send();
+        match removed.await {
             Ok(_) => Ok(()),
             Err(e) if is_code(&e, &["ResourceNotFoundException"]) => Ok(()),
             Err(e) => Err(aws_err("RemovePermission", e)),
@@ -205,8 +265,9 @@ impl Handler for PermissionHandler {
         // and AddPermission refuses a second one.
         let i = In::new(&req.inputs, "");
         let (Some(function), Some(sid)) = (i.opt_str("function"), i.opt_str("statementId")) else { return Ok(None) };
-        Ok(describe(p, function, sid).await?.map(|inputs| ReadResult {
-            id: format!("{function}/{sid}"),
+        let qualifier = i.opt_str("qualifier");
+        Ok(describe(p, function, qualifier, sid).await?.map(|inputs| ReadResult {
+            id: statement_id(function, qualifier, sid),
             inputs,
             outputs: Value::map(),
         }))

@@ -366,6 +366,13 @@ async fn bad_batch_inputs_are_refused_at_preview() {
                 .retry_attempts(11)
                 .timeout_seconds(30)
                 .environment(iac_aws::tags([("AWS_BATCH_JOB_ID", "x"), ("1BAD", "y")]))
+                .log_configuration(
+                    iac_aws::ecs::LogConfiguration::builder()
+                        .group("logs for jobs")
+                        .region("us-east-1")
+                        .stream_prefix("a:b")
+                        .build(),
+                )
                 .build(),
         );
     });
@@ -391,10 +398,72 @@ async fn bad_batch_inputs_are_refused_at_preview() {
         ("small-memory", "timeoutSeconds", "at least 60"),
         ("small-memory", "environment", "reserved by Batch"),
         ("small-memory", "environment", "not a variable name"),
+        ("small-memory", "logConfiguration", "`logs for jobs` is not a log group name"),
+        ("small-memory", "logConfiguration", "a stream prefix is required, without `:`"),
     ] {
         assert!(
             diags.iter().any(|d| d.urn.as_str() == resource && d.field == field && d.message.contains(what)),
             "missing `{what}` on {resource}.{field}: {text}"
         );
     }
+}
+
+fn logged_program(s: &Stack, prefix: &'static str) {
+    let execution_role = s.add(
+        "execution-role",
+        Role::builder().name("batch-logged-execution").assume_role_policy(trust("ecs-tasks.amazonaws.com")).build(),
+    );
+    let logs =
+        s.add("logs", iac_aws::logs::LogGroup::builder().name("/aws/batch/convert").retention_in_days(7).build());
+    s.add(
+        "convert",
+        JobDefinition::builder()
+            .name("batch-convert")
+            .image("public.ecr.aws/docker/library/python:3.12")
+            .vcpu(1.0)
+            .memory(2048)
+            .execution_role_arn(execution_role.arn.clone())
+            .log_configuration(
+                iac_aws::ecs::LogConfiguration::builder()
+                    .group(logs.id.clone())
+                    .region("us-east-1")
+                    .stream_prefix(prefix)
+                    .build(),
+            )
+            .build(),
+    );
+}
+
+/// A job definition sending its output to a log group of the stack: the
+/// `awslogs` options read back without drift, a new stream prefix is a new
+/// revision, and one without a log configuration still reads as none.
+#[tokio::test(flavor = "multi_thread")]
+async fn job_definition_logs_to_its_log_group() {
+    let h = Harness::new();
+    let batch = h.aws.batch().await.clone();
+    let s = h.session("batch-logs", |s| logged_program(s, "convert"));
+    let a = up(&s).await;
+    let arn = output(&a, "convert", "arn");
+    let jd = batch.describe_job_definitions().job_definitions(&arn).send().await.unwrap().job_definitions()[0].clone();
+    let log = jd.container_properties().unwrap().log_configuration().expect("a log configuration");
+    assert_eq!(log.log_driver().map(|d| d.as_str()), Some("awslogs"));
+    let options = log.options().unwrap();
+    assert_eq!(options["awslogs-group"], "/aws/batch/convert");
+    assert_eq!(options["awslogs-region"], "us-east-1");
+    assert_eq!(options["awslogs-stream-prefix"], "convert");
+    assert_no_drift(&s).await;
+
+    let s = h.session("batch-logs", |s| logged_program(s, "convert-v2"));
+    let b = up(&s).await;
+    let arn2 = output(&b, "convert", "arn");
+    assert!(arn2.ends_with(":job-definition/batch-convert:2"), "a new revision: {arn2}");
+    let jd = batch.describe_job_definitions().job_definitions(&arn2).send().await.unwrap().job_definitions()[0].clone();
+    let options = jd.container_properties().unwrap().log_configuration().unwrap().options().unwrap().clone();
+    assert_eq!(options["awslogs-stream-prefix"], "convert-v2");
+    assert_no_drift(&s).await;
+
+    destroy(&s).await;
+    let active =
+        batch.describe_job_definitions().job_definition_name("batch-convert").status("ACTIVE").send().await.unwrap();
+    assert!(active.job_definitions().is_empty(), "every revision deregistered");
 }

@@ -194,6 +194,7 @@ async fn bad_lambda_inputs_are_refused_at_preview() {
             "p",
             Permission::builder()
                 .function("f")
+                .qualifier("v 1")
                 .statement_id("bad id")
                 .action("s3:GetObject")
                 .principal("somebody")
@@ -219,6 +220,7 @@ async fn bad_lambda_inputs_are_refused_at_preview() {
         ("p", "not a Lambda action"),
         ("p", "neither a service principal"),
         ("p", "not a 12-digit account id"),
+        ("p", "is not an alias or version"),
         ("a", "not only digits"),
         ("a", "between 0 and 1"),
     ] {
@@ -389,4 +391,107 @@ async fn bad_event_source_mappings_are_refused_at_preview() {
             "missing `{what}` on {resource}.{field}: {text}"
         );
     }
+}
+
+fn alias_program(s: &Stack, dir: &Path, source: Option<&'static str>) {
+    let role = s.add(
+        "role",
+        Role::builder()
+            .name("orders-fn")
+            .assume_role_policy(
+                PolicyDocument::new().statement(
+                    Statement::builder()
+                        .actions(["sts:AssumeRole"])
+                        .principals(vec![Principal::Service("lambda.amazonaws.com".into())])
+                        .build(),
+                ),
+            )
+            .build(),
+    );
+    let function = Function::builder()
+        .name("orders")
+        .runtime("python3.12")
+        .handler("index.handler")
+        .role(role.arn.clone())
+        .code(Code::Directory(dir.to_path_buf()))
+        .build();
+    let sha = function.code_sha256().expect("local code");
+    let f = s.add("orders", function);
+    let version = s.add("orders-version", Version::builder().function(f.name.clone()).code_sha256(sha).build());
+    let live = s.add(
+        "live",
+        Alias::builder().function(f.name.clone()).name("live").function_version(version.version.clone()).build(),
+    );
+    if let Some(source) = source {
+        s.add_with(
+            "from-api",
+            Permission::builder()
+                .function(f.name.clone())
+                .qualifier("live")
+                .statement_id("api-gateway")
+                .principal("apigateway.amazonaws.com")
+                .source_arn(source)
+                .build(),
+            iac_core::ResourceOptions::new().depends_on(live.urn()),
+        );
+    }
+}
+
+/// A permission on an alias: in the alias's own policy (its statement's
+/// resource the alias), not the function's; kept when the alias moves to a
+/// new version; a new source replaces it; removed from the alias.
+#[tokio::test(flavor = "multi_thread")]
+async fn alias_permission_lifecycle() {
+    let h = Harness::new();
+    let lambda = h.aws.lambda().await.clone();
+    let code = tempfile::tempdir().unwrap();
+    write_code(code.path(), "1");
+    let dir = code.path().to_path_buf();
+    const API_A: &str = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/*/*";
+    const API_B: &str = "arn:aws:execute-api:us-east-1:123456789012:f6a7b8c9d0/*/*";
+    let on_alias = || async {
+        let p = lambda.get_policy().function_name("orders").qualifier("live").send().await.unwrap();
+        let p: serde_json::Value = serde_json::from_str(p.policy().unwrap()).unwrap();
+        p["Statement"].as_array().unwrap().iter().find(|s| s["Sid"] == "api-gateway").cloned().expect("statement")
+    };
+
+    let d = dir.clone();
+    let s = h.session("lambda-alias", move |s| alias_program(s, &d, Some(API_A)));
+    let a = up(&s).await;
+    assert_eq!(
+        a.report.state.resources[&iac_core::Urn::new("from-api")].id.as_deref(),
+        Some("orders/live/api-gateway")
+    );
+    let st = on_alias().await;
+    assert!(st["Resource"].as_str().unwrap().ends_with(":function:orders:live"), "{st}");
+    assert_eq!(st["Principal"]["Service"], "apigateway.amazonaws.com");
+    assert!(st.to_string().contains("a1b2c3d4e5"), "{st}");
+    assert!(lambda.get_policy().function_name("orders").send().await.is_err(), "nothing on the function itself");
+    assert_no_drift(&s).await;
+
+    // New code: the alias moves to version 2 and keeps its policy.
+    write_code(code.path(), "2");
+    up(&s).await;
+    let live = lambda.get_alias().function_name("orders").name("live").send().await.unwrap();
+    assert_eq!(live.function_version(), Some("2"));
+    assert!(on_alias().await["Resource"].as_str().unwrap().ends_with(":function:orders:live"));
+    assert_no_drift(&s).await;
+
+    // Another API: the statement is replaced.
+    let d = dir.clone();
+    let s = h.session("lambda-alias", move |s| alias_program(s, &d, Some(API_B)));
+    up(&s).await;
+    let st = on_alias().await;
+    assert!(st.to_string().contains("f6a7b8c9d0") && !st.to_string().contains("a1b2c3d4e5"), "{st}");
+    assert_no_drift(&s).await;
+
+    // Dropped: the alias's policy no longer holds it.
+    let d = dir.clone();
+    let s = h.session("lambda-alias", move |s| alias_program(s, &d, None));
+    up(&s).await;
+    let left = lambda.get_policy().function_name("orders").qualifier("live").send().await;
+    assert!(left.map_or(true, |p| !p.policy().unwrap_or_default().contains("api-gateway")), "statement removed");
+
+    destroy(&s).await;
+    assert!(lambda.get_function().function_name("orders").send().await.is_err(), "function gone");
 }

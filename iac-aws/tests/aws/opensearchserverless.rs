@@ -284,3 +284,76 @@ async fn bad_opensearch_inputs_are_refused_at_preview() {
         );
     }
 }
+
+/// A data access policy naming a role of the same stack through
+/// `principals` (an output, unknown at preview): the role's ARN is added to
+/// the rule set's principals, read back without drift, and a principal
+/// change is an in-place update.
+#[tokio::test(flavor = "multi_thread")]
+async fn access_policy_principals_from_outputs() {
+    use iac_aws::iam::Role;
+    use iac_aws::policy::{PolicyDocument, Principal, Statement};
+    let h = Harness::new();
+    let aoss = h.aws.opensearchserverless().await.clone();
+    let program = |role: &'static str| {
+        move |s: &Stack| {
+            let indexer = s.add(
+                "indexer",
+                Role::builder()
+                    .name(role)
+                    .assume_role_policy(
+                        PolicyDocument::new().statement(
+                            Statement::builder()
+                                .actions(["sts:AssumeRole"])
+                                .principals(vec![Principal::Service("bedrock.amazonaws.com".into())])
+                                .build(),
+                        ),
+                    )
+                    .build(),
+            );
+            s.add(
+                "writers",
+                AccessPolicy::builder()
+                    .name("docs-writers")
+                    .policy(json!([{
+                        "Rules": [{"ResourceType": "index", "Resource": ["index/docs/*"],
+                                   "Permission": ["aoss:WriteDocument"]}],
+                        "Principal": [ROLE]
+                    }]))
+                    .principals(vec![indexer.arn.clone().into()])
+                    .build(),
+            );
+        }
+    };
+    let principals = || async {
+        let got = aoss
+            .get_access_policy()
+            .r#type(aws_sdk_opensearchserverless::types::AccessPolicyType::Data)
+            .name("docs-writers")
+            .send()
+            .await
+            .unwrap();
+        format!("{:?}", got.access_policy_detail().unwrap().policy().unwrap())
+    };
+    let s = h.session("aoss-principals", program("docs-indexer"));
+    up(&s).await;
+    let doc = principals().await;
+    assert!(doc.contains(ROLE) && doc.contains(":role/docs-indexer"), "given and output principals: {doc}");
+    assert_no_drift(&s).await;
+
+    let s = h.session("aoss-principals", program("docs-indexer-v2"));
+    up(&s).await;
+    let doc = principals().await;
+    assert!(doc.contains(":role/docs-indexer-v2") && doc.contains(ROLE), "{doc}");
+    assert!(!doc.contains(":role/docs-indexer\""), "the old role's ARN replaced: {doc}");
+    assert_no_drift(&s).await;
+
+    destroy(&s).await;
+    let gone = aoss
+        .get_access_policy()
+        .r#type(aws_sdk_opensearchserverless::types::AccessPolicyType::Data)
+        .name("docs-writers")
+        .send()
+        .await;
+    assert!(gone.is_err(), "access policy gone");
+}

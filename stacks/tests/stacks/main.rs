@@ -5,6 +5,7 @@
 mod bitcoin;
 mod cli;
 mod components;
+mod ecommerce;
 mod iprs;
 mod ons;
 mod trading;

@@ -302,9 +302,6 @@ async fn lifecycle(x: Expected) {
     assert!(!rec.seen.contains(x.token), "the AUTH token's plaintext in a command's output");
 }
 
-/// Development: the document's small instances, one NAT gateway, Spot, a
-/// single zone for the database and the cache, short retention.
-
 /// vpc: DNS, public/private/database subnets in every zone, tagged for
 /// EKS's load balancers, NAT, flow logs. Returns the VPC's id and range and
 /// the flow logs' group.
@@ -488,25 +485,25 @@ async fn check_security_groups(
     assert_eq!(rules(alb_sg.ip_permissions()), [tcp(80, 80, "0.0.0.0/0")], "HTTP into the load balancer");
     let control = group(format!("{prefix}-eks-control-plane")).await;
     assert!(control_groups.contains(&control.group_id().unwrap().to_owned()), "the control plane's extra group");
-    assert_eq!(rules(control.ip_permissions()), [tcp(443, 443, &vpc_cidr)], "the API from inside the VPC");
+    assert_eq!(rules(control.ip_permissions()), [tcp(443, 443, vpc_cidr)], "the API from inside the VPC");
     assert!(control.ip_permissions_egress().is_empty(), "no egress from the control plane's extra group");
     let monitoring = group(format!("{prefix}-monitoring")).await;
     let monitoring_id = monitoring.group_id().unwrap().to_owned();
     let msk_sg = group(format!("{prefix}-msk")).await;
     let msk_sg_id = msk_sg.group_id().unwrap().to_owned();
-    let mut want = vec![tcp(9098, 9098, &nodes_sg), tcp(9092, 9098, &msk_sg_id), tcp(11001, 11002, &monitoring_id)];
+    let mut want = vec![tcp(9098, 9098, nodes_sg), tcp(9092, 9098, &msk_sg_id), tcp(11001, 11002, &monitoring_id)];
     want.sort();
     assert_eq!(rules(msk_sg.ip_permissions()), want, "Kafka from the nodes, exporters to monitoring, brokers");
     assert_eq!(rules(msk_sg.ip_permissions_egress()), [tcp(9092, 9098, &msk_sg_id)], "brokers reach brokers only");
     assert!(monitoring.ip_permissions().is_empty(), "nothing into monitoring (Grafana by port-forward)");
-    let mut want = vec![tcp(9100, 9100, &nodes_sg), tcp(11001, 11002, &msk_sg_id)];
+    let mut want = vec![tcp(9100, 9100, nodes_sg), tcp(11001, 11002, &msk_sg_id)];
     want.sort();
     assert_eq!(rules(monitoring.ip_permissions_egress()), want, "monitoring reaches the exporters only");
     let db_sg = group(format!("{db_id}-db")).await;
-    assert_eq!(rules(db_sg.ip_permissions()), [tcp(5432, 5432, &nodes_sg)], "PostgreSQL from the nodes only");
+    assert_eq!(rules(db_sg.ip_permissions()), [tcp(5432, 5432, nodes_sg)], "PostgreSQL from the nodes only");
     assert_eq!(rules(db_sg.ip_permissions_egress()), all_out);
     let cache_sg = group(format!("{redis_id}-redis")).await;
-    assert_eq!(rules(cache_sg.ip_permissions()), [tcp(6379, 6379, &nodes_sg)], "Redis from the nodes only");
+    assert_eq!(rules(cache_sg.ip_permissions()), [tcp(6379, 6379, nodes_sg)], "Redis from the nodes only");
     let nodes = ec2.describe_security_groups().group_ids(nodes_sg).send().await.unwrap();
     let node_rules = rules(nodes.security_groups()[0].ip_permissions());
     assert!(node_rules.contains(&tcp(1024, 65535, &alb_id)), "nodes take the ALB's traffic: {node_rules:?}");
@@ -771,7 +768,7 @@ async fn check_cloudwatch(x: &Expected, outputs: &serde_json::Value) -> String {
     let topic = output_of(outputs, "alerts_topic_arn");
     assert!(topic.ends_with(&format!(":{prefix}-alerts")), "{topic}");
     for a in alarms.metric_alarms() {
-        assert_eq!(a.alarm_actions(), [topic.clone()], "{:?} notifies the topic", a.alarm_name());
+        assert_eq!(a.alarm_actions(), std::slice::from_ref(&topic), "{:?} notifies the topic", a.alarm_name());
     }
     let disk = alarms
         .metric_alarms()
@@ -884,6 +881,8 @@ async fn check_gone(x: &Expected, d: &Deployed) {
     assert!(secret.map_or(true, |s| s.deleted_date().is_some()), "the managed password's secret gone");
 }
 
+/// Development: the document's small instances, one NAT gateway, Spot, a
+/// single zone for the database and the cache, short retention.
 #[tokio::test(flavor = "multi_thread")]
 async fn dev_ecommerce_analytics_deploys_converges_updates_and_destroys() {
     Box::pin(lifecycle(Expected {

@@ -24,5 +24,6 @@ mod platform;
 mod provider;
 mod rds;
 mod s3;
+mod s3_tiering;
 mod stepfunctions;
 mod timestream;

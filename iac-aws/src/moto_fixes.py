@@ -1055,5 +1055,123 @@ lambda_models.LambdaBackend.add_permission = _lambda_add_permission_fixed
 lambda_models.LambdaBackend.get_policy = _lambda_get_policy_fixed
 LambdaResponse.remove_permission = _lambda_remove_permission_fixed
 
+# ecommerce-analytics
+#
+# MSK: moto 5.2.5 has no GetBootstrapBrokers. Answered after AWS's API
+# reference: for each way clients may connect, the brokers' addresses
+# (`b-<n>.<cluster>.<id>.c<k>.kafka.<region>.amazonaws.com:<port>`, one per
+# broker, comma-separated): plaintext on 9092 and TLS on 9094 for
+# unauthenticated clients (TLS also for certificate authentication),
+# SASL/SCRAM on 9096 and SASL/IAM on 9098; strings for ways that are off
+# are left out. A missing cluster is NotFoundException.
+from moto.kafka.responses import KafkaResponse as _KafkaResponse
+
+
+def _msk_get_bootstrap_brokers(self):
+    arn = unquote(self.parsed_url.path.split("/clusters/")[-1].rsplit("/bootstrap-brokers", 1)[0])
+    cluster = self.kafka_backend.clusters.get(arn)
+    if cluster is None:
+        raise KafkaNotFound(f"Cluster {arn} does not exist")
+    auth = cluster.client_authentication or {}
+    sasl = auth.get("sasl") or {}
+
+    def on(block):
+        return bool((block or {}).get("enabled"))
+
+    iam, scram, tls_auth = on(sasl.get("iam")), on(sasl.get("scram")), on(auth.get("tls"))
+    # No authentication given at all is unauthenticated access, as on AWS.
+    unauth = on(auth.get("unauthenticated")) or not (iam or scram or tls_auth or "unauthenticated" in auth)
+    transit = ((cluster.encryption_info or {}).get("encryptionInTransit") or {}).get("clientBroker", "TLS")
+    host = cluster.cluster_name.lower()[:64]
+    tag = cluster.cluster_id.replace("-", "")[:6]
+    count = cluster.number_of_broker_nodes or 1
+
+    def brokers(port):
+        return ",".join(
+            f"b-{n}.{host}.{tag}.c{(n - 1) % 3 + 1}.kafka.{cluster.region_name}.amazonaws.com:{port}"
+            for n in range(1, count + 1)
+        )
+
+    out = {}
+    if unauth and transit in ("PLAINTEXT", "TLS_PLAINTEXT"):
+        out["BootstrapBrokerString"] = brokers(9092)
+    if (unauth or tls_auth) and transit in ("TLS", "TLS_PLAINTEXT"):
+        out["BootstrapBrokerStringTls"] = brokers(9094)
+    if scram:
+        out["BootstrapBrokerStringSaslScram"] = brokers(9096)
+    if iam:
+        out["BootstrapBrokerStringSaslIam"] = brokers(9098)
+    return json.dumps({k[0].lower() + k[1:]: v for k, v in out.items()})
+
+
+_KafkaResponse.get_bootstrap_brokers = _msk_get_bootstrap_brokers
+
+# S3: moto 5.2.5 has no Intelligent-Tiering configurations: a PUT with
+# `?intelligent-tiering` is taken for CreateBucket and a GET for
+# ListObjects. Emulated after AWS's API reference for
+# Put/Get/Delete/ListBucketIntelligentTieringConfiguration(s): the
+# configuration is kept as sent, with its bucket (so it goes with it), and
+# a missing one is a 404 NoSuchConfiguration.
+_S3_XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
+_s3_get = S3Response._bucket_response_get
+_s3_put = S3Response._bucket_response_put
+_s3_delete = S3Response._bucket_response_delete
+
+
+def _s3_tiering(self, bucket_name):
+    bucket = self.backend.get_bucket(bucket_name)
+    if not hasattr(bucket, "_iac_tiering"):
+        bucket._iac_tiering = {}
+    return bucket._iac_tiering
+
+
+def _s3_no_configuration():
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchConfiguration</Code>'
+        "<Message>The specified configuration does not exist.</Message></Error>"
+    )
+    return 404, {"content-type": "application/xml"}, body
+
+
+def _s3_tiering_get(self, bucket_name, querystring):
+    if "intelligent-tiering" not in querystring:
+        return _s3_get(self, bucket_name, querystring)
+    configs = _s3_tiering(self, bucket_name)
+    config_id = querystring.get("id", [None])[0]
+    if config_id is None:
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketIntelligentTieringConfigurationsOutput xmlns="{_S3_XMLNS}">'
+            "<IsTruncated>false</IsTruncated>" + "".join(configs[k] for k in sorted(configs))
+            + "</ListBucketIntelligentTieringConfigurationsOutput>"
+        )
+        return 200, {"content-type": "application/xml"}, body
+    if config_id not in configs:
+        return _s3_no_configuration()
+    return 200, {"content-type": "application/xml"}, '<?xml version="1.0" encoding="UTF-8"?>\n' + configs[config_id]
+
+
+def _s3_tiering_put(self, request, bucket_name, querystring):
+    if "intelligent-tiering" not in querystring:
+        return _s3_put(self, request, bucket_name, querystring)
+    configs = _s3_tiering(self, bucket_name)
+    body = self.body.decode("utf-8") if isinstance(self.body, bytes) else self.body
+    body = re.sub(r"^\s*<\?xml[^>]*\?>\s*", "", body)
+    configs[querystring.get("id", [""])[0]] = body
+    return 200, {}, ""
+
+
+def _s3_tiering_delete(self, bucket_name, querystring):
+    if "intelligent-tiering" not in querystring:
+        return _s3_delete(self, bucket_name, querystring)
+    configs = _s3_tiering(self, bucket_name)
+    if configs.pop(querystring.get("id", [""])[0], None) is None:
+        return _s3_no_configuration()
+    return 204, {}, ""
+
+
+S3Response._bucket_response_get = _s3_tiering_get
+S3Response._bucket_response_put = _s3_tiering_put
+S3Response._bucket_response_delete = _s3_tiering_delete
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

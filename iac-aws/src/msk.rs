@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use aws_sdk_kafka::types::{
     BrokerLogs, BrokerNodeGroupInfo, ClientAuthentication, ClientBroker, CloudWatchLogs, ClusterInfo, ClusterState,
     ConfigurationInfo, EbsStorageInfo, EncryptionAtRest, EncryptionInTransit, EncryptionInfo, EnhancedMonitoring, Iam,
-    LoggingInfo, Sasl, Scram, StorageInfo, Tls, Unauthenticated,
+    JmxExporterInfo, LoggingInfo, NodeExporterInfo, OpenMonitoringInfo, PrometheusInfo, Sasl, Scram, StorageInfo, Tls,
+    Unauthenticated,
 };
 use iac_core::provider::*;
 use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value};
@@ -35,11 +36,19 @@ pub(crate) fn handler(type_token: &str) -> Option<&'static dyn Handler> {
 /// Schema of [`Cluster`]: name, network placement and at-rest encryption
 /// are fixed; version, broker count and type, storage, in-transit
 /// encryption, client authentication, configuration, monitoring, logging
-/// and tags update in place, one MSK operation at a time.
+/// and tags update in place, one MSK operation at a time. The bootstrap
+/// broker strings follow the brokers and the ways clients connect, so an
+/// update may change them.
 pub static CLUSTER_SCHEMA: Schema = Schema {
     replace_on: &["name", "clientSubnets", "securityGroups", "encryptionAtRestKmsKey", "inClusterEncryption"],
     delete_before_replace: true,
     taggable: true,
+    computed_on_update: &[
+        "bootstrapBrokers",
+        "bootstrapBrokersTls",
+        "bootstrapBrokersSaslIam",
+        "bootstrapBrokersSaslScram",
+    ],
     ..Schema::new(CLUSTER, "aws")
 };
 
@@ -172,6 +181,11 @@ pub struct Cluster {
     /// CloudWatch metrics level.
     #[builder(default)]
     pub monitoring: Monitoring,
+    /// Open monitoring with Prometheus: the JMX and node exporters on every
+    /// broker (ports 11001 and 11002), for a Prometheus server in the VPC
+    /// to scrape.
+    #[builder(default)]
+    pub prometheus: bool,
     /// Broker logs to this CloudWatch log group.
     #[builder(into)]
     pub log_group: Option<Input<String>>,
@@ -186,6 +200,18 @@ pub struct ClusterOutputs {
     pub arn: Output<String>,
     /// The ZooKeeper connection string.
     pub zookeeper_connect_string: Output<String>,
+    /// The brokers for plaintext clients (`host:9092,…`), when plaintext
+    /// and unauthenticated access are on; else empty.
+    pub bootstrap_brokers: Output<String>,
+    /// The brokers for TLS clients (`host:9094,…`), when TLS and
+    /// unauthenticated or certificate access are on; else empty.
+    pub bootstrap_brokers_tls: Output<String>,
+    /// The brokers for SASL/IAM clients (`host:9098,…`), when IAM
+    /// authentication is on; else empty.
+    pub bootstrap_brokers_sasl_iam: Output<String>,
+    /// The brokers for SASL/SCRAM clients (`host:9096,…`), when SCRAM
+    /// authentication is on; else empty.
+    pub bootstrap_brokers_sasl_scram: Output<String>,
 }
 
 impl Resource for Cluster {
@@ -218,6 +244,9 @@ impl Resource for Cluster {
             ("clientAuth", auth.into()),
             ("configuration", configuration),
             ("monitoring", Value::from(self.monitoring.as_str()).into()),
+            // Unset when off, so clusters recorded before the option existed
+            // read back unchanged.
+            ("prometheus", Value::from(self.prometheus.then_some(true)).into()),
             ("logGroup", opt_expr(self.log_group.as_ref())),
             ("tags", Value::from(self.tags.clone()).into()),
         ])
@@ -226,6 +255,10 @@ impl Resource for Cluster {
         ClusterOutputs {
             arn: Output::from_ref(urn, "id"),
             zookeeper_connect_string: Output::from_ref(urn, "zookeeperConnectString"),
+            bootstrap_brokers: Output::from_ref(urn, "bootstrapBrokers"),
+            bootstrap_brokers_tls: Output::from_ref(urn, "bootstrapBrokersTls"),
+            bootstrap_brokers_sasl_iam: Output::from_ref(urn, "bootstrapBrokersSaslIam"),
+            bootstrap_brokers_sasl_scram: Output::from_ref(urn, "bootstrapBrokersSaslScram"),
         }
     }
     fn validate(&self, c: &mut Checks) {
@@ -236,12 +269,7 @@ impl Resource for Cluster {
             && n.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-');
         c.check(ok, "name", || format!("`{n}`: 1–64 letters, digits and hyphens, starting with a letter"));
         let v = &self.kafka_version;
-        c.check(
-            v.split('.').count() >= 2 && v.split('.').all(|p| !p.is_empty() && p.chars().all(|ch| ch.is_ascii_digit()))
-                || v.ends_with(".tiered"),
-            "kafkaVersion",
-            || format!("`{v}` is not a Kafka version (like 3.6.0)"),
-        );
+        c.check(is_kafka_version(v), "kafkaVersion", || format!("`{v}` is not a Kafka version (like 3.6.0 or 3.8.x)"));
         let zones = self.client_subnets.len();
         c.check((2..=3).contains(&zones), "clientSubnets", || {
             format!("{zones} subnet(s): MSK spreads brokers over two or three zones, one subnet each")
@@ -275,6 +303,35 @@ impl Resource for Cluster {
             });
         }
     }
+}
+
+/// MSK's version names: `3.6.0`, `2.8.2.tiered`, and from 3.7 on `3.7.x`
+/// (MSK applies the patch releases itself), `3.7.x.kraft` for KRaft mode.
+fn is_kafka_version(v: &str) -> bool {
+    if v.ends_with(".tiered") {
+        return true;
+    }
+    let v = v.strip_suffix(".kraft").unwrap_or(v);
+    let parts: Vec<&str> = v.split('.').collect();
+    let digits = |p: &str| !p.is_empty() && p.chars().all(|ch| ch.is_ascii_digit());
+    match parts.split_last() {
+        Some((last, rest)) if !rest.is_empty() => {
+            rest.iter().all(|p| digits(p)) && (digits(last) || (*last == "x" && rest.len() == 2))
+        }
+        _ => false,
+    }
+}
+
+fn open_monitoring(i: &In<'_>) -> OpenMonitoringInfo {
+    let on = i.opt_bool("prometheus").unwrap_or(false);
+    OpenMonitoringInfo::builder()
+        .prometheus(
+            PrometheusInfo::builder()
+                .jmx_exporter(JmxExporterInfo::builder().enabled_in_broker(on).build())
+                .node_exporter(NodeExporterInfo::builder().enabled_in_broker(on).build())
+                .build(),
+        )
+        .build()
 }
 
 fn encryption(i: &In<'_>) -> EncryptionInfo {
@@ -335,6 +392,10 @@ fn values(d: &ClusterInfo, recorded: &Value) -> (Value, Value) {
         .and_then(|s| Some((s.configuration_arn()?, s.configuration_revision()?)))
         .filter(|(arn, _)| arn.starts_with("arn:"))
         .map_or(Value::Null, |(arn, rev)| map([("arn", Value::from(arn)), ("revision", Value::from(rev))]));
+    let prometheus = d.open_monitoring().and_then(|o| o.prometheus()).is_some_and(|p| {
+        p.jmx_exporter().and_then(|j| j.enabled_in_broker()) == Some(true)
+            || p.node_exporter().and_then(|n| n.enabled_in_broker()) == Some(true)
+    });
     let log_group = d
         .logging_info()
         .and_then(|l| l.broker_logs())
@@ -390,12 +451,39 @@ fn values(d: &ClusterInfo, recorded: &Value) -> (Value, Value) {
         ),
         ("configuration", configuration),
         ("monitoring", Value::from(d.enhanced_monitoring().map_or("DEFAULT", |m| m.as_str()))),
+        ("prometheus", Value::from(prometheus.then_some(true))),
         ("logGroup", Value::from(log_group)),
         ("tags", tags_value(d.tags().into_iter().flat_map(|t| t.iter().map(|(k, v)| (k.as_str(), v.as_str()))))),
     ]);
     drop_computed_when_unset(&mut inputs, recorded, &["encryptionAtRestKmsKey", "securityGroups"]);
     let outputs = map([("zookeeperConnectString", Value::from(d.zookeeper_connect_string()))]);
     (inputs, outputs)
+}
+
+/// The outputs of a cluster: [`values`]' and its bootstrap broker strings
+/// (`GetBootstrapBrokers`, answered once the cluster is past CREATING).
+async fn outputs_of(p: &AwsProvider, d: &ClusterInfo, recorded: &Value) -> Result<Value, ProviderError> {
+    let mut outputs = values(d, recorded).1;
+    let arn = d.cluster_arn().unwrap_or_default();
+    let b = p
+        .kafka()
+        .await
+        .get_bootstrap_brokers()
+        .cluster_arn(arn)
+        .send()
+        .await
+        .map_err(|e| aws_err("GetBootstrapBrokers", e))?;
+    if let Value::Map(m) = &mut outputs {
+        for (key, value) in [
+            ("bootstrapBrokers", b.bootstrap_broker_string()),
+            ("bootstrapBrokersTls", b.bootstrap_broker_string_tls()),
+            ("bootstrapBrokersSaslIam", b.bootstrap_broker_string_sasl_iam()),
+            ("bootstrapBrokersSaslScram", b.bootstrap_broker_string_sasl_scram()),
+        ] {
+            m.insert(key.to_owned(), Value::from(value.unwrap_or_default()));
+        }
+    }
+    Ok(outputs)
 }
 
 async fn describe_cluster(p: &AwsProvider, arn: &str) -> Result<Option<ClusterInfo>, ProviderError> {
@@ -453,6 +541,7 @@ impl Handler for ClusterHandler {
             .client_authentication(client_auth(&i))
             .set_configuration_info(configuration_info(&i))
             .enhanced_monitoring(EnhancedMonitoring::from(i.opt_str("monitoring").unwrap_or("DEFAULT")))
+            .set_open_monitoring(i.opt_bool("prometheus").unwrap_or(false).then(|| open_monitoring(&i)))
             .logging_info(logging(&i))
             .set_tags(Some(tags))
             .send()
@@ -460,14 +549,26 @@ impl Handler for ClusterHandler {
             .map_err(|e| aws_err(op, e))?;
         let arn = out.cluster_arn().ok_or_else(|| ProviderError::fatal(op, "no cluster ARN returned"))?.to_owned();
         let d = wait_active(p, &arn, req.timeout).await?;
-        Ok(CreateResult { outputs: values(&d, &req.inputs).1, id: arn })
+        Ok(CreateResult { outputs: outputs_of(p, &d, &req.inputs).await?, id: arn })
     }
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
-        Ok(describe_cluster(p, &req.id).await?.map(|d| {
-            let (inputs, outputs) = values(&d, &req.inputs);
-            ReadResult { id: req.id, inputs, outputs }
-        }))
+        let Some(d) = describe_cluster(p, &req.id).await? else { return Ok(None) };
+        let inputs = values(&d, &req.inputs).0;
+        // Brokers are listed once the cluster is up; while it is still being
+        // created (a run that died waiting) the recorded strings stand.
+        let outputs = if d.state() == Some(&ClusterState::Creating) {
+            let mut o = values(&d, &req.inputs).1;
+            if let (Value::Map(m), Value::Map(old)) = (&mut o, &req.outputs) {
+                for (k, v) in old.iter().filter(|(k, _)| k.starts_with("bootstrapBrokers")) {
+                    m.insert(k.clone(), v.clone());
+                }
+            }
+            o
+        } else {
+            outputs_of(p, &d, &req.inputs).await?
+        };
+        Ok(Some(ReadResult { id: req.id, inputs, outputs }))
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {
@@ -547,11 +648,12 @@ impl Handler for ClusterHandler {
                 d = wait_active(p, arn, req.timeout).await?;
             }
         }
-        if changed("monitoring") || changed("logGroup") {
+        if changed("monitoring") || changed("logGroup") || changed("prometheus") {
             k.update_monitoring()
                 .cluster_arn(arn)
                 .current_version(version(&d))
                 .enhanced_monitoring(EnhancedMonitoring::from(new.opt_str("monitoring").unwrap_or("DEFAULT")))
+                .open_monitoring(open_monitoring(&new))
                 .logging_info(logging(&new))
                 .send()
                 .await
@@ -579,7 +681,7 @@ impl Handler for ClusterHandler {
                     .map_err(|e| aws_err("TagResource", e))?;
             }
         }
-        Ok(UpdateResult { outputs: values(&d, &req.inputs).1 })
+        Ok(UpdateResult { outputs: outputs_of(p, &d, &req.inputs).await? })
     }
 
     async fn delete(&self, p: &AwsProvider, req: DeleteRequest) -> Result<(), ProviderError> {
@@ -611,7 +713,12 @@ impl Handler for ClusterHandler {
             let Some(d) = describe_cluster(p, arn).await? else { continue };
             let get = |k: &str| d.tags().and_then(|t| t.get(k)).map(String::as_str);
             if get(TAG_STACK) == Some(req.stack.as_str()) && get(TAG_NAME) == Some(req.urn.as_str()) {
-                let (inputs, outputs) = values(&d, &req.inputs);
+                let inputs = values(&d, &req.inputs).0;
+                let outputs = if d.state() == Some(&ClusterState::Creating) {
+                    values(&d, &req.inputs).1
+                } else {
+                    outputs_of(p, &d, &req.inputs).await?
+                };
                 return Ok(Some(ReadResult { id: arn.to_owned(), inputs, outputs }));
             }
         }
@@ -799,5 +906,20 @@ impl Handler for ConfigurationHandler {
             inputs,
             outputs,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_kafka_version;
+
+    #[test]
+    fn msk_version_names() {
+        for ok in ["3.6.0", "2.8.1", "2.8.2.tiered", "3.7.x", "3.7.x.kraft", "3.8.x", "4.0.x"] {
+            assert!(is_kafka_version(ok), "{ok}");
+        }
+        for bad in ["three", "3", "3.x", "3.8.y", "x.8.1", "3..1", "3.8.x.y", ""] {
+            assert!(!is_kafka_version(bad), "{bad}");
+        }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod bitcoin;
 pub mod components;
+pub mod ecommerce;
 pub mod iprs;
 pub mod ons;
 pub mod trading;

@@ -25,5 +25,6 @@ mod platform;
 mod provider;
 mod rds;
 mod s3;
+mod s3_tiering;
 mod stepfunctions;
 mod timestream;

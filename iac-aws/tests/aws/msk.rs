@@ -183,3 +183,66 @@ async fn bad_kafka_inputs_are_refused_at_preview() {
         );
     }
 }
+
+/// Prometheus open monitoring is sent and read back, and the bootstrap
+/// broker strings (`GetBootstrapBrokers`, emulated by the harness after
+/// AWS's API reference: moto 5.2.5 lacks it) are the cluster's outputs:
+/// one address per broker on the port of each way clients may connect,
+/// empty for the others. MSK's `3.8.x` version name is taken.
+#[tokio::test(flavor = "multi_thread")]
+async fn prometheus_and_bootstrap_brokers() {
+    let h = Harness::new();
+    let msk = h.aws.kafka().await.clone();
+    let s = h.session("kafka-brokers", |s| {
+        let vpc = s.add("vpc", Vpc::builder().cidr_block("10.51.0.0/16").build());
+        let subnets = ["a", "b"]
+            .iter()
+            .enumerate()
+            .map(|(n, az)| {
+                s.add(
+                    &format!("subnet-{az}"),
+                    Subnet::builder()
+                        .vpc_id(vpc.id.clone())
+                        .cidr_block(format!("10.51.{}.0/24", n + 1))
+                        .availability_zone(format!("us-east-1{az}"))
+                        .build(),
+                )
+                .id
+                .as_string()
+                .into()
+            })
+            .collect();
+        s.add(
+            "clicks",
+            Cluster::builder()
+                .name("clicks")
+                .kafka_version("3.8.x")
+                .broker_count(2)
+                .instance_type("kafka.t3.small")
+                .client_subnets(subnets)
+                .client_auth(ClientAuth::builder().iam(true).build())
+                .prometheus(true)
+                .build(),
+        );
+    });
+    let a = up(&s).await;
+    let r = &a.report.state.resources[&Urn::new("clicks")];
+    let arn = r.id.clone().expect("cluster ARN");
+    let c = msk.describe_cluster().cluster_arn(&arn).send().await.unwrap().cluster_info.unwrap();
+    assert_eq!(c.current_broker_software_info().and_then(|s| s.kafka_version()), Some("3.8.x"));
+    let prometheus = c.open_monitoring().and_then(|o| o.prometheus()).expect("open monitoring");
+    assert_eq!(prometheus.jmx_exporter().and_then(|j| j.enabled_in_broker()), Some(true));
+    assert_eq!(prometheus.node_exporter().and_then(|n| n.enabled_in_broker()), Some(true));
+    let iam = r.output("bootstrapBrokersSaslIam");
+    let iam = iam.as_str().expect("SASL/IAM brokers");
+    assert_eq!(iam.split(',').count(), 2, "{iam}");
+    assert!(iam.split(',').all(|b| b.starts_with("b-") && b.ends_with(":9098")), "{iam}");
+    let b = msk.get_bootstrap_brokers().cluster_arn(&arn).send().await.unwrap();
+    assert_eq!(b.bootstrap_broker_string_sasl_iam(), Some(iam));
+    for other in ["bootstrapBrokers", "bootstrapBrokersTls", "bootstrapBrokersSaslScram"] {
+        assert_eq!(r.output(other).as_str(), Some(""), "{other}: IAM is the only way in");
+    }
+    assert_no_drift(&s).await;
+    destroy(&s).await;
+    assert!(msk.describe_cluster().cluster_arn(&arn).send().await.is_err(), "cluster gone");
+}

@@ -31,6 +31,16 @@ pub struct RedisArgs {
     pub allowed_security_groups: Vec<Output<SecurityGroupId>>,
 }
 
+/// Settings most caches leave at their defaults, kept apart from
+/// [`RedisArgs`] so that callers' struct literals stay valid when one is
+/// added. `Default` is what [`RedisCache::new`] uses.
+#[derive(Clone, Default)]
+pub struct RedisOptions {
+    /// A customer-managed KMS key (its ARN) for encryption at rest; unset,
+    /// ElastiCache's own key. Changing it replaces the cache.
+    pub kms_key_arn: Option<Output<String>>,
+}
+
 /// The cache's handles.
 pub struct RedisCache {
     /// Where clients connect: the configuration endpoint in cluster mode,
@@ -45,6 +55,12 @@ pub struct RedisCache {
 impl RedisCache {
     /// Declares the cache as component `name` of `stack`.
     pub fn new(stack: &Stack, name: &str, args: &RedisArgs) -> RedisCache {
+        RedisCache::with_options(stack, name, args, &RedisOptions::default())
+    }
+
+    /// Declares the cache as component `name` of `stack`, with `options`
+    /// beyond the usual.
+    pub fn with_options(stack: &Stack, name: &str, args: &RedisArgs, options: &RedisOptions) -> RedisCache {
         let c = stack.component("stacks:RedisCache", name);
         let subnets = c.add(
             "subnets",
@@ -88,6 +104,7 @@ impl RedisCache {
                 .automatic_failover(args.multi_az || clustered)
                 .multi_az(args.multi_az)
                 .at_rest_encryption(true)
+                .maybe_kms_key_id(options.kms_key_arn.clone().map(Input::from))
                 .transit_encryption(true)
                 .maybe_auth_token(args.auth_token.clone().map(Input::from))
                 .snapshot_retention_days(args.snapshot_retention_days)

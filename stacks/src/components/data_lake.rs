@@ -1,7 +1,8 @@
 //! `DataLake`: a set of S3 buckets sharing one policy — versioned,
 //! encrypted (SSE-S3 or a dedicated KMS key with bucket keys), public
 //! access blocked, access-logged into a log bucket, with per-bucket
-//! lifecycle rules and optional cross-region replication (with a KMS key
+//! lifecycle rules, optional Intelligent-Tiering archive configurations
+//! and optional cross-region replication (with a KMS key
 //! of the replica region's own when the lake is KMS-encrypted: S3 skips
 //! KMS-encrypted objects unless the rule names a key to re-encrypt them
 //! with there).
@@ -10,7 +11,9 @@ use std::collections::BTreeMap;
 
 use iac_aws::kms::Key;
 use iac_aws::policy::{PolicyDocument, Principal, Statement};
-use iac_aws::s3::{Bucket, Encryption, LifecycleRule, Logging, Replication, ReplicationRule, StorageClass};
+use iac_aws::s3::{
+    Bucket, Encryption, IntelligentTiering, LifecycleRule, Logging, Replication, ReplicationRule, StorageClass,
+};
 use iac_aws::{AwsProvider, AwsSettings};
 use iac_core::{Output, ResourceOptions, Stack};
 
@@ -28,17 +31,47 @@ pub struct LakeBucket {
     pub replicate: bool,
     /// Send its object events to EventBridge.
     pub eventbridge: bool,
+    /// Its Intelligent-Tiering archive configurations.
+    pub archive_tiering: Vec<ArchiveTiering>,
+}
+
+/// An S3 Intelligent-Tiering archive configuration of a lake bucket:
+/// objects in the `INTELLIGENT_TIERING` class (written so, or moved there
+/// by a lifecycle rule) not read for so many days move on to the Archive
+/// Access and Deep Archive Access tiers.
+#[derive(Clone, Debug)]
+pub struct ArchiveTiering {
+    /// Its name in the bucket.
+    pub name: String,
+    /// Only objects under this key prefix (every object when unset).
+    pub prefix: Option<String>,
+    /// Days without access before Archive Access (90–730).
+    pub archive_access_days: Option<i32>,
+    /// Days without access before Deep Archive Access (180–730).
+    pub deep_archive_access_days: Option<i32>,
 }
 
 impl LakeBucket {
-    /// A bucket with no lifecycle, replication or events.
+    /// A bucket with no lifecycle, replication, events or archive tiers.
     pub fn plain(key: &str) -> LakeBucket {
-        LakeBucket { key: key.into(), lifecycle: Vec::new(), replicate: false, eventbridge: false }
+        LakeBucket {
+            key: key.into(),
+            lifecycle: Vec::new(),
+            replicate: false,
+            eventbridge: false,
+            archive_tiering: Vec::new(),
+        }
     }
 
     /// With a lifecycle rule.
     pub fn with_rule(mut self, rule: LifecycleRule) -> LakeBucket {
         self.lifecycle.push(rule);
+        self
+    }
+
+    /// With an Intelligent-Tiering archive configuration.
+    pub fn with_archive_tiering(mut self, tiering: ArchiveTiering) -> LakeBucket {
+        self.archive_tiering.push(tiering);
         self
     }
 }
@@ -217,6 +250,18 @@ impl DataLake {
                     .force_destroy(args.force_destroy)
                     .build(),
             );
+            for t in &b.archive_tiering {
+                c.add(
+                    &format!("{}-tiering-{}", b.key, t.name),
+                    IntelligentTiering::builder()
+                        .bucket(bucket.id.clone())
+                        .name(t.name.clone())
+                        .maybe_prefix(t.prefix.clone())
+                        .maybe_archive_access_days(t.archive_access_days)
+                        .maybe_deep_archive_access_days(t.deep_archive_access_days)
+                        .build(),
+                );
+            }
             if b.replicate && replication.is_some() {
                 replication_statements.push(
                     Statement::builder()

@@ -12,8 +12,8 @@ pub mod monitoring;
 pub mod network;
 
 pub use alb::{PublicAlb, PublicAlbArgs};
-pub use cache::{RedisArgs, RedisCache};
-pub use data_lake::{tiering_rule, DataLake, DataLakeArgs, LakeBucket};
+pub use cache::{RedisArgs, RedisCache, RedisOptions};
+pub use data_lake::{tiering_rule, ArchiveTiering, DataLake, DataLakeArgs, LakeBucket};
 pub use database::{PostgresArgs, PostgresDatabase, PostgresKind, PostgresOptions};
 pub use delivery::{DeliveryArgs, DeliveryPipeline};
 pub use ecs_service::{AlbRoute, CpuScaling, EcsService, EcsServiceArgs, EcsServiceOptions};

@@ -147,6 +147,20 @@ pub fn aws() -> AwsProvider {
     })
 }
 
+/// A provider on the emulator in `region`, for stacks deployed outside
+/// us-east-1.
+pub fn aws_in(region: &str) -> AwsProvider {
+    let m = moto();
+    std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+    std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+    AwsProvider::new(AwsSettings {
+        region: Some(region.into()),
+        endpoint_url: Some(m.endpoint.clone()),
+        ..Default::default()
+    })
+}
+
 /// The config directory of a program in this crate.
 pub fn config_dir(program: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("config").join(program).to_string_lossy().into_owned()

@@ -6,6 +6,7 @@ mod bitcoin;
 mod cli;
 mod components;
 mod crash;
+mod ecommerce;
 mod faults;
 mod inventory;
 mod iprs;

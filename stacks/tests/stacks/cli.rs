@@ -165,3 +165,61 @@ pub fn aws_in(region: &str) -> AwsProvider {
 pub fn config_dir(program: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("config").join(program).to_string_lossy().into_owned()
 }
+
+/// Every command's output, to search for the token.
+pub struct Recorder<'a> {
+    pub run: &'a StackRun,
+    pub seen: String,
+}
+
+impl Recorder<'_> {
+    pub fn keep(&mut self, out: Output) -> Output {
+        self.seen.push_str(&String::from_utf8_lossy(&out.stdout));
+        self.seen.push_str(&String::from_utf8_lossy(&out.stderr));
+        out
+    }
+
+    pub fn offline(&mut self, args: &[&str]) -> Output {
+        let out = self.run.offline(args);
+        self.keep(out)
+    }
+
+    pub fn cli(&mut self, args: &[&str]) -> Output {
+        let out = self.run.cli(args);
+        self.keep(out)
+    }
+
+    /// Runs against the emulator and asserts success; returns stdout.
+    pub fn ok(&mut self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(out.status.success(), "`{}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `preview --refresh --detailed-exitcode` exits 0.
+    pub fn converged(&mut self) {
+        let out = self.cli(&["preview", "--refresh", "--detailed-exitcode", "--diff"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "not converged:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Every file under `dir` holding `needle`.
+pub fn files_holding(dir: &Path, needle: &[u8], found: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files_holding(&path, needle, found);
+        } else {
+            let bytes = std::fs::read(&path).unwrap();
+            if bytes.windows(needle.len()).any(|w| w == needle) {
+                found.push(path.display().to_string());
+            }
+        }
+    }
+}

@@ -7,9 +7,6 @@
 //! nothing of the stack left in the emulator. The token's plaintext is in
 //! no file of the stack's directory and in no command's output.
 
-use std::path::Path;
-use std::process::Output;
-
 use aws_sdk_ec2::types::Filter;
 
 use crate::cli::*;
@@ -51,64 +48,6 @@ struct Expected {
     temp_expiration: i32,
     app_log_days: i32,
     replica_region: Option<&'static str>,
-}
-
-/// Every command's output, to search for the token.
-struct Recorder<'a> {
-    run: &'a StackRun,
-    seen: String,
-}
-
-impl Recorder<'_> {
-    fn keep(&mut self, out: Output) -> Output {
-        self.seen.push_str(&String::from_utf8_lossy(&out.stdout));
-        self.seen.push_str(&String::from_utf8_lossy(&out.stderr));
-        out
-    }
-
-    fn offline(&mut self, args: &[&str]) -> Output {
-        let out = self.run.offline(args);
-        self.keep(out)
-    }
-
-    fn cli(&mut self, args: &[&str]) -> Output {
-        let out = self.run.cli(args);
-        self.keep(out)
-    }
-
-    /// Runs against the emulator and asserts success; returns stdout.
-    fn ok(&mut self, args: &[&str]) -> String {
-        let out = self.cli(args);
-        assert!(out.status.success(), "`{}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// `preview --refresh --detailed-exitcode` exits 0.
-    fn converged(&mut self) {
-        let out = self.cli(&["preview", "--refresh", "--detailed-exitcode", "--diff"]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "not converged:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-/// Every file under `dir` holding `needle`.
-fn files_holding(dir: &Path, needle: &[u8], found: &mut Vec<String>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files_holding(&path, needle, found);
-        } else {
-            let bytes = std::fs::read(&path).unwrap();
-            if bytes.windows(needle.len()).any(|w| w == needle) {
-                found.push(path.display().to_string());
-            }
-        }
-    }
 }
 
 /// The stack's identity tag.

@@ -627,8 +627,10 @@ impl Handler for ReplicationGroupHandler {
     }
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
-        // A group being deleted is gone as far as the stack goes.
-        let Some(rg) = get(p, &req.id).await?.filter(|rg| rg.status() != Some("deleting")) else { return Ok(None) };
+        // A group still `deleting` exists: its subnet and parameter groups
+        // stay in use until it is gone, so a delete a dead run left in
+        // flight must be finished (waited for), not taken as done.
+        let Some(rg) = get(p, &req.id).await? else { return Ok(None) };
         Ok(Some(ReadResult { inputs: describe(p, &rg, &req.inputs).await?, outputs: outputs(&rg), id: req.id }))
     }
 
@@ -739,6 +741,10 @@ impl Handler for ReplicationGroupHandler {
         match p.elasticache().await.delete_replication_group().replication_group_id(&req.id).send().await {
             Ok(_) => {}
             Err(e) if is_code(&e, GONE) => return Ok(()),
+            // Already deleting (a run that died mid-delete): wait it out.
+            Err(e)
+                if is_code(&e, &["InvalidReplicationGroupState"])
+                    && get(p, &req.id).await?.is_some_and(|rg| rg.status() == Some("deleting")) => {}
             // Still creating or modifying: deletable once that is done.
             Err(e) if is_code(&e, &["InvalidReplicationGroupState"]) => {
                 return Err(ProviderError { kind: ErrorKind::Retriable, ..aws_err(op, e) })

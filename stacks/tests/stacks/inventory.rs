@@ -17,7 +17,6 @@ pub struct Subject {
     pub identity: String,
     /// `btc-<stack>`.
     pub prefix: String,
-    stack: String,
 }
 
 impl Subject {
@@ -28,24 +27,22 @@ impl Subject {
             .unwrap()
             .replace("environment = \"dev\"", &format!("environment = \"{stack}\""));
         std::fs::write(run.config_file(), text).unwrap();
-        Subject {
-            run,
-            identity: format!("bitcoin-pipeline/{stack}"),
-            prefix: format!("btc-{stack}"),
-            stack: stack.to_owned(),
-        }
+        Subject { run, identity: format!("bitcoin-pipeline/{stack}"), prefix: format!("btc-{stack}") }
     }
 
-    /// The state's resources (urn → type), read from the compacted snapshot.
+    /// The state's resources (urn → type) as the binary reads them
+    /// (`state list`: the snapshot with the journal replayed over it; a
+    /// run killed before compacting leaves its records in the journal).
     pub fn state_resources(&self) -> BTreeMap<String, String> {
-        let snap = self.run.dir.path().join(".iac/bitcoin-pipeline").join(&self.stack).join("snapshot.json");
-        let Ok(bytes) = std::fs::read(&snap) else { return BTreeMap::new() };
-        let doc: serde_json::Value = serde_json::from_slice(&bytes).expect("snapshot is JSON");
-        doc["resources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| (r["urn"].as_str().unwrap().to_owned(), r["type"].as_str().unwrap_or_default().to_owned()))
+        let out = self.run.offline(&["state", "list"]);
+        assert!(out.status.success(), "state list: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.contains("(old copy") && !l.starts_with("No resources"))
+            .filter_map(|l| {
+                let mut words = l.split_whitespace();
+                Some((words.next()?.to_owned(), words.next()?.to_owned()))
+            })
             .collect()
     }
 

@@ -8,6 +8,7 @@
 //! call finishes so later nodes resolve their inputs from real outputs.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,8 +22,8 @@ use crate::graph::Graph;
 use crate::output::Urn;
 use crate::plan::{Op, Plan, Step};
 use crate::provider::{
-    CreateRequest, DeleteRequest, ErrorKind, FindRequest, Provider, ProviderError, ReadRequest, ReadResult,
-    UpdateRequest,
+    CreateRequest, CreateResult, DeleteRequest, ErrorKind, FindRequest, Provider, ProviderError, ReadRequest,
+    ReadResult, UpdateRequest,
 };
 use crate::stack::Providers;
 use crate::state::store::{Journal, StateStore};
@@ -847,10 +848,29 @@ async fn run_node_inner(ctx: &Ctx, step: &Step, kind: NodeKind) -> Result<(), St
                 inputs: inputs.clone(),
                 timeout: decl.options.timeouts.create,
             };
-            match engine
-                .call(&step.urn, decl.options.timeouts.create, Some(&ctx.permits), || provider.create(req.clone()))
-                .await
-            {
+            let find = FindRequest {
+                type_token: decl.type_token,
+                urn: step.urn.clone(),
+                stack: req.stack.clone(),
+                inputs: inputs.clone(),
+            };
+            let (provider, req, find, retried) = (&*provider, &req, &find, &AtomicBool::new(false));
+            let replace_on = decl.schema.replace_on;
+            let created = engine
+                .call(&step.urn, decl.options.timeouts.create, Some(&ctx.permits), move || async move {
+                    // A create that failed transiently may still have made the
+                    // resource (its response was lost, or a later step of it
+                    // was throttled): look for it before creating again, so a
+                    // retry never makes a twin.
+                    if retried.swap(true, Ordering::SeqCst) {
+                        if let Some(found) = provider.find(find.clone()).await? {
+                            return settle_found(provider, replace_on, req, found).await;
+                        }
+                    }
+                    provider.create(req.clone()).await
+                })
+                .await;
+            match created {
                 Ok(out) => {
                     new_state.id = Some(out.id);
                     new_state.outputs = out.outputs;
@@ -893,6 +913,40 @@ async fn run_node_inner(ctx: &Ctx, step: &Step, kind: NodeKind) -> Result<(), St
             }
         }
     }
+}
+
+/// Finishes a create whose resource turned up when its call was retried:
+/// what the cloud holds may lack the configuration the failed attempt did
+/// not reach, so what differs (and can change in place) is updated.
+async fn settle_found(
+    provider: &dyn Provider,
+    replace_on: &[&str],
+    req: &CreateRequest,
+    found: ReadResult,
+) -> Result<CreateResult, ProviderError> {
+    let old_inputs = remark_secrets(&req.inputs, found.inputs);
+    let mut changed: Vec<String> = diff(&old_inputs, &req.inputs)
+        .iter()
+        .filter(|d| !replace_on.iter().any(|k| path_under(&d.path, k)))
+        .map(|d| d.path.split('.').next().unwrap_or(&d.path).to_owned())
+        .collect();
+    changed.dedup();
+    if changed.is_empty() {
+        return Ok(CreateResult { id: found.id, outputs: found.outputs });
+    }
+    let update = UpdateRequest {
+        type_token: req.type_token,
+        urn: req.urn.clone(),
+        stack: req.stack.clone(),
+        id: found.id.clone(),
+        old_inputs,
+        old_outputs: found.outputs,
+        inputs: req.inputs.clone(),
+        changed,
+        timeout: req.timeout,
+    };
+    let out = provider.update(update).await?;
+    Ok(CreateResult { id: found.id, outputs: out.outputs })
 }
 
 async fn begin(ctx: &Ctx, op: OpKind, step: &Step, id: Option<String>) -> Result<u64, String> {

@@ -69,6 +69,19 @@ pub enum Fault {
         /// Abort after doing the operation rather than before.
         after: bool,
     },
+    /// The operation happens, then the call fails with a retriable error, as
+    /// when a response is lost or a create's later step is throttled. On a
+    /// call number it fails that call once; on a resource's operation, this
+    /// many times.
+    LostResponse(u32),
+}
+
+/// What to do once the operation is done.
+#[derive(PartialEq)]
+enum Then {
+    Return,
+    Abort,
+    LoseResponse,
 }
 
 #[derive(Default)]
@@ -243,8 +256,8 @@ impl TestProvider {
     }
 
     /// Counts the call, waits the latency, and applies any fault. Returns
-    /// whether to abort after doing the operation.
-    async fn enter(&self, op: &'static str, urn: &Urn) -> Result<bool, ProviderError> {
+    /// what to do after doing the operation.
+    async fn enter(&self, op: &'static str, urn: &Urn) -> Result<Then, ProviderError> {
         let n = self.inner.calls.fetch_add(1, Ordering::SeqCst) + 1;
         let latency = *self.inner.latency.lock().unwrap();
         if !latency.is_zero() {
@@ -256,7 +269,7 @@ impl TestProvider {
             let by_res =
                 f.by_resource.iter_mut().find(|(u, o, _)| u == urn.as_str() && *o == op).map(|(_, _, fault)| {
                     let now = fault.clone();
-                    if let Fault::Retriable(k) = fault {
+                    if let Fault::Retriable(k) | Fault::LostResponse(k) = fault {
                         *k = k.saturating_sub(1);
                     }
                     now
@@ -264,17 +277,28 @@ impl TestProvider {
             by_call.or(by_res)
         };
         match fault {
-            None | Some(Fault::Retriable(0)) => Ok(false),
+            None | Some(Fault::Retriable(0) | Fault::LostResponse(0)) => Ok(Then::Return),
             Some(Fault::Fail) => Err(ProviderError::fatal(op, format!("injected failure on call {n}"))),
             Some(Fault::Retriable(_)) => Err(ProviderError::retriable(op, "Throttling: rate exceeded (injected)")),
             Some(Fault::Panic) => panic!("injected panic in {op} of {urn}"),
             Some(Fault::Abort { after: false }) => std::process::abort(),
-            Some(Fault::Abort { after: true }) => Ok(true),
+            Some(Fault::Abort { after: true }) => Ok(Then::Abort),
+            Some(Fault::LostResponse(_)) => Ok(Then::LoseResponse),
         }
     }
 
     fn log(&self, op: &str, urn: &Urn) {
         self.inner.log.lock().unwrap().push(format!("{op} {urn}"));
+    }
+}
+
+impl Then {
+    fn finish(self, op: &str) -> Result<(), ProviderError> {
+        match self {
+            Then::Return => Ok(()),
+            Then::Abort => std::process::abort(),
+            Then::LoseResponse => Err(ProviderError::retriable(op, "the response was lost (injected)")),
+        }
     }
 }
 
@@ -299,7 +323,7 @@ fn outputs_for(type_token: &str, id: &str, inputs: &Value) -> Value {
 #[async_trait]
 impl Provider for TestProvider {
     async fn create(&self, req: CreateRequest) -> Result<CreateResult, ProviderError> {
-        let abort = self.enter("create", &req.urn).await?;
+        let then = self.enter("create", &req.urn).await?;
         let id = {
             let mut c = self.inner.cloud.lock().unwrap();
             c.next_id += 1;
@@ -327,9 +351,7 @@ impl Provider for TestProvider {
             id
         };
         self.log("create", &req.urn);
-        if abort {
-            std::process::abort();
-        }
+        then.finish("create")?;
         let outputs = outputs_for(req.type_token, &id, &req.inputs);
         Ok(CreateResult { id, outputs })
     }
@@ -345,7 +367,7 @@ impl Provider for TestProvider {
     }
 
     async fn update(&self, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {
-        let abort = self.enter("update", &req.urn).await?;
+        let then = self.enter("update", &req.urn).await?;
         {
             let mut c = self.inner.cloud.lock().unwrap();
             let r = c
@@ -356,23 +378,19 @@ impl Provider for TestProvider {
             self.save(&c);
         }
         self.log("update", &req.urn);
-        if abort {
-            std::process::abort();
-        }
+        then.finish("update")?;
         Ok(UpdateResult { outputs: outputs_for(req.type_token, &req.id, &req.inputs) })
     }
 
     async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
-        let abort = self.enter("delete", &req.urn).await?;
+        let then = self.enter("delete", &req.urn).await?;
         {
             let mut c = self.inner.cloud.lock().unwrap();
             c.resources.remove(&req.id);
             self.save(&c);
         }
         self.log("delete", &req.urn);
-        if abort {
-            std::process::abort();
-        }
+        then.finish("delete")?;
         Ok(())
     }
 

@@ -345,6 +345,23 @@ async fn transient_errors_are_retried_and_recorded_once() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_create_whose_response_was_lost_is_found_not_made_twice() {
+    let h = H::new();
+    // The cloud makes the server each time, but the answer never arrives.
+    h.cloud.fault_on_resource("server-0", "create", Fault::LostResponse(2));
+    let s = h.session(|s| web(s, 1, "a", "10.0.0.0/16"));
+    up(&s).await;
+    let made = h.cloud.inventory().values().filter(|r| r.urn == "server-0").count();
+    assert_eq!(made, 1, "a retried create made a twin: {:?}", h.cloud.inventory());
+    let log = h.cloud.call_log();
+    assert_eq!(log.iter().filter(|l| *l == "create server-0").count(), 1, "{log:?}");
+    h.assert_cloud_matches(&s.load_state().await.unwrap());
+    // The adopted server is recorded as desired: nothing left to do.
+    let p = s.preview(&opts()).await.unwrap();
+    assert_eq!(p.plan.changes().count(), 0, "{:?}", p.plan.steps);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_panicking_provider_fails_only_that_step() {
     let h = H::new();
     h.cloud.fault_on_resource("server-1", "create", Fault::Panic);

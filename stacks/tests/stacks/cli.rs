@@ -14,6 +14,8 @@ pub struct StackRun {
     pub dir: tempfile::TempDir,
     bin: PathBuf,
     stack: String,
+    /// Set for every command (a backend, say).
+    env: Vec<(String, String)>,
 }
 
 impl StackRun {
@@ -26,7 +28,20 @@ impl StackRun {
             let path = entry.unwrap().path();
             std::fs::copy(&path, dir.path().join("config").join(path.file_name().unwrap())).unwrap();
         }
-        StackRun { dir, bin: bin.into(), stack: stack.into() }
+        StackRun { dir, bin: bin.into(), stack: stack.into(), env: Vec::new() }
+    }
+
+    /// `bin` on stack `stack`, whose config file holds `config`.
+    pub fn with_config(bin: &str, stack: &str, config: &str) -> StackRun {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(dir.path().join("config")).unwrap();
+        std::fs::write(dir.path().join("config").join(format!("{stack}.toml")), config).unwrap();
+        StackRun { dir, bin: bin.into(), stack: stack.into(), env: Vec::new() }
+    }
+
+    /// Sets `key` to `value` for every command of this run.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.push((key.to_owned(), value.to_owned()));
     }
 
     /// The stack's config file (to edit).
@@ -54,6 +69,7 @@ impl StackRun {
         }
         cmd.env("IAC_CONFIG_DIR", self.dir.path().join("config"));
         cmd.env("IAC_PASSPHRASE", "stacks-tests-only");
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
     }
 
@@ -73,15 +89,26 @@ impl StackRun {
 
     /// Against the emulator.
     pub fn cli(&self, args: &[&str]) -> Output {
+        self.cli_with(&[], args)
+    }
+
+    /// Against the emulator, with extra environment variables.
+    pub fn cli_with(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
         let mut cmd = self.command(args);
-        cmd.envs(moto().env());
+        cmd.envs(moto().env()).envs(env.iter().copied());
         self.run(cmd, args)
     }
 
     /// Against the emulator's fault-injecting endpoint.
     pub fn faulty(&self, args: &[&str]) -> Output {
+        self.faulty_with(&[], args)
+    }
+
+    /// Against the emulator's fault-injecting endpoint, with extra
+    /// environment variables.
+    pub fn faulty_with(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
         let mut cmd = self.command(args);
-        cmd.envs(moto().faulty_env());
+        cmd.envs(moto().faulty_env()).envs(env.iter().copied());
         self.run(cmd, args)
     }
 
@@ -90,6 +117,14 @@ impl StackRun {
     pub fn spawn(&self, args: &[&str]) -> std::process::Child {
         let mut cmd = self.command(args);
         cmd.envs(moto().env()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        cmd.spawn().expect("start the stack binary")
+    }
+
+    /// Starts a run against the emulator without waiting for it, its output
+    /// captured.
+    pub fn spawn_captured(&self, args: &[&str]) -> std::process::Child {
+        let mut cmd = self.command(args);
+        cmd.envs(moto().env()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
         cmd.spawn().expect("start the stack binary")
     }
 
@@ -122,6 +157,10 @@ impl StackRun {
         );
     }
 }
+
+/// The fault-injecting endpoint's settings and counts are process-wide:
+/// the tests that use it hold this.
+pub static FAULT_ENDPOINT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The last lines of a long output (a failing test shows what matters).
 fn tail(text: &str) -> String {

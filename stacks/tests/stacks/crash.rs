@@ -83,3 +83,64 @@ async fn killed_ups_and_destroys_leave_no_orphans_duplicates_or_gaps() {
     assert!(ups_killed * 10 >= trials * 8, "only {ups_killed} of {trials} ups were killed mid-run");
     assert!(destroys_killed * 10 >= trials * 8, "only {destroys_killed} of {trials} destroys were killed mid-run");
 }
+
+/// The same on the team backend (state and lock in the emulator's S3): two
+/// `up`s started together, one refused by the lock naming its holder; then
+/// `up` and `destroy` killed at random moments, each rerun once the dead
+/// run's lease has lapsed (`IAC_LOCK_LEASE_SECONDS=3`), with the cloud
+/// matching the state after every trial. `IAC_SOAK_S3_TRIALS` trials (4 by
+/// default).
+#[tokio::test(flavor = "multi_thread")]
+async fn on_the_s3_backend_a_second_run_is_locked_out_and_killed_runs_recover() {
+    let trials: usize = std::env::var("IAC_SOAK_S3_TRIALS").ok().and_then(|n| n.parse().ok()).unwrap_or(4);
+    let seed: u64 = std::env::var("IAC_SOAK_SEED").ok().and_then(|n| n.parse().ok()).unwrap_or_else(rand::random);
+    eprintln!("soak on S3: {trials} trials, IAC_SOAK_SEED={seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let bucket = "iac-crash-soak-state";
+    aws().s3().await.create_bucket().bucket(bucket).send().await.expect("the state bucket");
+    let lease = Duration::from_secs(3);
+    let subject = || {
+        let mut s = Subject::new("soak-s3");
+        s.run.set_env("IAC_BACKEND", &format!("s3://{bucket}/team"));
+        s.run.set_env("IAC_LOCK_LEASE_SECONDS", &lease.as_secs().to_string());
+        s
+    };
+
+    // Two runs at once: the lock admits one.
+    let s = subject();
+    let t = Instant::now();
+    let (first, second) = (s.run.spawn_captured(&["up", "--yes"]), s.run.spawn_captured(&["up", "--yes"]));
+    let (first, second) = (first.wait_with_output().unwrap(), second.wait_with_output().unwrap());
+    let up_time = t.elapsed();
+    let (won, lost) = if first.status.success() { (first, second) } else { (second, first) };
+    let refusal = String::from_utf8_lossy(&lost.stderr);
+    assert!(won.status.success(), "one of two runs succeeds: {}", String::from_utf8_lossy(&won.stderr));
+    assert_eq!(lost.status.code(), Some(1), "the other is refused: {refusal}");
+    assert!(
+        refusal.contains("locked by `up`") && refusal.contains("lease until"),
+        "the refusal names the holder: {refusal}"
+    );
+    s.assert_inventory_matches("two runs at once").await;
+    let t = Instant::now();
+    s.run.ok(&["destroy", "--yes"]);
+    let destroy_time = t.elapsed();
+    s.assert_nothing_left("two runs at once").await;
+
+    for trial in 1..=trials {
+        let s = subject();
+        for (args, time) in [(&["up", "--yes"], up_time), (&["destroy", "--yes"], destroy_time)] {
+            let at = time.mul_f64(rng.gen_range(0.02..0.9));
+            let killed = kill_after(&s.run, args, at);
+            let name = format!("S3 trial {trial} (seed {seed}): {} killed at {at:?}", args[0]);
+            eprintln!("soak: {name}{}", if killed { "" } else { " (had finished)" });
+            // The dead run's lock holds until its lease lapses.
+            std::thread::sleep(lease + Duration::from_millis(500));
+            s.run.ok(args);
+            if args[0] == "up" {
+                s.assert_inventory_matches(&name).await;
+            } else {
+                s.assert_nothing_left(&name).await;
+            }
+        }
+    }
+}

@@ -10,14 +10,12 @@
 use iac_aws::testing::moto;
 use serde_json::json;
 
+use crate::cli::FAULT_ENDPOINT;
 use crate::inventory::Subject;
-
-/// The fault endpoint's settings are process-wide: one test at a time.
-static FAULTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 #[tokio::test(flavor = "multi_thread")]
 async fn up_and_destroy_converge_through_throttling_errors_and_stalls() {
-    let _one = FAULTS.lock().await;
+    let _one = FAULT_ENDPOINT.lock().await;
     let s = Subject::new("flaky");
     let faults = json!({"throttle": 0.08, "error": 0.04, "stall": 0.02, "stall_seconds": 0.5, "seed": 11});
     moto().set_faults(&faults);
@@ -43,7 +41,7 @@ async fn up_and_destroy_converge_through_throttling_errors_and_stalls() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_call_failing_for_good_fails_only_its_resource_and_says_why() {
-    let _one = FAULTS.lock().await;
+    let _one = FAULT_ENDPOINT.lock().await;
     let s = Subject::new("broken");
     let message = "The stream service is unavailable in this account (injected)";
     moto().set_faults(

@@ -34,7 +34,7 @@ impl Subject {
     /// (`state list`: the snapshot with the journal replayed over it; a
     /// run killed before compacting leaves its records in the journal).
     pub fn state_resources(&self) -> BTreeMap<String, String> {
-        let out = self.run.offline(&["state", "list"]);
+        let out = self.run.cli(&["state", "list"]);
         assert!(out.status.success(), "state list: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout)
             .lines()

@@ -2,6 +2,7 @@
 //! SDKs are linked once): components deployed to the AWS emulator, and
 //! every platform's stack binaries run as a user runs them.
 
+mod bad_input;
 mod bitcoin;
 mod cli;
 mod components;
@@ -11,4 +12,5 @@ mod faults;
 mod inventory;
 mod iprs;
 mod ons;
+mod secrets;
 mod trading;

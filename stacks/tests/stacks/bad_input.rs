@@ -10,8 +10,9 @@
 //! is deployed first, so its state is a real one; afterwards the cloud
 //! still matches it exactly.
 //!
-//! A dependency cycle cannot be written with the platforms' typed config;
-//! `iac-core`'s command-line tests refuse one through `iac-test-stack`.
+//! A dependency cycle cannot be written in the platforms' typed config, so
+//! that case (and a second duplicate) runs `iac-core`'s `iac-test-stack`,
+//! whose cloud is a file in the stack's directory.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,6 +35,8 @@ enum Program {
     Trading,
     /// The network example (`network-example`), never deployed.
     Network,
+    /// `iac-test-stack` (the in-memory test provider), deployed.
+    TestStack,
 }
 
 /// How a case breaks its stack before the run.
@@ -278,6 +281,20 @@ fn cases() -> Vec<Case> {
             up,
             &["journal", "is torn"],
         ),
+        case(
+            "a dependency cycle",
+            TestStack,
+            Steps(|run| std::fs::write(run.config_file(), "cycle = true\n").unwrap()),
+            up,
+            &["cycle", "loop-a", "loop-b"],
+        ),
+        case(
+            "a duplicate name in a program",
+            TestStack,
+            Steps(|run| std::fs::write(run.config_file(), "duplicate = true\n").unwrap()),
+            up,
+            &["duplicate resource name `net`"],
+        ),
         Case {
             env: &[("IAC_BACKEND", "ftp://bucket/stacks")],
             ..case("a backend URL of no known scheme", Bitcoin, Nothing, up, &["IAC_BACKEND `ftp://bucket/stacks`"])
@@ -298,8 +315,13 @@ async fn bad_input_exits_1_naming_the_problem_and_changes_nothing() {
     let trading = StackRun::new(TRADING, &config_dir("trading-platform"), "dev");
     let set = trading.offline(&["config", "set", "--secret", "elasticache_auth_token", AUTH_TOKEN]);
     assert!(set.status.success(), "{}", String::from_utf8_lossy(&set.stderr));
+    let mut test_stack = StackRun::with_config(&sibling("iac-test-stack"), "dev", "");
+    let dir = test_stack.dir.path().to_owned();
+    test_stack.set_env("IAC_TEST_CONFIG_DIR", &dir.join("config").to_string_lossy());
+    test_stack.set_env("IAC_TEST_CLOUD", &dir.join("cloud.json").to_string_lossy());
+    test_stack.ok(&["up", "--yes"]);
     let network = StackRun::with_config(
-        &network_example(),
+        &sibling("network-example"),
         "dev",
         "vpcCidr = \"10.0.0.0/16\"\n\
          publicSubnets = [\"10.0.0.0/24\", \"10.0.1.0/24\"]\n\
@@ -315,6 +337,7 @@ async fn bad_input_exits_1_naming_the_problem_and_changes_nothing() {
             Program::Bitcoin => &btc.run,
             Program::Trading => &trading,
             Program::Network => &network,
+            Program::TestStack => &test_stack,
         };
         let pristine = files(run.dir.path());
         match &case.broken {
@@ -382,13 +405,14 @@ async fn bad_input_exits_1_naming_the_problem_and_changes_nothing() {
     btc.assert_nothing_left("after the bad input").await;
 }
 
-/// `network-example`, built beside this crate's binaries by the workspace's
-/// tests (`cargo test --workspace`, as `./scripts/test` runs them).
-fn network_example() -> String {
-    let path = Path::new(TRADING).with_file_name(format!("network-example{}", std::env::consts::EXE_SUFFIX));
+/// A binary of another workspace crate (`network-example`,
+/// `iac-test-stack`), built beside this crate's by the workspace's tests
+/// (`cargo test --workspace`, as `./scripts/test` runs them).
+fn sibling(bin: &str) -> String {
+    let path = Path::new(TRADING).with_file_name(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
-        "{} is not built: run the workspace's tests (./scripts/test), or `cargo build -p iac-examples` first",
+        "{} is not built: run the workspace's tests (./scripts/test), or `cargo build --workspace --all-features`",
         path.display()
     );
     path.to_string_lossy().into_owned()

@@ -15,7 +15,8 @@ pub struct Subject {
     pub run: StackRun,
     /// `bitcoin-pipeline/<stack>`.
     pub identity: String,
-    /// `btc-<stack>`.
+    /// `btc-<stack>-`: what the stack's cloud names start with (the dash,
+    /// so stack `soak` does not claim stack `soak-s3`'s resources).
     pub prefix: String,
 }
 
@@ -27,7 +28,7 @@ impl Subject {
             .unwrap()
             .replace("environment = \"dev\"", &format!("environment = \"{stack}\""));
         std::fs::write(run.config_file(), text).unwrap();
-        Subject { run, identity: format!("bitcoin-pipeline/{stack}"), prefix: format!("btc-{stack}") }
+        Subject { run, identity: format!("bitcoin-pipeline/{stack}"), prefix: format!("btc-{stack}-") }
     }
 
     /// The state's resources (urn → type) as the binary reads them

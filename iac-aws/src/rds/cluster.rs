@@ -380,7 +380,7 @@ impl Handler for ClusterHandler {
     }
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
-        Ok(describe(p, &req.id).await?.filter(|d| d.status() != Some("deleting")).map(|d| {
+        Ok(describe(p, &req.id).await?.map(|d| {
             let (inputs, outputs) = values(&d, &req.inputs);
             ReadResult { id: req.id, inputs, outputs }
         }))
@@ -476,6 +476,15 @@ impl Handler for ClusterHandler {
         match call.send().await {
             Ok(_) => {}
             Err(e) if is_code(&e, &["DBClusterNotFoundFault"]) => return Ok(()),
+            // A delete a killed run started: wait it out. (Reads show a
+            // deleting cluster as still there, so its subnet and
+            // parameter groups are not deleted before it is gone.)
+            Err(e) if is_code(&e, &["InvalidDBClusterStateFault", "InvalidDBClusterState"]) => {
+                let deleting = describe(p, &req.id).await?.is_some_and(|d| d.status() == Some("deleting"));
+                if !deleting {
+                    return Err(aws_err("DeleteDBCluster", e));
+                }
+            }
             Err(e) => return Err(aws_err("DeleteDBCluster", e)),
         }
         wait_for(&format!("DB cluster {} deleted", req.id), req.timeout, Duration::from_secs(60 * 60), || async {

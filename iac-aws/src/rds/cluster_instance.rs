@@ -247,7 +247,7 @@ impl Handler for ClusterInstanceHandler {
     }
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
-        Ok(describe(p, &req.id).await?.filter(|d| d.db_instance_status() != Some("deleting")).map(|d| {
+        Ok(describe(p, &req.id).await?.map(|d| {
             let (inputs, outputs) = values(&d, &req.inputs);
             ReadResult { id: req.id, inputs, outputs }
         }))
@@ -311,6 +311,15 @@ impl Handler for ClusterInstanceHandler {
         match p.rds().await.delete_db_instance().db_instance_identifier(&req.id).send().await {
             Ok(_) => {}
             Err(e) if is_code(&e, &["DBInstanceNotFound", "DBInstanceNotFoundFault"]) => return Ok(()),
+            // A delete a killed run started: wait it out. (Reads show a
+            // deleting instance as still there, so its subnet and
+            // parameter groups are not deleted before it is gone.)
+            Err(e) if is_code(&e, &["InvalidDBInstanceState", "InvalidDBInstanceStateFault"]) => {
+                let deleting = describe(p, &req.id).await?.is_some_and(|d| d.db_instance_status() == Some("deleting"));
+                if !deleting {
+                    return Err(aws_err("DeleteDBInstance", e));
+                }
+            }
             Err(e) => return Err(aws_err("DeleteDBInstance", e)),
         }
         wait_for(&format!("DB instance {} deleted", req.id), req.timeout, Duration::from_secs(60 * 60), || async {

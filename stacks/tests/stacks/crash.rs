@@ -100,7 +100,7 @@ async fn on_the_s3_backend_a_second_run_is_locked_out_and_killed_runs_recover() 
     aws().s3().await.create_bucket().bucket(bucket).send().await.expect("the state bucket");
     let lease = Duration::from_secs(3);
     let subject = || {
-        let mut s = Subject::new("soak-s3");
+        let mut s = Subject::new("s3soak");
         s.run.set_env("IAC_BACKEND", &format!("s3://{bucket}/team"));
         s.run.set_env("IAC_LOCK_LEASE_SECONDS", &lease.as_secs().to_string());
         s

@@ -16,7 +16,8 @@ pub struct Subject {
     /// `bitcoin-pipeline/<stack>`.
     pub identity: String,
     /// `btc-<stack>-`: what the stack's cloud names start with (the dash,
-    /// so stack `soak` does not claim stack `soak-s3`'s resources).
+    /// so stack `soak` does not claim stack `soak2`'s resources; no stack
+    /// name may begin another's and a dash).
     pub prefix: String,
 }
 

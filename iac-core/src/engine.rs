@@ -318,7 +318,11 @@ impl Engine {
                         stack: self.identity.clone(),
                         inputs: inputs.clone(),
                     };
-                    match self.call(&urn, None, None, || provider.find(req.clone())).await {
+                    // During a replace the old copy carries the same identity;
+                    // it is never what the dead create made.
+                    let recorded = recorded_ids(state, &urn);
+                    let found = self.call(&urn, None, None, || provider.find(req.clone())).await;
+                    match found.map(|f| f.filter(|f| !recorded.contains(&f.id))) {
                         Ok(Some(found)) => {
                             let deps = graph
                                 .and_then(|g| g.resources.get(&urn))
@@ -802,9 +806,7 @@ async fn run_node_inner(ctx: &Ctx, step: &Step, kind: NodeKind) -> Result<(), St
                 let provider = engine.provider(&decl.provider, &step.urn).map_err(|e| e.to_string())?;
                 let id = old.id.clone().unwrap_or_default();
                 let seq = begin(ctx, OpKind::Update, step, Some(id.clone())).await?;
-                let mut changed: Vec<String> =
-                    diffs.iter().map(|d| d.path.split('.').next().unwrap_or(&d.path).to_owned()).collect();
-                changed.dedup();
+                let changed = changed_keys(diffs.iter());
                 let req = UpdateRequest {
                     type_token: decl.type_token,
                     urn: step.urn.clone(),
@@ -854,7 +856,14 @@ async fn run_node_inner(ctx: &Ctx, step: &Step, kind: NodeKind) -> Result<(), St
                 stack: req.stack.clone(),
                 inputs: inputs.clone(),
             };
+            // During a replace the old copy carries the same identity; it is
+            // never what a failed create made.
+            let recorded = {
+                let st = ctx.state.lock().unwrap_or_else(|p| p.into_inner());
+                recorded_ids(&st, &step.urn)
+            };
             let (provider, req, find, retried) = (&*provider, &req, &find, &AtomicBool::new(false));
+            let recorded = &recorded;
             let replace_on = decl.schema.replace_on;
             let created = engine
                 .call(&step.urn, decl.options.timeouts.create, Some(&ctx.permits), move || async move {
@@ -863,7 +872,8 @@ async fn run_node_inner(ctx: &Ctx, step: &Step, kind: NodeKind) -> Result<(), St
                     // was throttled): look for it before creating again, so a
                     // retry never makes a twin.
                     if retried.swap(true, Ordering::SeqCst) {
-                        if let Some(found) = provider.find(find.clone()).await? {
+                        let found = provider.find(find.clone()).await?.filter(|f| !recorded.contains(&f.id));
+                        if let Some(found) = found {
                             return settle_found(provider, replace_on, req, found).await;
                         }
                     }
@@ -915,6 +925,22 @@ async fn run_node_inner(ctx: &Ctx, step: &Step, kind: NodeKind) -> Result<(), St
     }
 }
 
+/// The cloud ids the state records for `urn`: its live copy and any old
+/// copies of a replace still to be deleted.
+fn recorded_ids(state: &State, urn: &Urn) -> Vec<String> {
+    let old_copies = state.retired.iter().filter(|r| &r.urn == urn);
+    state.resources.get(urn).into_iter().chain(old_copies).filter_map(|r| r.id.clone()).collect()
+}
+
+/// The top-level input keys that `diffs` touch, each once (an update
+/// request names keys, not paths).
+fn changed_keys<'a>(diffs: impl Iterator<Item = &'a PropertyDiff>) -> Vec<String> {
+    let mut keys: Vec<String> = diffs.map(|d| d.path.split('.').next().unwrap_or(&d.path).to_owned()).collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
 /// Finishes a create whose resource turned up when its call was retried:
 /// what the cloud holds may lack the configuration the failed attempt did
 /// not reach, so what differs (and can change in place) is updated.
@@ -925,12 +951,8 @@ async fn settle_found(
     found: ReadResult,
 ) -> Result<CreateResult, ProviderError> {
     let old_inputs = remark_secrets(&req.inputs, found.inputs);
-    let mut changed: Vec<String> = diff(&old_inputs, &req.inputs)
-        .iter()
-        .filter(|d| !replace_on.iter().any(|k| path_under(&d.path, k)))
-        .map(|d| d.path.split('.').next().unwrap_or(&d.path).to_owned())
-        .collect();
-    changed.dedup();
+    let diffs = diff(&old_inputs, &req.inputs);
+    let changed = changed_keys(diffs.iter().filter(|d| !replace_on.iter().any(|k| path_under(&d.path, k))));
     if changed.is_empty() {
         return Ok(CreateResult { id: found.id, outputs: found.outputs });
     }

@@ -361,6 +361,22 @@ async fn a_create_whose_response_was_lost_is_found_not_made_twice() {
     assert_eq!(p.plan.changes().count(), 0, "{:?}", p.plan.steps);
 }
 
+/// A retried create in a replace must not take the old copy, which carries
+/// the same identity, for what the failed attempt made.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_create_in_a_replace_never_adopts_the_old_copy() {
+    let h = H::new();
+    up(&h.session(|s| web(s, 1, "a", "10.0.0.0/16"))).await;
+    let old = h.cloud_by_urn()["server-0"].clone();
+    h.cloud.fault_on_resource("server-0", "create", Fault::Retriable(1));
+    let s = h.session(|s| web(s, 1, "b", "10.0.0.0/16"));
+    up(&s).await;
+    let new = h.cloud_by_urn()["server-0"].clone();
+    assert_ne!(new, old, "replaced");
+    assert_eq!(h.cloud.inventory()[&new].inputs["zone"], "b");
+    h.assert_cloud_matches(&s.load_state().await.unwrap());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_panicking_provider_fails_only_that_step() {
     let h = H::new();

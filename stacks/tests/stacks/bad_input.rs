@@ -434,23 +434,6 @@ fn is_read(op: &str) -> bool {
     ["Describe", "List", "Get", "HEAD ", "GET "].iter().any(|p| op.starts_with(p))
 }
 
-/// Every file under `dir` with its bytes.
-fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                todo.push(path);
-            } else {
-                out.insert(path.clone(), std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    out
-}
-
 /// Puts `dir` back as `files` had it.
 fn restore(dir: &Path, files_then: &BTreeMap<PathBuf, Vec<u8>>) {
     for path in files(dir).keys() {

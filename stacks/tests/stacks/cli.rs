@@ -3,6 +3,7 @@
 //! the emulator's endpoint and dummy credentials — or, offline, no AWS
 //! set-up at all.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -115,16 +116,23 @@ impl StackRun {
     /// Starts a run against the emulator without waiting for it (to kill
     /// it mid-run); its output is discarded.
     pub fn spawn(&self, args: &[&str]) -> std::process::Child {
-        let mut cmd = self.command(args);
-        cmd.envs(moto().env()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
-        cmd.spawn().expect("start the stack binary")
+        self.spawn_to(args, std::process::Stdio::null, std::process::Stdio::null)
     }
 
     /// Starts a run against the emulator without waiting for it, its output
     /// captured.
     pub fn spawn_captured(&self, args: &[&str]) -> std::process::Child {
+        self.spawn_to(args, std::process::Stdio::piped, std::process::Stdio::piped)
+    }
+
+    fn spawn_to(
+        &self,
+        args: &[&str],
+        stdout: fn() -> std::process::Stdio,
+        stderr: fn() -> std::process::Stdio,
+    ) -> std::process::Child {
         let mut cmd = self.command(args);
-        cmd.envs(moto().env()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        cmd.envs(moto().env()).stdout(stdout()).stderr(stderr());
         cmd.spawn().expect("start the stack binary")
     }
 
@@ -163,7 +171,7 @@ impl StackRun {
 pub static FAULT_ENDPOINT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The last lines of a long output (a failing test shows what matters).
-fn tail(text: &str) -> String {
+pub fn tail(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
     let from = lines.len().saturating_sub(40);
     let mut t = lines[from..].join("\n");
@@ -248,17 +256,28 @@ impl Recorder<'_> {
     }
 }
 
+/// Every file under `dir`, recursively, with its bytes.
+pub fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                out.insert(path.clone(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}
+
 /// Every file under `dir` holding `needle`.
 pub fn files_holding(dir: &Path, needle: &[u8], found: &mut Vec<String>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files_holding(&path, needle, found);
-        } else {
-            let bytes = std::fs::read(&path).unwrap();
-            if bytes.windows(needle.len()).any(|w| w == needle) {
-                found.push(path.display().to_string());
-            }
+    for (path, bytes) in files(dir) {
+        if bytes.windows(needle.len()).any(|w| w == needle) {
+            found.push(path.display().to_string());
         }
     }
 }

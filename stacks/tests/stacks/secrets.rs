@@ -87,8 +87,3 @@ async fn backend_objects(s3: &aws_sdk_s3::Client) -> Vec<(String, Vec<u8>)> {
 fn keys(objects: &[(String, Vec<u8>)]) -> Vec<&str> {
     objects.iter().map(|(k, _)| k.as_str()).collect()
 }
-
-fn tail(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(30)..].join("\n")
-}

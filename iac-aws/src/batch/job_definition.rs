@@ -114,21 +114,6 @@ pub struct JobDefinitionOutputs {
     pub revision: Output<i64>,
 }
 
-/// An `awslogs` log configuration as the resource's input.
-fn log_expr(l: &LogConfiguration) -> Expr {
-    props([
-        ("logDriver", Value::from("awslogs").into()),
-        (
-            "options",
-            props([
-                ("awslogs-group", l.group.to_expr()),
-                ("awslogs-region", Value::from(l.region.as_str()).into()),
-                ("awslogs-stream-prefix", Value::from(l.stream_prefix.as_str()).into()),
-            ]),
-        ),
-    ])
-}
-
 /// A vCPU value as Batch writes it (`0.25`, `1`).
 fn vcpu_text(v: f64) -> String {
     v.to_string()
@@ -154,7 +139,10 @@ impl Resource for JobDefinition {
             ("retryAttempts", Value::from(self.retry_attempts).into()),
             ("timeoutSeconds", Value::from(self.timeout_seconds).into()),
             ("assignPublicIp", Value::from(self.assign_public_ip).into()),
-            ("logConfiguration", self.log_configuration.as_ref().map_or(Expr::Value(Value::Null), log_expr)),
+            (
+                "logConfiguration",
+                self.log_configuration.as_ref().map_or(Expr::Value(Value::Null), LogConfiguration::to_expr),
+            ),
             ("tags", Value::from(self.tags.clone()).into()),
         ])
     }

@@ -217,6 +217,23 @@ pub struct LogConfiguration {
     pub stream_prefix: String,
 }
 
+impl LogConfiguration {
+    /// As a resource input (ECS containers and Batch jobs alike).
+    pub(crate) fn to_expr(&self) -> Expr {
+        props([
+            ("logDriver", Value::from("awslogs").into()),
+            (
+                "options",
+                props([
+                    ("awslogs-group", self.group.to_expr()),
+                    ("awslogs-region", Value::from(self.region.as_str()).into()),
+                    ("awslogs-stream-prefix", Value::from(self.stream_prefix.as_str()).into()),
+                ]),
+            ),
+        ])
+    }
+}
+
 /// Outputs of a [`TaskDefinition`].
 pub struct TaskDefinitionOutputs {
     /// The family (the resource's id).
@@ -241,19 +258,7 @@ impl Container {
         } else {
             Expr::Map(self.secrets.iter().map(|(k, v)| (k.clone(), v.to_expr())).collect())
         };
-        let log = self.log_configuration.as_ref().map_or(Expr::Value(Value::Null), |l| {
-            props([
-                ("logDriver", Value::from("awslogs").into()),
-                (
-                    "options",
-                    props([
-                        ("awslogs-group", l.group.to_expr()),
-                        ("awslogs-region", Value::from(l.region.as_str()).into()),
-                        ("awslogs-stream-prefix", Value::from(l.stream_prefix.as_str()).into()),
-                    ]),
-                ),
-            ])
-        });
+        let log = self.log_configuration.as_ref().map_or(Expr::Value(Value::Null), LogConfiguration::to_expr);
         props([
             ("name", Value::from(self.name.as_str()).into()),
             ("image", self.image.to_expr()),

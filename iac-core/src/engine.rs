@@ -312,15 +312,16 @@ impl Engine {
                         .and_then(|g| g.resources.get(&urn))
                         .map(|d| d.inputs.resolve(&*state))
                         .unwrap_or(Value::Null);
+                    // During a replace the old copy carries the same identity;
+                    // it is never what the dead create made.
+                    let recorded = recorded_ids(state, &urn);
                     let req = FindRequest {
                         type_token: leak_type(&op.type_token),
                         urn: urn.clone(),
                         stack: self.identity.clone(),
                         inputs: inputs.clone(),
+                        known_ids: recorded.clone(),
                     };
-                    // During a replace the old copy carries the same identity;
-                    // it is never what the dead create made.
-                    let recorded = recorded_ids(state, &urn);
                     let found = self.call(&urn, None, None, || provider.find(req.clone())).await;
                     match found.map(|f| f.filter(|f| !recorded.contains(&f.id))) {
                         Ok(Some(found)) => {
@@ -850,17 +851,18 @@ async fn run_node_inner(ctx: &Ctx, step: &Step, kind: NodeKind) -> Result<(), St
                 inputs: inputs.clone(),
                 timeout: decl.options.timeouts.create,
             };
-            let find = FindRequest {
-                type_token: decl.type_token,
-                urn: step.urn.clone(),
-                stack: req.stack.clone(),
-                inputs: inputs.clone(),
-            };
             // During a replace the old copy carries the same identity; it is
             // never what a failed create made.
             let recorded = {
                 let st = ctx.state.lock().unwrap_or_else(|p| p.into_inner());
                 recorded_ids(&st, &step.urn)
+            };
+            let find = FindRequest {
+                type_token: decl.type_token,
+                urn: step.urn.clone(),
+                stack: req.stack.clone(),
+                inputs: inputs.clone(),
+                known_ids: recorded.clone(),
             };
             let (provider, req, find, retried) = (&*provider, &req, &find, &AtomicBool::new(false));
             let recorded = &recorded;

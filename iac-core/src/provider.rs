@@ -63,6 +63,11 @@ pub struct ReadResult {
 
 /// A request to find a resource by its identity, for one whose create may
 /// have happened in a run that died before recording it.
+///
+/// More than one cloud resource can carry one identity: during a replace
+/// the old copy and the new one both do. A provider must never answer with
+/// an id in `known_ids` (the copies the state already records), and must
+/// look past them to any other match, never stop at the first.
 #[derive(Clone, Debug)]
 pub struct FindRequest {
     /// The resource's type token.
@@ -73,6 +78,38 @@ pub struct FindRequest {
     pub stack: String,
     /// The inputs the create would use.
     pub inputs: Value,
+    /// Cloud ids the state already records for this identity (its live copy
+    /// and old copies of a replace still to be deleted): never an answer.
+    pub known_ids: Vec<String>,
+}
+
+impl FindRequest {
+    /// Whether `id` is one the state already records, so not what is looked
+    /// for.
+    pub fn is_known(&self, id: &str) -> bool {
+        self.known_ids.iter().any(|k| k == id)
+    }
+
+    /// The first of `ids` that the state does not already record.
+    ///
+    /// ```
+    /// # use iac_core::provider::FindRequest;
+    /// # use iac_core::{Urn, Value};
+    /// let req = FindRequest {
+    ///     type_token: "test:index:Server",
+    ///     urn: Urn::new("server"),
+    ///     stack: "app/dev".into(),
+    ///     inputs: Value::Null,
+    ///     known_ids: vec!["old-1".into()],
+    /// };
+    /// assert_eq!(req.first_unknown(["old-1", "new-2"]), Some("new-2"));
+    /// ```
+    pub fn first_unknown<'a, S: AsRef<str> + ?Sized + 'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a S>,
+    ) -> Option<&'a str> {
+        ids.into_iter().map(AsRef::as_ref).find(|id| !self.is_known(id))
+    }
 }
 
 /// A request to update a resource in place.

@@ -205,7 +205,13 @@ async fn assert_found_by_key(h: &Harness, a: &Applied, stack: &str, name: &str) 
     let token: &'static str = Box::leak(r.type_token.clone().into_boxed_str());
     let found = h
         .aws
-        .find(FindRequest { type_token: token, urn: r.urn.clone(), stack: stack.into(), inputs: r.inputs.clone() })
+        .find(FindRequest {
+            type_token: token,
+            urn: r.urn.clone(),
+            stack: stack.into(),
+            inputs: r.inputs.clone(),
+            known_ids: vec![],
+        })
         .await
         .unwrap_or_else(|e| panic!("find {name}: {e}"))
         .unwrap_or_else(|| panic!("{name} found by its natural key"));

@@ -201,6 +201,7 @@ async fn appconfig_lifecycle() {
             urn: Urn::new("flags-v"),
             stack: "appconfig".into(),
             inputs: r.inputs.clone(),
+            known_ids: vec![],
         })
         .await
         .unwrap();

@@ -170,6 +170,7 @@ async fn knowledge_base_lifecycle() {
             urn: Urn::new("manuals"),
             stack: "bedrock".into(),
             inputs: r.inputs.clone(),
+            known_ids: vec![],
         })
         .await
         .unwrap()

@@ -318,6 +318,7 @@ async fn event_source_mapping_lifecycle() {
             urn: iac_core::Urn::new("feed"),
             stack: "lambda-feed".into(),
             inputs: recorded.inputs.clone(),
+            known_ids: vec![],
         },
     )
     .await

@@ -134,6 +134,7 @@ pub async fn assert_adoptable(h: &Harness, a: &iac_core::ops::Applied, stack_tag
         urn: Urn::new(urn),
         stack: identity.clone(),
         inputs: r.inputs.clone(),
+        known_ids: vec![],
     };
     let found = h.aws.find(find(name)).await.unwrap_or_else(|e| panic!("find {name}: {e}"));
     assert_eq!(found.as_ref().map(|f| &f.id), r.id.as_ref(), "{name} found by its identity tags");

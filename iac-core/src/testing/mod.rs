@@ -399,7 +399,9 @@ impl Provider for TestProvider {
         let c = self.inner.cloud.lock().unwrap();
         Ok(c.resources
             .iter()
-            .find(|(_, r)| r.urn == req.urn.as_str() && r.stack == req.stack && r.type_token == req.type_token)
+            .find(|(id, r)| {
+                r.urn == req.urn.as_str() && r.stack == req.stack && r.type_token == req.type_token && !req.is_known(id)
+            })
             .map(|(id, r)| ReadResult {
                 id: id.clone(),
                 inputs: Value::from_json(&r.inputs),

@@ -844,18 +844,19 @@ async fn run_node_inner(ctx: &Ctx, step: &Step, kind: NodeKind) -> Result<(), St
             }
             let provider = engine.provider(&decl.provider, &step.urn).map_err(|e| e.to_string())?;
             let seq = begin(ctx, OpKind::Create, step, None).await?;
+            // During a replace the old copy carries the same identity; it is
+            // never what a failed create made.
+            let recorded = {
+                let st = ctx.state.lock().unwrap_or_else(|p| p.into_inner());
+                recorded_ids(&st, &step.urn)
+            };
             let req = CreateRequest {
                 type_token: decl.type_token,
                 urn: step.urn.clone(),
                 stack,
                 inputs: inputs.clone(),
                 timeout: decl.options.timeouts.create,
-            };
-            // During a replace the old copy carries the same identity; it is
-            // never what a failed create made.
-            let recorded = {
-                let st = ctx.state.lock().unwrap_or_else(|p| p.into_inner());
-                recorded_ids(&st, &step.urn)
+                known_ids: recorded.clone(),
             };
             let find = FindRequest {
                 type_token: decl.type_token,

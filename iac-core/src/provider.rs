@@ -24,6 +24,10 @@ pub struct CreateRequest {
     pub inputs: Value,
     /// The create timeout, if the resource sets one.
     pub timeout: Option<Duration>,
+    /// Cloud ids the state already records for this identity (during a
+    /// replace, the old copy): a create that looks for what an earlier
+    /// attempt of its own made must skip these, as [`FindRequest`] does.
+    pub known_ids: Vec<String>,
 }
 
 /// What a create produced.

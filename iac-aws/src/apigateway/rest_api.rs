@@ -195,7 +195,7 @@ impl Handler for RestApiHandler {
             urn: req.urn.clone(),
             stack: req.stack.clone(),
             inputs: req.inputs.clone(),
-            known_ids: vec![],
+            known_ids: req.known_ids.clone(),
         };
         if let Some(found) = self.find(p, retried).await? {
             return Ok(CreateResult { id: found.id, outputs: found.outputs });

@@ -217,7 +217,7 @@ fn session(dir: &Path, n: usize, provider: TestProvider) -> (Session, Arc<LocalB
 }
 
 fn opts() -> RunOptions {
-    RunOptions { refresh: false, targets: vec![], parallel: PARALLEL }
+    RunOptions { parallel: PARALLEL, ..RunOptions::default() }
 }
 
 /// This process's peak resident set so far, in MiB.

@@ -129,6 +129,20 @@ pub enum Error {
     /// The journal could not be written.
     #[error("journal: {0}")]
     Journal(String),
+    /// Operations a dead run left in flight could not be resolved (the
+    /// cloud could not be asked whether they happened); nothing is planned
+    /// until they are, or a resource could be made twice.
+    #[error("{} operation(s) left in flight by an interrupted run could not be resolved, so nothing was changed:\n{}\nrun the command again once the cloud answers", .0.len(), .0.iter().map(|s| format!("  - {s}")).collect::<Vec<_>>().join("\n"))]
+    Unresolved(Vec<String>),
+    /// Deleting a targeted resource would leave resources outside the
+    /// targets depending on something gone.
+    #[error("`{target}` is depended on by {}, which {} not targeted: add {} to the targets, or pass --target-dependents", .dependents.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", "), if .dependents.len() == 1 { "is" } else { "are" }, if .dependents.len() == 1 { "it" } else { "them" })]
+    UntargetedDependents {
+        /// The targeted resource to be deleted or replaced.
+        target: Urn,
+        /// What depends on it and is not targeted.
+        dependents: Vec<Urn>,
+    },
     /// The program itself reported an error.
     #[error("the stack program failed: {0}")]
     Program(String),

@@ -70,6 +70,9 @@ pub struct SavedPlan {
     pub destroy: bool,
     /// The targets it was made with.
     pub targets: Vec<String>,
+    /// Whether the targets' dependents were targeted too.
+    #[serde(default)]
+    pub target_dependents: bool,
     /// The state fingerprint it was made against.
     pub state_fingerprint: String,
     /// The digest of its steps.
@@ -95,6 +98,23 @@ pub struct RunOptions {
     pub targets: Vec<String>,
     /// Parallel provider calls.
     pub parallel: usize,
+    /// Also target whatever depends on the targets.
+    pub target_dependents: bool,
+}
+
+impl RunOptions {
+    fn plan_options(&self, also_known: Vec<Urn>) -> PlanOptions {
+        PlanOptions { targets: self.targets.clone(), target_dependents: self.target_dependents, also_known }
+    }
+}
+
+/// Refuses to go on while operations a dead run left in flight are
+/// unresolved: planning then could make a resource twice.
+fn ensure_resolved(state: &State) -> Result<()> {
+    if state.pending.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Unresolved(state.pending.iter().map(|p| format!("{:?} of `{}`", p.op, p.urn).to_lowercase()).collect()))
 }
 
 impl Session {
@@ -153,6 +173,15 @@ impl Session {
     ) -> Result<(Plan, State, Vec<Drift>)> {
         let Loaded { mut state, fingerprint } = loaded;
         let mut drift = Vec::new();
+        // Settle what a dead run left in flight, in memory only, so the plan
+        // shows what `up` will do after settling it the same way (and a
+        // plan saved now still matches then). Without a working provider
+        // the operations are listed as they are.
+        if !state.pending.is_empty()
+            && engine.preflight(state.pending.iter().map(|p| p.provider.as_str())).await.is_ok()
+        {
+            engine.recover_pending(&mut state, Some(graph), None).await?;
+        }
         if opts.refresh {
             engine.preflight(state.resources.values().map(|r| r.provider.as_str())).await?;
             let (d, changes) = engine.refresh(&state, opts.parallel.max(1)).await?;
@@ -161,7 +190,7 @@ impl Session {
             }
             drift = d;
         }
-        let mut plan = plan_update(graph, &state, &PlanOptions { targets: opts.targets.clone() })?;
+        let mut plan = plan_update(graph, &state, &opts.plan_options(vec![]))?;
         plan.state_fingerprint = fingerprint;
         Ok((plan, state, drift))
     }
@@ -177,12 +206,20 @@ impl Session {
     }
 
     /// Saves a plan for `up --plan`.
-    pub fn save_plan(&self, plan: &Plan, targets: &[String], path: &Path) -> Result<()> {
+    pub fn save_plan(&self, plan: &Plan, opts: &RunOptions, path: &Path) -> Result<()> {
+        if !plan.pending.is_empty() {
+            return Err(Error::Refused(format!(
+                "not saving the plan: {} operation(s) left in flight by an interrupted run could not be \
+                 resolved (the cloud could not be asked), so `up` may plan differently; run `refresh` first",
+                plan.pending.len()
+            )));
+        }
         let saved = SavedPlan {
             version: 1,
             stack: self.stack.clone(),
             destroy: plan.destroy,
-            targets: targets.to_vec(),
+            targets: opts.targets.clone(),
+            target_dependents: opts.target_dependents,
             state_fingerprint: plan.state_fingerprint.clone(),
             digest: plan.digest(),
             steps: plan.changes().map(|s| format!("{} {}", s.op.marker(), s.urn)).collect(),
@@ -214,7 +251,9 @@ impl Session {
             let engine = self.engine(providers);
             let loaded = engine.store().load().await?;
             let opts = match &saved {
-                Some((_, s)) => RunOptions { targets: s.targets.clone(), ..opts.clone() },
+                Some((_, s)) => {
+                    RunOptions { targets: s.targets.clone(), target_dependents: s.target_dependents, ..opts.clone() }
+                }
                 None => opts.clone(),
             };
             if let Some((path, s)) = &saved {
@@ -239,7 +278,8 @@ impl Session {
             }
             let journal = engine.store().journal(&state);
             if !state.pending.is_empty() {
-                engine.recover_pending(&mut state, Some(&graph), &journal).await?;
+                engine.recover_pending(&mut state, Some(&graph), Some(&journal)).await?;
+                ensure_resolved(&state)?;
             }
             if opts.refresh {
                 let (_, changes) = engine.refresh(&state, opts.parallel.max(1)).await?;
@@ -251,7 +291,7 @@ impl Session {
                     state.journal_seq = journal.last_seq();
                 }
             }
-            let mut plan = plan_update(&graph, &state, &PlanOptions { targets: opts.targets.clone() })?;
+            let mut plan = plan_update(&graph, &state, &opts.plan_options(vec![]))?;
             plan.state_fingerprint = loaded.fingerprint.clone();
             if let Some((path, s)) = &saved {
                 if plan.digest() != s.digest {
@@ -285,19 +325,24 @@ impl Session {
         opts: &RunOptions,
         confirm: &mut (dyn FnMut(&Plan, &State) -> Result<bool> + Send),
     ) -> Result<Applied> {
-        // The program is run only for its providers; a program that no
-        // longer validates can still be destroyed.
-        let providers = self.run_program().map(|(_, p)| p)?;
+        // The program is run for its providers and the names it declares;
+        // what is destroyed, and how, comes from the state alone.
+        let (graph, providers) = self.run_program()?;
         self.locked("destroy", async {
             let engine = self.engine(providers);
             let loaded = engine.store().load().await?;
             let mut state = loaded.state;
             let journal = engine.store().journal(&state);
+            // A target an interrupted run already deleted, or one the program
+            // declares but the state does not hold, selects nothing.
+            let mut also_known: Vec<Urn> = graph.resources.keys().cloned().collect();
+            also_known.extend(state.pending.iter().map(|p| p.urn.clone()));
             if !state.pending.is_empty() {
-                engine.preflight(state.resources.values().map(|r| r.provider.as_str())).await?;
-                engine.recover_pending(&mut state, None, &journal).await?;
+                engine.preflight(state.pending.iter().map(|p| p.provider.as_str())).await?;
+                engine.recover_pending(&mut state, Some(&graph), Some(&journal)).await?;
+                ensure_resolved(&state)?;
             }
-            let mut plan = plan_destroy(&state, &PlanOptions { targets: opts.targets.clone() })?;
+            let mut plan = plan_destroy(&state, &opts.plan_options(also_known))?;
             plan.state_fingerprint = loaded.fingerprint.clone();
             if !confirm(&plan, &state)? {
                 return Err(Error::Refused("destroy cancelled".into()));
@@ -326,7 +371,7 @@ impl Session {
             let journal = engine.store().journal(&state);
             let had_pending = !state.pending.is_empty();
             if had_pending {
-                engine.recover_pending(&mut state, graph.as_ref(), &journal).await?;
+                engine.recover_pending(&mut state, graph.as_ref(), Some(&journal)).await?;
             }
             let (drift, changes) = engine.refresh(&state, parallel.max(1)).await?;
             let write = confirm(&drift)?;

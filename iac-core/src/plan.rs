@@ -92,9 +92,19 @@ impl Plan {
         self.steps.iter().filter(|s| s.op != Op::Same)
     }
 
-    /// Whether the plan changes anything (cloud or outputs).
+    /// Whether the plan changes anything: the cloud, the outputs, or what
+    /// the state records of a resource (its options or dependencies: adding
+    /// `protect` alone must be recorded, or a later delete would ignore it).
     pub fn has_changes(&self, old_outputs: &BTreeMap<String, Value>) -> bool {
-        self.changes().next().is_some() || !outputs_equal(&self.outputs, old_outputs)
+        self.changes().next().is_some()
+            || self.bookkeeping().next().is_some()
+            || !outputs_equal(&self.outputs, old_outputs)
+    }
+
+    /// Unchanged resources whose recorded options or dependencies change:
+    /// an `up` records them without calling the cloud.
+    pub fn bookkeeping(&self) -> impl Iterator<Item = &Step> {
+        self.steps.iter().filter(|s| s.op == Op::Same && s.metadata_changed)
     }
 
     /// Counts of steps by op.
@@ -135,6 +145,14 @@ fn outputs_equal(a: &BTreeMap<String, Value>, b: &BTreeMap<String, Value>) -> bo
 pub struct PlanOptions {
     /// Limit to these resources (by identity or name) and what they need.
     pub targets: Vec<String>,
+    /// Also target everything that depends on the targets (Pulumi's
+    /// `--target-dependents`). Without it, deleting or replacing a target
+    /// that something untargeted depends on is refused.
+    pub target_dependents: bool,
+    /// Names that are valid targets even though the state does not hold
+    /// them (the program's resources, those an interrupted run already
+    /// deleted): targeting one selects nothing rather than being an error.
+    pub also_known: Vec<Urn>,
 }
 
 /// Resolves outputs while planning: from the state for resources that stay,
@@ -166,7 +184,7 @@ impl Resolver for PlanResolver<'_> {
 
 /// Resolves a target name to identities: an exact identity, or a name that
 /// matches the last segment of exactly the resources it names.
-fn resolve_targets(targets: &[String], known: &HashSet<&Urn>) -> Result<HashSet<Urn>> {
+fn resolve_targets(targets: &[String], known: &HashSet<&Urn>, also_known: &[Urn]) -> Result<HashSet<Urn>> {
     let mut out = HashSet::new();
     for t in targets {
         let exact = Urn::new(t);
@@ -176,11 +194,40 @@ fn resolve_targets(targets: &[String], known: &HashSet<&Urn>) -> Result<HashSet<
         }
         let matches: Vec<&&Urn> = known.iter().filter(|u| u.name() == t).collect();
         if matches.is_empty() {
+            if also_known.iter().any(|u| u == &exact || u.name() == t) {
+                continue;
+            }
             return Err(Error::UnknownTarget(t.clone()));
         }
         out.extend(matches.into_iter().map(|u| (*u).clone()));
     }
     Ok(out)
+}
+
+/// What depends on each recorded resource: its recorded dependents and its
+/// children.
+fn state_dependents(state: &State) -> HashMap<Urn, Vec<Urn>> {
+    let mut out: HashMap<Urn, Vec<Urn>> = HashMap::new();
+    for r in state.resources.values() {
+        for d in r.deps.iter().cloned().chain(r.urn.parent()) {
+            let list = out.entry(d).or_default();
+            if !list.contains(&r.urn) {
+                list.push(r.urn.clone());
+            }
+        }
+    }
+    out
+}
+
+/// What depends on each declared resource in the program.
+fn graph_dependents(graph: &Graph) -> HashMap<Urn, Vec<Urn>> {
+    let mut out: HashMap<Urn, Vec<Urn>> = HashMap::new();
+    for d in graph.resources.values() {
+        for dep in &d.deps {
+            out.entry(dep.clone()).or_default().push(d.urn.clone());
+        }
+    }
+    out
 }
 
 /// Plans an update of the stack to the desired graph.
@@ -207,7 +254,20 @@ pub fn plan_update(graph: &Graph, state: &State, opts: &PlanOptions) -> Result<P
 
     if !opts.targets.is_empty() {
         let known: HashSet<&Urn> = graph.resources.keys().chain(state.resources.keys()).collect();
-        let targets = resolve_targets(&opts.targets, &known)?;
+        let mut targets = resolve_targets(&opts.targets, &known, &opts.also_known)?;
+        let dependents = state_dependents(state);
+        if opts.target_dependents {
+            let desired_dependents = graph_dependents(graph);
+            let mut stack: Vec<Urn> = targets.iter().cloned().collect();
+            while let Some(u) = stack.pop() {
+                let more = dependents.get(&u).into_iter().chain(desired_dependents.get(&u)).flatten();
+                for d in more {
+                    if targets.insert(d.clone()) {
+                        stack.push(d.clone());
+                    }
+                }
+            }
+        }
         // Targets plus everything they depend on (desired graph).
         let mut keep: HashSet<Urn> = HashSet::new();
         let mut stack: Vec<Urn> = targets.into_iter().collect();
@@ -218,7 +278,27 @@ pub fn plan_update(graph: &Graph, state: &State, opts: &PlanOptions) -> Result<P
                 }
             }
         }
-        steps.retain(|s| keep.contains(&s.urn));
+        // Deleting or replacing what an untargeted resource still uses
+        // would leave it pointing at something gone. An old copy of an
+        // interrupted replace just waits for a run that covers its users.
+        let untargeted = |u: &Urn| -> Vec<Urn> {
+            let mut out: Vec<Urn> =
+                dependents.get(u).into_iter().flatten().filter(|d| !keep.contains(*d)).cloned().collect();
+            out.sort();
+            out
+        };
+        let mut kept = Vec::with_capacity(steps.len());
+        for s in steps.into_iter().filter(|s| keep.contains(&s.urn)) {
+            let outside = untargeted(&s.urn);
+            match s.op {
+                Op::Delete if s.retired && !outside.is_empty() => continue,
+                Op::Delete | Op::Replace if !outside.is_empty() => {
+                    return Err(Error::UntargetedDependents { target: s.urn.clone(), dependents: outside });
+                }
+                _ => kept.push(s),
+            }
+        }
+        steps = kept;
     }
 
     let outputs = graph.exports.iter().map(|(k, e)| (k.clone(), e.resolve(&resolver))).collect();
@@ -311,7 +391,7 @@ pub fn plan_destroy(state: &State, opts: &PlanOptions) -> Result<Plan> {
     let mut keep: Option<HashSet<Urn>> = None;
     if !opts.targets.is_empty() {
         let known: HashSet<&Urn> = state.resources.keys().collect();
-        let targets = resolve_targets(&opts.targets, &known)?;
+        let targets = resolve_targets(&opts.targets, &known, &opts.also_known)?;
         // Targets plus everything that depends on them, and their children.
         let mut set: HashSet<Urn> = targets;
         loop {

@@ -38,6 +38,44 @@ impl Value {
         Value::Map(BTreeMap::new())
     }
 
+    /// Marks as secret every value of `self` that sits where `template`
+    /// holds a secret, at any depth (map keys and list positions): what a
+    /// cloud reads back is plaintext, and must be sealed again wherever the
+    /// program said it was secret.
+    ///
+    /// ```
+    /// use iac_core::Value;
+    /// let mut read = Value::from_json(&serde_json::json!({"db": {"password": "hunter2", "port": 5432}}));
+    /// let sent = Value::from_json(&serde_json::json!({"db": {"port": 5432}}));
+    /// let mut sent = sent;
+    /// if let Value::Map(m) = &mut sent {
+    ///     if let Some(Value::Map(db)) = m.get_mut("db") {
+    ///         db.insert("password".into(), Value::Secret(Box::new("hunter2".into())));
+    ///     }
+    /// }
+    /// read.mark_secrets_like(&sent);
+    /// assert!(matches!(read.get("db").get("password"), Value::Secret(_)));
+    /// ```
+    pub fn mark_secrets_like(&mut self, template: &Value) {
+        match (template, &mut *self) {
+            (_, Value::Secret(_)) => {}
+            (Value::Secret(_), v) => *v = Value::Secret(Box::new(std::mem::take(v))),
+            (Value::Map(t), Value::Map(m)) => {
+                for (k, v) in m.iter_mut() {
+                    if let Some(tv) = t.get(k) {
+                        v.mark_secrets_like(tv);
+                    }
+                }
+            }
+            (Value::List(t), Value::List(l)) => {
+                for (v, tv) in l.iter_mut().zip(t) {
+                    v.mark_secrets_like(tv);
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// The string inside, if this is a (non-secret) string.
     pub fn as_str(&self) -> Option<&str> {
         match self {

@@ -67,7 +67,7 @@ impl Harness {
 }
 
 pub fn opts() -> RunOptions {
-    RunOptions { refresh: false, targets: vec![], parallel: 8 }
+    RunOptions { parallel: 8, ..RunOptions::default() }
 }
 
 /// `up` that must fully succeed.

@@ -78,6 +78,10 @@ enum Command {
         /// Limit to these resources and what they depend on.
         #[arg(long = "target", value_name = "NAME")]
         targets: Vec<String>,
+        /// With --target: also target whatever depends on the targets
+        /// (needed to delete or replace a target something else uses).
+        #[arg(long, requires = "targets")]
+        target_dependents: bool,
         /// Save the plan for `up --plan`.
         #[arg(long, value_name = "FILE")]
         save_plan: Option<PathBuf>,
@@ -99,6 +103,10 @@ enum Command {
         /// Limit to these resources and what they depend on.
         #[arg(long = "target", value_name = "NAME")]
         targets: Vec<String>,
+        /// With --target: also target whatever depends on the targets
+        /// (needed to delete or replace a target something else uses).
+        #[arg(long, requires = "targets")]
+        target_dependents: bool,
         /// Apply a plan saved by `preview --save-plan`, refusing if stale.
         #[arg(long, value_name = "FILE")]
         plan: Option<PathBuf>,
@@ -357,8 +365,13 @@ impl Runner {
     ) -> Result<u8> {
         let mut out = std::io::stdout().lock();
         match command {
-            Command::Preview { diff, json, refresh, targets, save_plan, detailed_exitcode } => {
-                let opts = RunOptions { refresh, targets: targets.clone(), parallel: default_parallelism() };
+            Command::Preview { diff, json, refresh, targets, target_dependents, save_plan, detailed_exitcode } => {
+                let opts = RunOptions {
+                    refresh,
+                    targets: targets.clone(),
+                    target_dependents,
+                    parallel: default_parallelism(),
+                };
                 let p = session.preview(&opts).await?;
                 if json {
                     let mut doc = render::plan_json(&p.plan, &p.state.outputs);
@@ -374,7 +387,7 @@ impl Runner {
                     println_out(&mut out, &render::plan_text(&p.plan, &p.state.outputs, style, diff));
                 }
                 if let Some(path) = save_plan {
-                    session.save_plan(&p.plan, &targets, &path)?;
+                    session.save_plan(&p.plan, &opts, &path)?;
                     if !json {
                         println_out(
                             &mut out,
@@ -385,8 +398,9 @@ impl Runner {
                 let changes = p.plan.has_changes(&p.state.outputs);
                 Ok(if detailed_exitcode && changes { 2 } else { 0 })
             }
-            Command::Up { yes, parallel, refresh, targets, plan, json } => {
-                let opts = RunOptions { refresh, targets, parallel: parallel.unwrap_or_else(default_parallelism) };
+            Command::Up { yes, parallel, refresh, targets, target_dependents, plan, json } => {
+                let parallel = parallel.unwrap_or_else(default_parallelism);
+                let opts = RunOptions { refresh, targets, target_dependents, parallel };
                 let saved = match &plan {
                     Some(path) => Some((path.as_path(), SavedPlan::load(path)?)),
                     None => None,
@@ -408,8 +422,11 @@ impl Runner {
                 report_applied(&mut out, &applied, started, json, style)
             }
             Command::Destroy { yes, parallel, targets, json } => {
-                let opts =
-                    RunOptions { refresh: false, targets, parallel: parallel.unwrap_or_else(default_parallelism) };
+                let opts = RunOptions {
+                    targets,
+                    parallel: parallel.unwrap_or_else(default_parallelism),
+                    ..RunOptions::default()
+                };
                 let started = Instant::now();
                 let mut confirm = |plan: &crate::Plan, state: &crate::state::State| {
                     if !json {

@@ -196,6 +196,7 @@ mod tests {
                     type_token: "t".into(),
                     provider: "p".into(),
                     id: None,
+                    planned: None,
                 },
                 outcome: "never created".into(),
             },

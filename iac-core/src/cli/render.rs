@@ -271,6 +271,15 @@ pub fn plan_text(plan: &Plan, old_outputs: &BTreeMap<String, Value>, style: Styl
         out.push('\n');
     }
 
+    let recorded: Vec<&str> = plan.bookkeeping().map(|s| s.urn.as_str()).collect();
+    if !recorded.is_empty() {
+        let _ = writeln!(
+            out,
+            "Options or dependencies to record (no cloud change): {}.",
+            recorded.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")
+        );
+    }
+
     let removed: Vec<&String> = old_outputs.keys().filter(|k| !plan.outputs.contains_key(*k)).collect();
     if !plan.outputs.is_empty() || !removed.is_empty() {
         out.push_str("\nOutputs:\n");
@@ -662,6 +671,7 @@ mod tests {
                 type_token: "test:Thing".into(),
                 provider: "test".into(),
                 id: None,
+                planned: None,
             }],
             state_fingerprint: "fp".into(),
             destroy: false,

@@ -14,6 +14,25 @@ use crate::value::Value;
 
 const SECRET_KEY: &str = "$secret";
 
+/// A map key as stored: keys that start with `$` get one more, so a plain
+/// map can never be mistaken for a sealed secret (`{"$secret": …}`).
+fn escape_key(k: &str) -> std::borrow::Cow<'_, str> {
+    if k.starts_with('$') {
+        format!("${k}").into()
+    } else {
+        k.into()
+    }
+}
+
+/// A stored map key as it was: the inverse of [`escape_key`].
+fn unescape_key(k: &str) -> &str {
+    if k.starts_with("$$") {
+        &k[1..]
+    } else {
+        k
+    }
+}
+
 type KeySource = Arc<dyn Fn() -> Result<Crypter> + Send + Sync>;
 
 /// Seals and opens secrets, asking for the stack's key only when a secret is
@@ -68,7 +87,7 @@ impl SecretsCodec {
             Value::List(l) => l.iter().map(|x| self.to_json(x)).collect::<Result<Vec<_>>>()?.into(),
             Value::Map(m) => m
                 .iter()
-                .map(|(k, x)| Ok((k.clone(), self.to_json(x)?)))
+                .map(|(k, x)| Ok((escape_key(k).into_owned(), self.to_json(x)?)))
                 .collect::<Result<serde_json::Map<_, _>>>()?
                 .into(),
             other => other.to_plain_json().unwrap_or_default(),
@@ -86,9 +105,9 @@ impl SecretsCodec {
                 Value::Secret(Box::new(Value::from_json(&json)))
             }
             serde_json::Value::Array(a) => Value::List(a.iter().map(|x| self.from_json(x)).collect::<Result<_>>()?),
-            serde_json::Value::Object(o) => {
-                Value::Map(o.iter().map(|(k, x)| Ok((k.clone(), self.from_json(x)?))).collect::<Result<_>>()?)
-            }
+            serde_json::Value::Object(o) => Value::Map(
+                o.iter().map(|(k, x)| Ok((unescape_key(k).to_owned(), self.from_json(x)?))).collect::<Result<_>>()?,
+            ),
             other => Value::from_json(other),
         })
     }
@@ -113,6 +132,12 @@ impl SecretsCodec {
         Sealed { v, codec: self }
     }
 
+    /// Resource → stored form, owned (secrets sealed).
+    pub fn resource_file(&self, r: &ResourceState) -> Result<ResourceFile> {
+        let json = serde_json::to_value(self.resource_out(r)).map_err(|e| Error::Secrets(e.to_string()))?;
+        serde_json::from_value(json).map_err(|e| Error::Secrets(e.to_string()))
+    }
+
     /// Stored form → resource.
     pub fn resource_from_file(&self, f: ResourceFile) -> Result<ResourceState> {
         Ok(ResourceState {
@@ -129,6 +154,7 @@ impl SecretsCodec {
 }
 
 /// A value serialized with its secrets sealed by the stack's key.
+#[derive(Clone, Copy)]
 pub struct Sealed<'a> {
     v: &'a Value,
     codec: &'a SecretsCodec,
@@ -153,7 +179,7 @@ impl Serialize for Sealed<'_> {
             Value::Map(m) => {
                 let mut map = s.serialize_map(Some(m.len()))?;
                 for (k, v) in m {
-                    map.serialize_entry(k, &Sealed { v, codec: self.codec })?;
+                    map.serialize_entry(&escape_key(k), &Sealed { v, codec: self.codec })?;
                 }
                 map.end()
             }
@@ -184,7 +210,7 @@ pub struct ResourceOut<'a> {
 }
 
 /// The stored form of one resource.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResourceFile {
     /// Identity.
     pub urn: Urn,

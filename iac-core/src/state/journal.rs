@@ -21,7 +21,7 @@ pub enum OpKind {
 }
 
 /// An operation that was begun: recorded before its provider call.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PendingOp {
     /// The `begin` record's sequence number.
     pub seq: u64,
@@ -37,6 +37,11 @@ pub struct PendingOp {
     /// The cloud id, for updates and deletes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// For a create: the resource as it is to be recorded (inputs with
+    /// secrets sealed, dependencies, options), so that recovery can adopt
+    /// what the call made without the program that began it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned: Option<Box<ResourceFile>>,
 }
 
 /// A change to the state, as journaled.
@@ -73,11 +78,29 @@ pub enum Mutation {
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "m", rename_all = "snake_case")]
 enum MutationFile {
-    Upsert { resource: ResourceFile },
-    Remove { urn: Urn },
-    Retire { urn: Urn },
-    DropRetired { urn: Urn, id: String },
-    Outputs { outputs: serde_json::Map<String, serde_json::Value> },
+    Upsert {
+        resource: ResourceFile,
+    },
+    Remove {
+        urn: Urn,
+    },
+    Retire {
+        urn: Urn,
+    },
+    DropRetired {
+        urn: Urn,
+        id: String,
+    },
+    Outputs {
+        outputs: serde_json::Map<String, serde_json::Value>,
+    },
+    /// A create's outcome recorded as its `begin` record planned it: only
+    /// the id and outputs are new, so only they are written again.
+    Created {
+        urn: Urn,
+        id: String,
+        outputs: serde_json::Value,
+    },
 }
 
 /// One line of the journal.
@@ -154,6 +177,34 @@ pub fn encode_mutation(codec: &SecretsCodec, m: &Mutation) -> Result<Box<serde_j
     raw(&f)
 }
 
+/// Encodes the upsert that ends a create as a `created` change when the
+/// record is what the create's `begin` planned but for its id and outputs
+/// (the common case): the plan is in the journal already, so the end
+/// record carries only what the cloud answered.
+pub fn encode_created(
+    codec: &SecretsCodec,
+    m: &Mutation,
+    planned: &ResourceState,
+) -> Result<Option<Box<serde_json::value::RawValue>>> {
+    let Mutation::Upsert(r) = m else { return Ok(None) };
+    let same = r.urn == planned.urn
+        && r.type_token == planned.type_token
+        && r.provider == planned.provider
+        && r.deps == planned.deps
+        && r.options == planned.options
+        && r.inputs == planned.inputs;
+    let Some(id) = r.id.clone().filter(|_| same) else { return Ok(None) };
+    #[derive(Serialize)]
+    struct CreatedOut<'a> {
+        m: &'static str,
+        urn: &'a Urn,
+        id: String,
+        outputs: crate::state::codec::Sealed<'a>,
+    }
+    let out = CreatedOut { m: "created", urn: &r.urn, id, outputs: codec.sealed(&r.outputs) };
+    serde_json::value::to_raw_value(&out).map(Some).map_err(|e| Error::Secrets(e.to_string()))
+}
+
 /// Object-safe serialization, so `encode_mutation` can take either shape.
 mod erased {
     pub trait Ser {
@@ -166,9 +217,23 @@ mod erased {
     }
 }
 
-fn decode_mutation(codec: &SecretsCodec, j: &serde_json::Value) -> std::result::Result<Mutation, String> {
+fn decode_mutation(
+    codec: &SecretsCodec,
+    j: &serde_json::Value,
+    closed: Option<&PendingOp>,
+) -> std::result::Result<Mutation, String> {
     let f = MutationFile::deserialize(j).map_err(|e| e.to_string())?;
     Ok(match f {
+        MutationFile::Created { urn, id, outputs } => {
+            let planned = closed
+                .filter(|p| p.urn == urn)
+                .and_then(|p| p.planned.as_deref())
+                .ok_or_else(|| format!("the create of `{urn}` it ends has no planned resource"))?;
+            let mut r = codec.resource_from_file(planned.clone()).map_err(|e| e.to_string())?;
+            r.id = Some(id);
+            r.outputs = codec.from_json(&outputs).map_err(|e| e.to_string())?;
+            Mutation::Upsert(r)
+        }
         MutationFile::Upsert { resource } => {
             Mutation::Upsert(codec.resource_from_file(resource).map_err(|e| e.to_string())?)
         }
@@ -213,11 +278,10 @@ pub fn replay(state: &mut State, journal: &[u8], codec: &SecretsCodec, path: &st
         match rec {
             RecordIn::Begin { op } => state.pending.push(op),
             RecordIn::End { of, changes, .. } => {
-                if let Some(of) = of {
-                    state.pending.retain(|p| p.seq != of);
-                }
+                let closed =
+                    of.and_then(|of| state.pending.iter().position(|p| p.seq == of)).map(|i| state.pending.remove(i));
                 for c in changes {
-                    let m = decode_mutation(codec, &c)
+                    let m = decode_mutation(codec, &c, closed.as_ref())
                         .map_err(|e| Error::corrupt(path, format!("line {lineno} holds a bad change: {e}")))?;
                     state.apply(m);
                 }
@@ -249,6 +313,12 @@ impl JournalWriter {
         std::thread::Builder::new()
             .name("iac-journal".into())
             .spawn(move || {
+                // After a failed append the file may end in a torn line;
+                // appending after it would bury the tear mid-file, where no
+                // repair can drop it. So a broken journal takes nothing more
+                // (operations not yet begun never start) and the run's
+                // snapshot, written whole, is what records its end.
+                let mut broken: Option<String> = None;
                 while let Ok(first) = rx.recv() {
                     let mut batch = vec![first];
                     batch.extend(rx.try_iter());
@@ -256,7 +326,13 @@ impl JournalWriter {
                     for (b, _) in &batch {
                         bytes.extend_from_slice(b);
                     }
-                    let res = handle.block_on(backend.append_journal(&stack, &bytes)).map_err(|e| e.to_string());
+                    let res = match &broken {
+                        Some(e) => Err(format!("an earlier append failed ({e}); nothing more is appended")),
+                        None => handle.block_on(backend.append_journal(&stack, &bytes)).map_err(|e| e.to_string()),
+                    };
+                    if let (Err(e), None) = (&res, &broken) {
+                        broken = Some(e.clone());
+                    }
                     for (_, ack) in batch {
                         let _ = ack.send(res.clone());
                     }

@@ -105,6 +105,21 @@ impl State {
         }
     }
 
+    /// Forgets dependencies on resources that are no longer recorded. A
+    /// dependency can go while its dependent stays: it was deleted outside
+    /// the tool (and a refresh forgot it), removed from the program, or
+    /// deleted first by a delete-before-replace whose new copy was never
+    /// made. What is gone orders nothing, and a dangling name would make
+    /// the state fail its integrity check on every later load.
+    pub fn drop_dangling_deps(&mut self) {
+        let live: HashSet<Urn> = self.resources.keys().cloned().collect();
+        for r in self.resources.values_mut().chain(self.retired.iter_mut()) {
+            if r.deps.iter().any(|d| !live.contains(d)) {
+                r.deps.retain(|d| live.contains(d));
+            }
+        }
+    }
+
     /// Checks the invariants every stored state must hold; returns what is
     /// violated.
     pub fn integrity_problems(&self) -> Vec<String> {

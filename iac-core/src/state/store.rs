@@ -8,8 +8,8 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::state::codec::SecretsCodec;
-use crate::state::journal::{encode_mutation, replay, JournalWriter};
-use crate::state::{Backend, Mutation, PendingOp, Record, SnapshotFile, State, SCHEMA_VERSION};
+use crate::state::journal::{encode_created, encode_mutation, replay, JournalWriter};
+use crate::state::{Backend, Mutation, PendingOp, Record, ResourceState, SnapshotFile, State, SCHEMA_VERSION};
 
 /// A loaded state plus a fingerprint of the bytes it came from (what a
 /// saved plan checks to know the state has not moved).
@@ -99,6 +99,7 @@ impl StateStore {
         }
         hasher.update(&stored.journal);
         replay(&mut state, &stored.journal, &self.codec, &self.backend.journal_location(&self.stack))?;
+        state.drop_dangling_deps();
         let problems = state.integrity_problems();
         if !problems.is_empty() {
             return Err(Error::corrupt(
@@ -112,6 +113,7 @@ impl StateStore {
     /// Writes `state` as the new snapshot and clears the journal.
     pub async fn compact(&self, state: &mut State) -> Result<()> {
         state.serial += 1;
+        state.drop_dangling_deps();
         let bytes = snapshot_bytes(&self.stack, state, &self.codec)?;
         self.backend.write_snapshot(&self.stack, &bytes).await
     }
@@ -123,6 +125,7 @@ impl StateStore {
             writer: JournalWriter::start(self.backend.clone(), self.stack.clone(), state.journal_seq + 1),
             last: Arc::new(AtomicU64::new(state.journal_seq)),
             codec: self.codec.clone(),
+            planned: Arc::default(),
         }
     }
 }
@@ -175,20 +178,35 @@ pub struct Journal {
     writer: JournalWriter,
     last: Arc<AtomicU64>,
     codec: SecretsCodec,
+    /// What each create in flight planned to record, by its `begin`
+    /// record's number: its `end` then records only what is new.
+    planned: Arc<std::sync::Mutex<std::collections::HashMap<u64, ResourceState>>>,
 }
 
 impl Journal {
     /// Records that an operation is about to call the provider; returns its
-    /// sequence number once the record is durable.
-    pub async fn begin(&self, op: PendingOp) -> Result<u64> {
-        let seq = self.writer.write(|seq| Record::Begin { op: PendingOp { seq, ..op } }).await?;
+    /// sequence number once the record is durable. A create passes the
+    /// resource it is to record (`planned`), sealed into the record.
+    pub async fn begin(&self, op: PendingOp, planned: Option<&ResourceState>) -> Result<u64> {
+        let file = planned.map(|r| self.codec.resource_file(r).map(Box::new)).transpose()?;
+        let seq = self.writer.write(|seq| Record::Begin { op: PendingOp { seq, planned: file, ..op } }).await?;
+        if let Some(r) = planned {
+            self.planned.lock().unwrap_or_else(|p| p.into_inner()).insert(seq, r.clone());
+        }
         self.last.fetch_max(seq, Ordering::SeqCst);
         Ok(seq)
     }
 
     /// Records how an operation ended (or changes made without a call).
     pub async fn end(&self, of: Option<u64>, changes: &[Mutation], error: Option<String>) -> Result<u64> {
-        let changes = changes.iter().map(|m| encode_mutation(&self.codec, m)).collect::<Result<Vec<_>>>()?;
+        let planned = of.and_then(|of| self.planned.lock().unwrap_or_else(|p| p.into_inner()).remove(&of));
+        let changes = changes
+            .iter()
+            .map(|m| {
+                let created = planned.as_ref().map(|p| encode_created(&self.codec, m, p)).transpose()?.flatten();
+                created.map_or_else(|| encode_mutation(&self.codec, m), Ok)
+            })
+            .collect::<Result<Vec<_>>>()?;
         let seq = self.writer.write(|seq| Record::End { seq, of, changes, error }).await?;
         self.last.fetch_max(seq, Ordering::SeqCst);
         Ok(seq)

@@ -292,7 +292,7 @@ async fn a_saved_plan_is_applied_exactly_or_refused_when_stale() {
     let plan_file = h.dir.path().join("p.json");
     let s = h.session(|s| web(s, 1, "a", "10.0.0.0/16"));
     let p = s.preview(&opts()).await.unwrap();
-    s.save_plan(&p.plan, &[], &plan_file).unwrap();
+    s.save_plan(&p.plan, &opts(), &plan_file).unwrap();
     let saved = iac_core::ops::SavedPlan::load(&plan_file).unwrap();
     let a = s.up(&opts(), Some((&plan_file, saved)), &mut |_, _| panic!("a saved plan does not ask")).await.unwrap();
     assert_eq!(a.plan.digest(), p.plan.digest());
@@ -301,7 +301,7 @@ async fn a_saved_plan_is_applied_exactly_or_refused_when_stale() {
     // Stale: the state moved on since the plan was saved.
     let s2 = h.session(|s| web(s, 2, "a", "10.0.0.0/16"));
     let p2 = s2.preview(&opts()).await.unwrap();
-    s2.save_plan(&p2.plan, &[], &plan_file).unwrap();
+    s2.save_plan(&p2.plan, &opts(), &plan_file).unwrap();
     up(&h.session(|s| web(s, 3, "a", "10.0.0.0/16"))).await;
     let before = std::fs::read(h.snapshot_path()).unwrap();
     let saved = iac_core::ops::SavedPlan::load(&plan_file).unwrap();
@@ -311,7 +311,7 @@ async fn a_saved_plan_is_applied_exactly_or_refused_when_stale() {
 
     // Stale: the program plans something else now.
     let p3 = s2.preview(&opts()).await.unwrap();
-    s2.save_plan(&p3.plan, &[], &plan_file).unwrap();
+    s2.save_plan(&p3.plan, &opts(), &plan_file).unwrap();
     let saved = iac_core::ops::SavedPlan::load(&plan_file).unwrap();
     let s4 = h.session(|s| web(s, 5, "a", "10.0.0.0/16"));
     let err = s4.up(&opts(), Some((&plan_file, saved)), &mut |_, _| Ok(true)).await.err().unwrap();

@@ -65,7 +65,7 @@ impl H {
 }
 
 pub fn opts() -> RunOptions {
-    RunOptions { refresh: false, targets: vec![], parallel: 8 }
+    RunOptions { parallel: 8, ..RunOptions::default() }
 }
 
 pub async fn up(s: &Session) -> Applied {

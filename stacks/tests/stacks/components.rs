@@ -79,7 +79,7 @@ impl Harness {
 }
 
 fn opts() -> RunOptions {
-    RunOptions { refresh: false, targets: vec![], parallel: 8 }
+    RunOptions { parallel: 8, ..RunOptions::default() }
 }
 
 /// The cluster the document's EKS modules describe, scaled down: two

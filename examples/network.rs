@@ -10,7 +10,7 @@
 //! ```
 //!
 //! Run it with `cargo run -p iac-examples --bin network-example -- preview`
-//! (see the README for the emulator and for AWS).
+//! (see docs/writing-stacks.md for the emulator and for AWS).
 
 use iac_aws::ec2::{
     ElasticIp, FlowLog, FlowLogDestination, FlowLogSource, InternetGateway, NatGateway, Route, RouteTable,

@@ -41,6 +41,11 @@ type KeySource = Arc<dyn Fn() -> Result<Crypter> + Send + Sync>;
 pub struct SecretsCodec {
     key: Arc<OnceLock<Crypter>>,
     source: KeySource,
+    /// Held while the key is first obtained: obtaining it may record a new
+    /// salt in the stack's config, and two steps sealing their first
+    /// secrets at once must not each record one (the loser's secrets would
+    /// be sealed under a key no later run can derive).
+    first_use: Arc<std::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for SecretsCodec {
@@ -52,12 +57,16 @@ impl std::fmt::Debug for SecretsCodec {
 impl SecretsCodec {
     /// A codec that obtains its key from `source` on first need.
     pub fn new(source: impl Fn() -> Result<Crypter> + Send + Sync + 'static) -> Self {
-        SecretsCodec { key: Arc::new(OnceLock::new()), source: Arc::new(source) }
+        SecretsCodec { key: Arc::new(OnceLock::new()), source: Arc::new(source), first_use: Arc::default() }
     }
 
     /// A codec with a key at hand.
     pub fn with_key(c: Crypter) -> Self {
-        SecretsCodec { key: Arc::new(OnceLock::from(c)), source: Arc::new(|| unreachable!("key is set")) }
+        SecretsCodec {
+            key: Arc::new(OnceLock::from(c)),
+            source: Arc::new(|| unreachable!("key is set")),
+            first_use: Arc::default(),
+        }
     }
 
     /// A codec for stacks without secrets: meeting one is an error.
@@ -66,6 +75,10 @@ impl SecretsCodec {
     }
 
     fn crypter(&self) -> Result<&Crypter> {
+        if let Some(c) = self.key.get() {
+            return Ok(c);
+        }
+        let _first = self.first_use.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(c) = self.key.get() {
             return Ok(c);
         }

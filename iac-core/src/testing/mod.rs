@@ -22,7 +22,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+mod backend;
 mod latency;
+
+pub use backend::{FaultyBackend, KillSwitch};
 
 use crate::output::{Expr, Input, Output, Urn};
 use crate::provider::*;
@@ -74,6 +77,16 @@ pub enum Fault {
     /// call number it fails that call once; on a resource's operation, this
     /// many times.
     LostResponse(u32),
+    /// The operation happens, then the call never returns: a resource with
+    /// a timeout times out after the cloud acted.
+    Hang,
+    /// The run is killed in process (see [`KillSwitch`]): with `after`, the
+    /// operation happens first. From then on the cloud and the state take
+    /// nothing, until the test releases the switch.
+    Kill {
+        /// Kill after doing the operation rather than before.
+        after: bool,
+    },
 }
 
 /// What to do once the operation is done.
@@ -82,6 +95,8 @@ enum Then {
     Return,
     Abort,
     LoseResponse,
+    Hang,
+    Kill,
 }
 
 #[derive(Default)]
@@ -103,6 +118,7 @@ struct Inner {
     calls: AtomicU64,
     log: Mutex<Vec<String>>,
     persist: Option<PathBuf>,
+    switch: KillSwitch,
 }
 
 /// The in-memory provider. Cheap to clone; clones share one cloud.
@@ -128,6 +144,7 @@ impl TestProvider {
                 calls: AtomicU64::new(0),
                 log: Mutex::new(Vec::new()),
                 persist: None,
+                switch: KillSwitch::default(),
             }),
         }
     }
@@ -149,6 +166,7 @@ impl TestProvider {
                 calls: AtomicU64::new(0),
                 log: Mutex::new(Vec::new()),
                 persist: Some(path),
+                switch: KillSwitch::default(),
             }),
         }
     }
@@ -213,6 +231,12 @@ impl TestProvider {
         *self.inner.faults.lock().unwrap() = Faults::default();
     }
 
+    /// The switch that kills a run in process: pulled by [`Fault::Kill`],
+    /// shared with a [`FaultyBackend`] so the state stops with the cloud.
+    pub fn kill_switch(&self) -> KillSwitch {
+        self.inner.switch.clone()
+    }
+
     /// How many calls were made.
     pub fn calls(&self) -> u64 {
         self.inner.calls.load(Ordering::SeqCst)
@@ -258,6 +282,9 @@ impl TestProvider {
     /// Counts the call, waits the latency, and applies any fault. Returns
     /// what to do after doing the operation.
     async fn enter(&self, op: &'static str, urn: &Urn) -> Result<Then, ProviderError> {
+        if self.inner.switch.pulled() {
+            return Err(ProviderError::fatal(op, "the run was killed (injected)"));
+        }
         let n = self.inner.calls.fetch_add(1, Ordering::SeqCst) + 1;
         let latency = *self.inner.latency.lock().unwrap();
         if !latency.is_zero() {
@@ -284,6 +311,12 @@ impl TestProvider {
             Some(Fault::Abort { after: false }) => std::process::abort(),
             Some(Fault::Abort { after: true }) => Ok(Then::Abort),
             Some(Fault::LostResponse(_)) => Ok(Then::LoseResponse),
+            Some(Fault::Hang) => Ok(Then::Hang),
+            Some(Fault::Kill { after: false }) => {
+                self.inner.switch.pull();
+                Err(ProviderError::fatal(op, "the run was killed (injected)"))
+            }
+            Some(Fault::Kill { after: true }) => Ok(Then::Kill),
         }
     }
 
@@ -293,11 +326,16 @@ impl TestProvider {
 }
 
 impl Then {
-    fn finish(self, op: &str) -> Result<(), ProviderError> {
+    async fn finish(self, op: &str, switch: &KillSwitch) -> Result<(), ProviderError> {
         match self {
             Then::Return => Ok(()),
             Then::Abort => std::process::abort(),
             Then::LoseResponse => Err(ProviderError::retriable(op, "the response was lost (injected)")),
+            Then::Hang => std::future::pending().await,
+            Then::Kill => {
+                switch.pull();
+                Err(ProviderError::fatal(op, "the run was killed (injected)"))
+            }
         }
     }
 }
@@ -351,7 +389,7 @@ impl Provider for TestProvider {
             id
         };
         self.log("create", &req.urn);
-        then.finish("create")?;
+        then.finish("create", &self.inner.switch).await?;
         let outputs = outputs_for(req.type_token, &id, &req.inputs);
         Ok(CreateResult { id, outputs })
     }
@@ -378,7 +416,7 @@ impl Provider for TestProvider {
             self.save(&c);
         }
         self.log("update", &req.urn);
-        then.finish("update")?;
+        then.finish("update", &self.inner.switch).await?;
         Ok(UpdateResult { outputs: outputs_for(req.type_token, &req.id, &req.inputs) })
     }
 
@@ -390,7 +428,7 @@ impl Provider for TestProvider {
             self.save(&c);
         }
         self.log("delete", &req.urn);
-        then.finish("delete")?;
+        then.finish("delete", &self.inner.switch).await?;
         Ok(())
     }
 

@@ -8,18 +8,36 @@ use iac_core::engine::Event;
 use iac_core::ops::{Applied, RunOptions, Session};
 use iac_core::state::local::LocalBackend;
 use iac_core::state::State;
-use iac_core::testing::TestProvider;
+use iac_core::testing::{FaultyBackend, TestProvider};
 use iac_core::{Error, Stack};
 
 pub struct H {
     pub dir: tempfile::TempDir,
     pub cloud: TestProvider,
+    /// The state's backend: local, with faults on demand, stopped with the
+    /// cloud when a run is killed.
+    pub backend: Arc<FaultyBackend>,
     pub events: Arc<Mutex<Vec<Event>>>,
 }
 
 impl H {
     pub fn new() -> H {
-        H { dir: tempfile::tempdir().unwrap(), cloud: TestProvider::new(), events: Arc::default() }
+        // Stacks with secrets seal them under this passphrase; set once,
+        // before any test reads it.
+        static PASSPHRASE: std::sync::Once = std::sync::Once::new();
+        PASSPHRASE.call_once(|| std::env::set_var("IAC_PASSPHRASE", "engine-tests"));
+        let dir = tempfile::tempdir().unwrap();
+        let cloud = TestProvider::new();
+        let local = Arc::new(LocalBackend::new(dir.path().join("state")));
+        let backend = Arc::new(FaultyBackend::new(local, cloud.kill_switch()));
+        H { dir, cloud, backend, events: Arc::default() }
+    }
+
+    /// After a run killed in process: the world starts again, faults gone.
+    pub fn restart(&self) {
+        self.cloud.clear_faults();
+        self.backend.clear_faults();
+        self.cloud.kill_switch().release();
     }
 
     pub fn session(&self, program: impl Fn(&Stack) -> Result<(), Error> + Send + Sync + 'static) -> Session {
@@ -29,7 +47,7 @@ impl H {
             project: "spec".into(),
             stack: "dev".into(),
             config_dir: self.dir.path().join("config"),
-            backend: Arc::new(LocalBackend::new(self.dir.path().join("state"))),
+            backend: self.backend.clone(),
             program: Arc::new(move |s: &Stack| {
                 s.provider("test", cloud.clone());
                 program(s).map_err(Into::into)

@@ -505,6 +505,40 @@ impl Session {
         Ok(state.resources.len())
     }
 
+    /// Clears `protect` in the state on one resource (`None`: on all), as
+    /// Pulumi's `state unprotect` does: a protected resource can be deleted
+    /// or replaced only once the state no longer protects it. Written as
+    /// one atomic snapshot. Returns the resources that changed.
+    pub async fn state_unprotect(&self, name: Option<&str>) -> Result<Vec<Urn>> {
+        self.locked("state unprotect", async {
+            let store = self.store();
+            let mut state = store.load().await?.state;
+            if let Some(n) = name {
+                if !state.resources.contains_key(&Urn::new(n)) {
+                    return Err(Error::UnknownTarget(n.to_owned()));
+                }
+            }
+            let mut changed = Vec::new();
+            let picked: Vec<Urn> = state
+                .resources
+                .values()
+                .filter(|r| r.options.protect && name.is_none_or(|n| r.urn.as_str() == n))
+                .map(|r| r.urn.clone())
+                .collect();
+            for urn in picked {
+                let mut r = state.resources[&urn].clone();
+                r.options.protect = false;
+                state.apply(Mutation::Upsert(r));
+                changed.push(urn);
+            }
+            if !changed.is_empty() {
+                store.compact(&mut state).await?;
+            }
+            Ok(changed)
+        })
+        .await
+    }
+
     /// Drops a torn last journal line (left by an interrupted write).
     pub async fn repair(&self) -> Result<bool> {
         self.locked("state repair", async { self.backend.repair_journal(&self.stack).await }).await

@@ -202,6 +202,16 @@ enum StateCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Clear `protect` in the state, so the resource can be deleted or
+    /// replaced (the program must not protect it either).
+    Unprotect {
+        /// The resource's name (identity).
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        name: Option<String>,
+        /// Every resource of the stack.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -536,6 +546,11 @@ impl Runner {
                             println_out(&mut out, "dropped the torn last journal record; run `refresh` to reconcile");
                         } else {
                             println_out(&mut out, "the journal is intact; nothing to repair");
+                        }
+                    }
+                    StateCommand::Unprotect { name, all: _ } => {
+                        for u in session.state_unprotect(name.as_deref()).await? {
+                            println_out(&mut out, &format!("unprotected {u}"));
                         }
                     }
                 }

@@ -10,7 +10,8 @@ use crate::diff::{diff, overlay, path_under};
 use crate::graph::Declaration;
 use crate::plan::{Op, Step};
 use crate::provider::{
-    CreateRequest, DeleteRequest, ErrorKind, FindRequest, Provider, ProviderError, ReadResult, UpdateRequest,
+    CreateRequest, DeleteRequest, ErrorKind, FindRequest, Provider, ProviderError, ReadRequest, ReadResult,
+    UpdateRequest,
 };
 use crate::state::{Mutation, OpKind, PendingOp, ResourceState};
 use crate::value::Value;
@@ -291,7 +292,11 @@ async fn delete(ctx: &Ctx, step: &Step, kind: NodeKind) -> Result<(), String> {
     } else {
         Mutation::Remove { urn: step.urn.clone() }
     };
-    if old.provider.is_empty() || old.options.retain_on_delete {
+    // The old copy of a replace (this run's, or one an interrupted run left)
+    // is retained if the program now says so too.
+    let declared_retain = (kind == NodeKind::DeleteOld || step.retired)
+        && ctx.graph.as_ref().and_then(|g| g.resources.get(&step.urn)).is_some_and(|d| d.options.retain_on_delete);
+    if old.provider.is_empty() || old.options.retain_on_delete || declared_retain {
         return commit(ctx, None, vec![forget], None).await;
     }
     let provider = engine.provider(&old.provider, &step.urn).map_err(|e| e.to_string())?;
@@ -305,12 +310,43 @@ async fn delete(ctx: &Ctx, step: &Step, kind: NodeKind) -> Result<(), String> {
         outputs: old.outputs.clone(),
         timeout: old.options.timeouts.delete,
     };
-    match engine.call(&step.urn, old.options.timeouts.delete, Some(&ctx.permits), || provider.delete(req.clone())).await
-    {
+    let refused = &AtomicBool::new(false);
+    let (provider, req_ref) = (&*provider, &req);
+    let res = engine
+        .call(&step.urn, old.options.timeouts.delete, Some(&ctx.permits), move || async move {
+            let res = provider.delete(req_ref.clone()).await;
+            refused.store(matches!(&res, Err(e) if e.kind == ErrorKind::Fatal), Ordering::SeqCst);
+            res
+        })
+        .await;
+    match res {
         Ok(()) => commit(ctx, Some(op.seq), vec![forget], None).await,
-        // Still recorded: the next run deletes it again (deleting what is
-        // already gone succeeds).
-        Err(e) => fail(ctx, op.seq, "delete", e).await,
+        // Refused: still there, still recorded; the next run tries again.
+        Err(e) if refused.load(Ordering::SeqCst) => fail(ctx, op.seq, "delete", e).await,
+        // Timed out, panicked, or still failing transiently: it may be gone.
+        // Read it back so the state never records what the cloud no longer
+        // holds; if even that fails, the operation stays in flight.
+        Err(e) => {
+            let msg = format!("delete failed: {e}");
+            let read = ReadRequest {
+                type_token: req.type_token,
+                urn: step.urn.clone(),
+                id: req.id.clone(),
+                inputs: req.inputs.clone(),
+                outputs: req.outputs.clone(),
+            };
+            match engine.call(&step.urn, None, Some(&ctx.permits), || provider.read(read.clone())).await {
+                Ok(None) => commit(ctx, Some(op.seq), vec![forget], Some(msg)).await,
+                Ok(Some(_)) => fail(ctx, op.seq, "delete", e).await,
+                Err(read_err) => {
+                    ctx.state.lock().unwrap_or_else(|p| p.into_inner()).pending.push(op);
+                    Err(format!(
+                        "{msg}; whether it is gone is unknown (reading it back failed: {read_err}); \
+                         the next run resolves it first"
+                    ))
+                }
+            }
+        }
     }
 }
 

@@ -247,6 +247,11 @@ impl TestProvider {
         self.inner.log.lock().unwrap().clone()
     }
 
+    /// Empties the call log.
+    pub fn clear_log(&self) {
+        self.inner.log.lock().unwrap().clear();
+    }
+
     /// What the cloud holds, by id.
     pub fn inventory(&self) -> BTreeMap<String, CloudResource> {
         self.inner.cloud.lock().unwrap().resources.clone()
@@ -395,13 +400,17 @@ impl Provider for TestProvider {
     }
 
     async fn read(&self, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
-        self.enter("read", &req.urn).await?;
-        let c = self.inner.cloud.lock().unwrap();
-        Ok(c.resources.get(&req.id).map(|r| ReadResult {
-            id: req.id.clone(),
-            inputs: Value::from_json(&r.inputs),
-            outputs: outputs_for(&r.type_token, &req.id, &Value::from_json(&r.inputs)),
-        }))
+        let then = self.enter("read", &req.urn).await?;
+        let found = {
+            let c = self.inner.cloud.lock().unwrap();
+            c.resources.get(&req.id).map(|r| ReadResult {
+                id: req.id.clone(),
+                inputs: Value::from_json(&r.inputs),
+                outputs: outputs_for(&r.type_token, &req.id, &Value::from_json(&r.inputs)),
+            })
+        };
+        then.finish("read", &self.inner.switch).await?;
+        Ok(found)
     }
 
     async fn update(&self, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {
@@ -433,9 +442,17 @@ impl Provider for TestProvider {
     }
 
     async fn find(&self, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
-        self.enter("find", &req.urn).await?;
+        let then = self.enter("find", &req.urn).await?;
+        let found = self.find_in_cloud(&req);
+        then.finish("find", &self.inner.switch).await?;
+        Ok(found)
+    }
+}
+
+impl TestProvider {
+    fn find_in_cloud(&self, req: &FindRequest) -> Option<ReadResult> {
         let c = self.inner.cloud.lock().unwrap();
-        Ok(c.resources
+        c.resources
             .iter()
             .find(|(id, r)| {
                 r.urn == req.urn.as_str() && r.stack == req.stack && r.type_token == req.type_token && !req.is_known(id)
@@ -444,7 +461,7 @@ impl Provider for TestProvider {
                 id: id.clone(),
                 inputs: Value::from_json(&r.inputs),
                 outputs: outputs_for(&r.type_token, id, &Value::from_json(&r.inputs)),
-            }))
+            })
     }
 }
 

@@ -174,6 +174,31 @@ fn a_killed_run_is_recovered_without_orphans_or_duplicates() {
     }
 }
 
+/// The review's first reproduction, through the real binary, killed at every
+/// call of a create-before-delete replace (2 servers: 2 creates, 2 deletes)
+/// and of a delete-before-replace one (the protected-by-name bucket).
+#[test]
+fn a_replace_killed_at_any_call_leaves_no_twin() {
+    for n in 1..=4u32 {
+        let d = Dir::new();
+        d.ok(&["config", "set", "bucket", "logs"]);
+        d.ok(&["up", "--yes"]);
+        d.ok(&["config", "set", "zone", "b"]);
+        d.ok(&["config", "set", "bucket", "logs-2"]);
+        let o =
+            d.cmd(&["up", "--yes", "--parallel", "1"]).env("IAC_TEST_ABORT_ON_CALL", n.to_string()).output().unwrap();
+        assert!(!o.status.success(), "should have died at call {n}");
+        d.ok(&["up", "--yes"]);
+        // `inventory` asserts no identity is held twice.
+        assert_eq!(d.inventory(), d.recorded(), "after a kill at call {n} of the replace");
+        let cloud = d.cloud();
+        let zones: Vec<&str> =
+            cloud["resources"].as_object().unwrap().values().filter_map(|r| r["inputs"]["zone"].as_str()).collect();
+        assert_eq!(zones, ["b", "b"], "both servers replaced once");
+        assert_eq!(d.run(&["preview", "--refresh", "--detailed-exitcode"]).status.code(), Some(0), "converged");
+    }
+}
+
 #[test]
 fn secrets_never_appear_in_plaintext() {
     let d = Dir::new();

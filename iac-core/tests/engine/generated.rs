@@ -215,6 +215,8 @@ struct Fuzz {
     gone: BTreeSet<String>,
     /// Retained resources the state let go of: they stay in the cloud.
     released: BTreeSet<String>,
+    /// Whether the last operation was a refresh that read everything.
+    refreshed: bool,
 }
 
 impl Fuzz {
@@ -308,9 +310,9 @@ impl Fuzz {
             Action::Refresh { faults } => {
                 self.arm(faults);
                 let res = self.session(self.current).refresh(8, &mut |_| Ok(true)).await;
-                if res.is_ok() && !h.cloud.kill_switch().pulled() {
-                    self.gone.clear();
-                }
+                // What went behind the engine's back is forgotten now (once
+                // the check after this operation has seen it go).
+                self.refreshed = res.is_ok() && !h.cloud.kill_switch().pulled();
                 said = format!("{:?}", res.map(|(d, w)| (d.len(), w)).map_err(|e| e.to_string()));
             }
             Action::Destroy { faults, target } => {
@@ -492,7 +494,7 @@ proptest! {
     ) {
         let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
         rt.block_on(async {
-            let mut f = Fuzz { h: H::new(), progs, current: 0, gone: BTreeSet::new(), released: BTreeSet::new() };
+            let mut f = Fuzz { h: H::new(), progs, current: 0, gone: BTreeSet::new(), released: BTreeSet::new(), refreshed: false };
             for action in &actions {
                 let prog = match action {
                     Action::Up { prog, .. } | Action::SavedPlanUp { prog, .. } => Some(*prog),
@@ -509,6 +511,9 @@ proptest! {
                     eprintln!("{action:?}\n  said: {said}\n  log: {:?}\n  state: {recs:?} pending: {:?}", f.h.cloud.call_log(), st.pending.iter().map(|p| format!("{:?} {}", p.op, p.urn)).collect::<Vec<_>>());
                 }
                 f.check(&guarded, &format!("after {action:?}: {said}")).await;
+                if std::mem::take(&mut f.refreshed) {
+                    f.gone.clear();
+                }
             }
             f.converge_and_destroy().await;
         });

@@ -78,7 +78,9 @@ pub enum Fault {
     /// many times.
     LostResponse(u32),
     /// The operation happens, then the call never returns: a resource with
-    /// a timeout times out after the cloud acted.
+    /// a timeout times out after the cloud acted. Reads and finds, which
+    /// change nothing and have no timeout of their own, fail as retriable
+    /// instead (a stalled connection the SDK gave up on).
     Hang,
     /// The run is killed in process (see [`KillSwitch`]): with `after`, the
     /// operation happens first. From then on the cloud and the state take
@@ -331,6 +333,15 @@ impl TestProvider {
 }
 
 impl Then {
+    /// For calls that change nothing: a hang is a stall given up on.
+    fn no_hang(self) -> Then {
+        if self == Then::Hang {
+            Then::LoseResponse
+        } else {
+            self
+        }
+    }
+
     async fn finish(self, op: &str, switch: &KillSwitch) -> Result<(), ProviderError> {
         match self {
             Then::Return => Ok(()),
@@ -400,7 +411,7 @@ impl Provider for TestProvider {
     }
 
     async fn read(&self, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
-        let then = self.enter("read", &req.urn).await?;
+        let then = self.enter("read", &req.urn).await?.no_hang();
         let found = {
             let c = self.inner.cloud.lock().unwrap();
             c.resources.get(&req.id).map(|r| ReadResult {
@@ -442,7 +453,7 @@ impl Provider for TestProvider {
     }
 
     async fn find(&self, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
-        let then = self.enter("find", &req.urn).await?;
+        let then = self.enter("find", &req.urn).await?.no_hang();
         let found = self.find_in_cloud(&req);
         then.finish("find", &self.inner.switch).await?;
         Ok(found)

@@ -325,3 +325,25 @@ fn bad_input_changes_nothing() {
     let o = d.run(&["up", "--yes", "--target", "ghost"]);
     assert!(text(&o.stderr).contains("unknown target `ghost`"), "{}", text(&o.stderr));
 }
+
+/// A problem with a value taken from config names the key, the file and the
+/// line the user wrote it on, and type errors are in plain words.
+#[test]
+fn errors_point_at_the_config_the_user_wrote() {
+    let d = Dir::new();
+    let cfg = d.path().join("config/dev.toml");
+    let text_of = |o: &Output| text(&o.stderr);
+    std::fs::write(&cfg, "# the test stack\ncidr = \"10.0.0.0/16\"\n\n# servers of the app\nsize = 99\nservers = 2\n")
+        .unwrap();
+    let o = d.run(&["preview"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text_of(&o);
+    let at = format!("`size` ({}:5)", cfg.display());
+    assert!(err.contains(&at), "names the key and its line: {err}");
+
+    std::fs::write(&cfg, "servers = \"two\"\n").unwrap();
+    let err = text_of(&d.run(&["preview"]));
+    assert!(err.contains(&format!("config `servers` of stack `dev` ({}:1)", cfg.display())), "{err}");
+    assert!(err.contains("expected a whole number, 0 or more, found the string \"two\""), "{err}");
+    assert!(!err.contains("u32"), "no Rust type names: {err}");
+}

@@ -4,7 +4,9 @@
 //! the file's `[encryption]` table holds the salt and passphrase check.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+
+mod source;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -30,6 +32,11 @@ pub struct Config {
     doc: toml_edit::DocumentMut,
     passphrase: Arc<Passphrase>,
     crypter: OnceLock<Crypter>,
+    /// The file's text, for the line a key is on.
+    text: String,
+    /// Every value the program read (key, value), so a check that fails on
+    /// one can name the key and line the user wrote it at.
+    reads: Mutex<Vec<(String, toml::Value)>>,
 }
 
 impl Config {
@@ -52,6 +59,8 @@ impl Config {
             doc,
             passphrase: Arc::new(Passphrase::default()),
             crypter: OnceLock::new(),
+            text,
+            reads: Mutex::default(),
         })
     }
 
@@ -64,6 +73,8 @@ impl Config {
             table,
             passphrase: Arc::new(Passphrase::default()),
             crypter: OnceLock::new(),
+            text: String::new(),
+            reads: Mutex::default(),
         }
     }
 
@@ -77,8 +88,68 @@ impl Config {
         &self.path
     }
 
+    /// An error about config key `key` (dotted for nested keys), naming the
+    /// file and the line the key is on.
+    ///
+    /// ```
+    /// let c = iac_core::Config::from_table("dev", toml::toml! { shards = 4 });
+    /// let e = c.error("shards", "must be even");
+    /// assert!(e.to_string().contains("config `shards` of stack `dev`"));
+    /// ```
+    pub fn error(&self, key: &str, message: impl Into<String>) -> Error {
+        Error::Config { stack: self.stack.clone(), key: key.into(), path: self.located(key), message: message.into() }
+    }
+
     fn err(&self, key: &str, message: impl Into<String>) -> Error {
-        Error::Config { stack: self.stack.clone(), key: key.into(), path: self.path.clone(), message: message.into() }
+        self.error(key, message)
+    }
+
+    /// The file, with `:line` when the key (or the table it would be in) is
+    /// in it.
+    fn located(&self, key: &str) -> PathBuf {
+        match source::line_of(&self.text, key) {
+            Some(line) => PathBuf::from(format!("{}:{line}", self.path.display())),
+            None => self.path.clone(),
+        }
+    }
+
+    /// Where a value a resource was given came from, if the program read it
+    /// from this config: each matching key as `` `key` (file:line) ``.
+    pub fn origins_of(&self, value: &Value) -> Vec<String> {
+        let reads = self.reads.lock().unwrap_or_else(|p| p.into_inner());
+        let mut leaves = Vec::new();
+        for (k, v) in reads.iter() {
+            source::leaves(k, v, &mut leaves);
+        }
+        let mut out: Vec<String> = leaves
+            .into_iter()
+            .filter(|(_, leaf)| source::same_value(leaf, value))
+            .map(|(k, _)| format!("`{k}` ({})", self.located(&k).display()))
+            .collect();
+        out.dedup();
+        out
+    }
+
+    fn record(&self, key: &str, v: &toml::Value) {
+        let mut reads = self.reads.lock().unwrap_or_else(|p| p.into_inner());
+        if !reads.iter().any(|(k, _)| k == key) {
+            reads.push((key.to_owned(), v.clone()));
+        }
+    }
+
+    /// Deserializes a config value, naming the full key path of what is
+    /// wrong inside it, in plain words.
+    fn typed<T: DeserializeOwned>(&self, key: &str, v: &toml::Value, secret: bool) -> Result<T> {
+        serde_path_to_error::deserialize(v.clone()).map_err(|e| {
+            let inner = e.path().to_string();
+            let full = if inner.is_empty() || inner == "." { key.to_owned() } else { format!("{key}.{inner}") };
+            let mut words = source::plain_words(&e.into_inner().to_string());
+            if secret {
+                // Never show what a secret holds, not even in an error.
+                words.truncate(words.find(", found").unwrap_or(words.len()));
+            }
+            self.err(&full, format!("has the wrong type: {words}"))
+        })
     }
 
     fn is_secure(v: &toml::Value) -> Option<&str> {
@@ -96,7 +167,11 @@ impl Config {
         match self.table.get(key) {
             None => Ok(None),
             Some(v) if Self::is_secure(v).is_some() => Err(self.err(key, "is a secret: read it with `require_secret`")),
-            Some(v) => v.clone().try_into().map(Some).map_err(|e| self.err(key, format!("has the wrong type: {e}"))),
+            Some(v) => {
+                let t = self.typed(key, v, false)?;
+                self.record(key, v);
+                Ok(Some(t))
+            }
         }
     }
 
@@ -120,7 +195,7 @@ impl Config {
         let sealed = Self::is_secure(v).ok_or_else(|| self.err(key, "must be a secret (`config set --secret`)"))?;
         let plain = self.crypter()?.decrypt(sealed)?;
         let text = String::from_utf8(plain).map_err(|_| self.err(key, "decrypted to invalid UTF-8"))?;
-        let parsed: T = parse_value(&text).try_into().map_err(|e| self.err(key, format!("has the wrong type: {e}")))?;
+        let parsed: T = self.typed(key, &parse_value(&text), true)?;
         Ok(Output::known(parsed).secret())
     }
 

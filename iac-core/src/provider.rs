@@ -39,6 +39,9 @@ pub struct CreateResult {
     pub outputs: Value,
 }
 
+/// The most resources a refresh asks [`Provider::read_many`] for at once.
+pub const READ_BATCH: usize = 100;
+
 /// A request to read a resource back.
 #[derive(Clone, Debug)]
 pub struct ReadRequest {
@@ -207,6 +210,17 @@ pub trait Provider: Send + Sync + 'static {
     async fn create(&self, req: CreateRequest) -> Result<CreateResult, ProviderError>;
     /// Reads a resource back; `None` if it no longer exists.
     async fn read(&self, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError>;
+    /// Reads many resources of one type back, answering in the order asked.
+    ///
+    /// A refresh calls this with every resource of a type (up to
+    /// [`READ_BATCH`] at a time), so a provider whose API describes many
+    /// resources per call (`DescribeSubnets` with many ids) makes one call
+    /// where it would make dozens: API rate limits, not the engine, are what
+    /// make refreshes of big stacks slow. The default reads one by one,
+    /// concurrently.
+    async fn read_many(&self, reqs: Vec<ReadRequest>) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        futures::future::try_join_all(reqs.into_iter().map(|r| self.read(r))).await
+    }
     /// Updates a resource in place.
     async fn update(&self, req: UpdateRequest) -> Result<UpdateResult, ProviderError>;
     /// Deletes a resource; deleting one that is already gone succeeds.

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
+use indexmap::IndexMap;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -20,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::graph::Graph;
 use crate::output::Urn;
 use crate::plan::{Op, Plan};
-use crate::provider::{ErrorKind, Provider, ProviderError, ReadRequest, ReadResult};
+use crate::provider::{ErrorKind, Provider, ProviderError, ReadRequest, ReadResult, READ_BATCH};
 use crate::stack::Providers;
 use crate::state::store::{Journal, StateStore};
 use crate::state::{Mutation, PendingOp, ResourceState, State};
@@ -290,57 +291,90 @@ impl Engine {
     /// (not written: the caller journals it when asked to).
     pub async fn refresh(&self, state: &State, parallel: usize) -> Result<(Vec<Drift>, Vec<Mutation>)> {
         use futures::stream::{self, StreamExt};
-        let jobs: Vec<(ResourceState, bool)> = state
+        let jobs: Vec<(&ResourceState, bool)> = state
             .resources
             .values()
             .filter(|r| r.id.is_some())
-            .map(|r| (r.clone(), false))
-            .chain(state.retired.iter().map(|r| (r.clone(), true)))
+            .map(|r| (r, false))
+            .chain(state.retired.iter().map(|r| (r, true)))
             .collect();
-        let results: Vec<Result<(Option<Drift>, Option<Mutation>)>> = stream::iter(jobs)
-            .map(|(r, retired)| async move {
-                let provider = self.provider(&r.provider, &r.urn)?;
-                let id = r.id.clone().unwrap_or_default();
-                let req = ReadRequest {
-                    type_token: leak_type(&r.type_token),
-                    urn: r.urn.clone(),
-                    id: id.clone(),
-                    inputs: r.inputs.clone(),
-                    outputs: r.outputs.clone(),
-                };
-                let read = self
-                    .call(&r.urn, None, None, || provider.read(req.clone()))
-                    .await
-                    .map_err(|e| Error::StepsFailed(vec![format!("{} (read): {e}", r.urn)]))?;
-                Ok(match (read, retired) {
-                    (None, true) => (None, Some(Mutation::DropRetired { urn: r.urn.clone(), id })),
-                    (None, false) => {
-                        (Some(Drift { urn: r.urn.clone(), diffs: None }), Some(Mutation::Remove { urn: r.urn.clone() }))
-                    }
-                    (Some(_), true) => (None, None),
-                    (Some(read), false) => {
-                        let new = from_read(&r, read);
-                        let diffs: Vec<PropertyDiff> = diff(&r.inputs, &new.inputs)
-                            .into_iter()
-                            .filter(|d| !r.options.ignore_changes.iter().any(|p| path_under(&d.path, p)))
-                            .collect();
-                        let changed = new != r;
-                        (
-                            (!diffs.is_empty()).then(|| Drift { urn: r.urn.clone(), diffs: Some(diffs) }),
-                            changed.then_some(Mutation::Upsert(new)),
-                        )
-                    }
-                })
+        // One batch per provider and type (at most READ_BATCH each), so a
+        // provider that describes many resources per call can.
+        let mut groups: IndexMap<(&str, &str), Vec<usize>> = IndexMap::new();
+        for (i, (r, _)) in jobs.iter().enumerate() {
+            groups.entry((r.provider.as_str(), r.type_token.as_str())).or_default().push(i);
+        }
+        let batches: Vec<Vec<usize>> = groups
+            .into_values()
+            .flat_map(|ix| ix.chunks(READ_BATCH).map(<[usize]>::to_vec).collect::<Vec<_>>())
+            .collect();
+        let jobs = &jobs;
+        let results: Vec<Result<Vec<(usize, Option<ReadResult>)>>> = stream::iter(batches)
+            .map(|batch| async move {
+                let first = jobs[batch[0]].0;
+                let provider = self.provider(&first.provider, &first.urn)?;
+                let reqs: Vec<ReadRequest> = batch
+                    .iter()
+                    .map(|&i| {
+                        let r = jobs[i].0;
+                        ReadRequest {
+                            type_token: leak_type(&r.type_token),
+                            urn: r.urn.clone(),
+                            id: r.id.clone().unwrap_or_default(),
+                            inputs: r.inputs.clone(),
+                            outputs: r.outputs.clone(),
+                        }
+                    })
+                    .collect();
+                let read =
+                    self.call(&first.urn, None, None, || provider.read_many(reqs.clone())).await.map_err(|e| {
+                        let urns: Vec<&str> = batch.iter().map(|&i| jobs[i].0.urn.as_str()).collect();
+                        Error::StepsFailed(vec![format!("{} (read): {e}", urns.join(", "))])
+                    })?;
+                if read.len() != batch.len() {
+                    return Err(Error::StepsFailed(vec![format!(
+                        "{} (read): the provider answered {} of {} reads",
+                        first.type_token,
+                        read.len(),
+                        batch.len()
+                    )]));
+                }
+                Ok(batch.into_iter().zip(read).collect())
             })
             .buffered(parallel.max(1))
             .collect()
             .await;
+        let mut read: Vec<(usize, Option<ReadResult>)> = Vec::with_capacity(jobs.len());
+        for r in results {
+            read.extend(r?);
+        }
+        read.sort_by_key(|(i, _)| *i);
         let mut drift = Vec::new();
         let mut changes = Vec::new();
-        for r in results {
-            let (d, m) = r?;
-            drift.extend(d);
-            changes.extend(m);
+        for (i, found) in read {
+            let (r, retired) = jobs[i];
+            let id = r.id.clone().unwrap_or_default();
+            match (found, retired) {
+                (None, true) => changes.push(Mutation::DropRetired { urn: r.urn.clone(), id }),
+                (None, false) => {
+                    drift.push(Drift { urn: r.urn.clone(), diffs: None });
+                    changes.push(Mutation::Remove { urn: r.urn.clone() });
+                }
+                (Some(_), true) => {}
+                (Some(found), false) => {
+                    let new = from_read(r, found);
+                    let diffs: Vec<PropertyDiff> = diff(&r.inputs, &new.inputs)
+                        .into_iter()
+                        .filter(|d| !r.options.ignore_changes.iter().any(|p| path_under(&d.path, p)))
+                        .collect();
+                    if !diffs.is_empty() {
+                        drift.push(Drift { urn: r.urn.clone(), diffs: Some(diffs) });
+                    }
+                    if new != *r {
+                        changes.push(Mutation::Upsert(new));
+                    }
+                }
+            }
         }
         Ok((drift, changes))
     }

@@ -424,6 +424,27 @@ impl Provider for TestProvider {
         Ok(found)
     }
 
+    /// One call for the whole batch, as a cloud that describes many
+    /// resources per request answers.
+    async fn read_many(&self, reqs: Vec<ReadRequest>) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        let Some(first) = reqs.first() else { return Ok(vec![]) };
+        let then = self.enter("read", &first.urn).await?.no_hang();
+        let found = {
+            let c = self.inner.cloud.lock().unwrap();
+            reqs.iter()
+                .map(|req| {
+                    c.resources.get(&req.id).map(|r| ReadResult {
+                        id: req.id.clone(),
+                        inputs: Value::from_json(&r.inputs),
+                        outputs: outputs_for(&r.type_token, &req.id, &Value::from_json(&r.inputs)),
+                    })
+                })
+                .collect()
+        };
+        then.finish("read", &self.inner.switch).await?;
+        Ok(found)
+    }
+
     async fn update(&self, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {
         let then = self.enter("update", &req.urn).await?;
         {

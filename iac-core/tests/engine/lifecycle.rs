@@ -456,3 +456,31 @@ async fn state_writes_grow_linearly() {
         assert!(written <= 3 * snapshot, "n={n}: wrote {written} for a {snapshot}-byte state");
     }
 }
+
+/// A refresh asks the provider for many resources of one type per call
+/// (`read_many`), so a cloud that describes many per request is asked once
+/// per type and hundred, not once per resource.
+#[tokio::test(flavor = "multi_thread")]
+async fn refresh_reads_resources_in_batches_per_type() {
+    let h = H::new();
+    let s = h.session(|s| {
+        let net = s.add("net", Network::builder().cidr("10.0.0.0/16").build());
+        for i in 0..150 {
+            s.add(&format!("s{i}"), Server::builder().size(1).network_id(net.id.clone()).build());
+        }
+        Ok(())
+    });
+    up(&s).await;
+    let ids = h.cloud_by_urn();
+    h.cloud.tamper(&ids["s7"], "size", serde_json::json!(3));
+    h.cloud.remove_behind_back(&ids["s140"]);
+    let before = h.cloud.calls();
+    let (drift, _) = s.refresh(8, &mut |_| Ok(true)).await.unwrap();
+    // One network; 150 servers in batches of 100.
+    assert_eq!(h.cloud.calls() - before, 3, "one call per type and batch");
+    let drifted: Vec<&str> = drift.iter().map(|d| d.urn.as_str()).collect();
+    assert_eq!(drifted, ["s7", "s140"], "the same drift as one read each, in state order");
+    let state = s.load_state().await.unwrap();
+    assert_eq!(state.resources[&Urn::new("s7")].inputs.get("size").as_i64(), Some(3));
+    assert!(!state.resources.contains_key(&Urn::new("s140")));
+}

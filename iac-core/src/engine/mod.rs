@@ -129,6 +129,10 @@ impl Default for RetryPolicy {
     }
 }
 
+/// A refresh's answer for the job at an index: what the cloud holds, if
+/// anything.
+type Answer = (usize, Option<ReadResult>);
+
 /// The default `--parallel`: enough to overlap cloud latency, bounded so
 /// memory stays flat on big stacks.
 pub fn default_parallelism() -> usize {
@@ -309,7 +313,7 @@ impl Engine {
             .flat_map(|ix| ix.chunks(READ_BATCH).map(<[usize]>::to_vec).collect::<Vec<_>>())
             .collect();
         let jobs = &jobs;
-        let results: Vec<Result<Vec<(usize, Option<ReadResult>)>>> = stream::iter(batches)
+        let results: Vec<Result<Vec<Answer>>> = stream::iter(batches)
             .map(|batch| async move {
                 let first = jobs[batch[0]].0;
                 let provider = self.provider(&first.provider, &first.urn)?;
@@ -344,7 +348,7 @@ impl Engine {
             .buffered(parallel.max(1))
             .collect()
             .await;
-        let mut read: Vec<(usize, Option<ReadResult>)> = Vec::with_capacity(jobs.len());
+        let mut read: Vec<Answer> = Vec::with_capacity(jobs.len());
         for r in results {
             read.extend(r?);
         }

@@ -425,6 +425,11 @@ impl Session {
                 )));
             }
             for u in &removed {
+                // It stays in the cloud with the stack's identity: no later
+                // create may take it for what it made.
+                if let Some(id) = state.resources.get(u).and_then(|r| r.id.clone()) {
+                    state.apply(Mutation::Release { urn: u.clone(), id });
+                }
                 state.apply(Mutation::Remove { urn: u.clone() });
             }
             store.compact(&mut state).await?;

@@ -531,11 +531,13 @@ fn leak_type(t: &str) -> &'static str {
     s
 }
 
-/// The cloud ids the state records for `urn`: its live copy and any old
-/// copies of a replace still to be deleted.
+/// The cloud ids the state knows for `urn`: its live copy, old copies of
+/// a replace still to be deleted, and copies it let go of that stay in the
+/// cloud.
 fn recorded_ids(state: &State, urn: &Urn) -> Vec<String> {
     let old_copies = state.retired.iter().filter(|r| &r.urn == urn);
-    state.resources.get(urn).into_iter().chain(old_copies).filter_map(|r| r.id.clone()).collect()
+    let released = state.released.iter().filter(|r| &r.urn == urn).map(|r| r.id.clone());
+    state.resources.get(urn).into_iter().chain(old_copies).filter_map(|r| r.id.clone()).chain(released).collect()
 }
 
 /// The top-level input keys that `diffs` touch, each once (an update

@@ -296,8 +296,12 @@ async fn delete(ctx: &Ctx, step: &Step, kind: NodeKind) -> Result<(), String> {
     // is retained if the program now says so too.
     let declared_retain = (kind == NodeKind::DeleteOld || step.retired)
         && ctx.graph.as_ref().and_then(|g| g.resources.get(&step.urn)).is_some_and(|d| d.options.retain_on_delete);
-    if old.provider.is_empty() || old.options.retain_on_delete || declared_retain {
+    if old.provider.is_empty() {
         return commit(ctx, None, vec![forget], None).await;
+    }
+    if old.options.retain_on_delete || declared_retain {
+        let release = Mutation::Release { urn: step.urn.clone(), id: old.id.clone().unwrap_or_default() };
+        return commit(ctx, None, vec![forget, release], None).await;
     }
     let provider = engine.provider(&old.provider, &step.urn).map_err(|e| e.to_string())?;
     let id = old.id.clone().unwrap_or_default();

@@ -72,6 +72,13 @@ pub enum Mutation {
     },
     /// Replace the stack outputs.
     Outputs(std::collections::BTreeMap<String, crate::Value>),
+    /// Remember a copy let go of that stays in the cloud.
+    Release {
+        /// The identity it carries.
+        urn: Urn,
+        /// Its cloud id.
+        id: String,
+    },
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -100,6 +107,10 @@ enum MutationFile {
         urn: Urn,
         id: String,
         outputs: serde_json::Value,
+    },
+    Release {
+        urn: Urn,
+        id: String,
     },
 }
 
@@ -170,6 +181,7 @@ pub fn encode_mutation(codec: &SecretsCodec, m: &Mutation) -> Result<Box<serde_j
         Mutation::Remove { urn } => MutationFile::Remove { urn: urn.clone() },
         Mutation::Retire { urn } => MutationFile::Retire { urn: urn.clone() },
         Mutation::DropRetired { urn, id } => MutationFile::DropRetired { urn: urn.clone(), id: id.clone() },
+        Mutation::Release { urn, id } => MutationFile::Release { urn: urn.clone(), id: id.clone() },
         Mutation::Outputs(o) => MutationFile::Outputs {
             outputs: o.iter().map(|(k, v)| Ok((k.clone(), codec.to_json(v)?))).collect::<Result<_>>()?,
         },
@@ -240,6 +252,7 @@ fn decode_mutation(
         MutationFile::Remove { urn } => Mutation::Remove { urn },
         MutationFile::Retire { urn } => Mutation::Retire { urn },
         MutationFile::DropRetired { urn, id } => Mutation::DropRetired { urn, id },
+        MutationFile::Release { urn, id } => Mutation::Release { urn, id },
         MutationFile::Outputs { outputs } => Mutation::Outputs(
             outputs
                 .iter()

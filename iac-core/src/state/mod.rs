@@ -60,6 +60,15 @@ impl ResourceState {
     }
 }
 
+/// A copy the state let go of that stays in the cloud.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Released {
+    /// The identity it carries.
+    pub urn: Urn,
+    /// Its cloud id.
+    pub id: String,
+}
+
 /// The state of one stack, in memory.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct State {
@@ -71,6 +80,10 @@ pub struct State {
     pub resources: IndexMap<Urn, ResourceState>,
     /// Old copies of replaced resources, still to be deleted.
     pub retired: Vec<ResourceState>,
+    /// Copies the state let go of while they stay in the cloud (retained on
+    /// delete, or forgotten by `state rm`): they still carry the stack's
+    /// identity, so a create looking for what it made must never take one.
+    pub released: Vec<Released>,
     /// Stack outputs.
     pub outputs: BTreeMap<String, Value>,
     /// Operations begun but never finished (a run died mid-call).
@@ -102,6 +115,12 @@ impl State {
                 self.retired.retain(|r| !(r.urn == urn && r.id.as_deref() == Some(id.as_str())));
             }
             Mutation::Outputs(o) => self.outputs = o,
+            Mutation::Release { urn, id } => {
+                let r = Released { urn, id };
+                if !self.released.contains(&r) {
+                    self.released.push(r);
+                }
+            }
         }
     }
 
@@ -189,6 +208,8 @@ pub(crate) struct SnapshotFile {
     pub resources: Vec<codec::ResourceFile>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retired: Vec<codec::ResourceFile>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub released: Vec<Released>,
     #[serde(default)]
     pub outputs: serde_json::Map<String, serde_json::Value>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

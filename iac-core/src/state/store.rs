@@ -92,6 +92,7 @@ impl StateStore {
             for f in file.retired {
                 state.retired.push(self.codec.resource_from_file(f)?);
             }
+            state.released = file.released;
             for (k, v) in &file.outputs {
                 state.outputs.insert(k.clone(), self.codec.from_json(v)?);
             }
@@ -157,6 +158,7 @@ fn snapshot_bytes(stack: &str, state: &State, codec: &SecretsCodec) -> Result<Ve
     let write = |out: &mut Vec<u8>| -> serde_json::Result<()> {
         list(out, "resources", state.resources.values().map(|r| codec.resource_out(r)))?;
         list(out, "retired", state.retired.iter().map(|r| codec.resource_out(r)))?;
+        list(out, "released", state.released.iter())?;
         out.extend_from_slice(b",\n\"outputs\": ");
         let outputs: std::collections::BTreeMap<&String, _> =
             state.outputs.iter().map(|(k, v)| (k, codec.sealed(v))).collect();

@@ -511,3 +511,43 @@ pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+// Found by the fuzzer: a copy the state lets go of (retained on delete, or
+// forgotten by `state rm`) keeps the stack's identity in the cloud; a
+// create whose response was lost must not take it for what it made.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_released_copy_is_never_taken_for_a_new_one() {
+    let prog = |key: i64, retain: bool| {
+        move |s: &Stack| {
+            let mut m = BTreeMap::new();
+            m.insert("key".to_owned(), Expr::Value(Value::from(key)));
+            let mut o = ResourceOptions::new().delete_before_replace();
+            o.retain_on_delete = retain;
+            s.register("r1", &THING, Expr::Map(m), o);
+            Ok(())
+        }
+    };
+    // A delete-first replace of a retained resource: the old copy is let
+    // go of before the new one is made.
+    let h = H::new();
+    up(&h.session(prog(0, true))).await;
+    let old = copies(&h, "r1");
+    h.cloud.fault_on_resource("r1", "create", Fault::LostResponse(1));
+    let s = h.session(prog(1, true));
+    up(&s).await;
+    let state = s.load_state().await.unwrap();
+    let new = state.resources[&Urn::new("r1")].id.clone().unwrap();
+    assert!(!old.contains(&new), "the retained old copy was adopted as the new one");
+    assert_eq!(copies(&h, "r1").len(), 2, "the retained copy and the new one");
+
+    // Let go of by `state rm`, then declared again.
+    let h = H::new();
+    let s = h.session(prog(0, false));
+    up(&s).await;
+    let old = copies(&h, "r1");
+    s.state_rm("r1").await.unwrap();
+    h.cloud.fault_on_resource("r1", "create", Fault::LostResponse(1));
+    up(&s).await;
+    let state = s.load_state().await.unwrap();
+    assert!(!old.contains(state.resources[&Urn::new("r1")].id.as_ref().unwrap()), "the forgotten copy was adopted");
+}

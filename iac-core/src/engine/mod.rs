@@ -436,7 +436,17 @@ impl Engine {
                 });
             }
             let Some(joined) = tasks.join_next().await else {
-                break; // nothing running and nothing ready: everything left was skipped
+                // Nothing running and nothing ready: what is left was skipped,
+                // or waits in a cycle, which is a bug to report, never to
+                // pass over in silence.
+                let stuck: Vec<String> = (0..nodes.len())
+                    .filter(|&n| !skipped[n] && nodes[n].waits > 0)
+                    .map(|n| format!("{} ({:?})", plan.steps[nodes[n].step].urn, nodes[n].kind))
+                    .collect();
+                if !stuck.is_empty() {
+                    failures.push(format!("internal: operations wait for each other: {}", stuck.join(", ")));
+                }
+                break;
             };
             let (i, res) = joined.map_err(|e| Error::StepsFailed(vec![format!("internal: {e}")]))?;
             done += 1;

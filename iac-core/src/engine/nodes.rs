@@ -58,7 +58,14 @@ pub(super) fn build_nodes(plan: &Plan) -> (Vec<Node>, Vec<usize>) {
             }
         }
     }
+    // Edges a plan cannot do without (a replace's two halves, a create or
+    // update after what it reads), then orderings of deletes that keep the
+    // cloud consistent along the way. Those are added only where they close
+    // no cycle: a chain of delete-first replaces and removals can ask for
+    // an order no schedule has, and an apply must then still run.
     let mut edges: Vec<(usize, usize)> = dbr_pairs;
+    let mut deletes_after: Vec<(usize, usize)> = Vec::new();
+    let mut moves_first: Vec<(usize, usize)> = Vec::new();
     for s in &plan.steps {
         // Creates and updates wait for the creates and updates they read.
         if let Some(&n) = up.get(&s.urn) {
@@ -84,26 +91,79 @@ pub(super) fn build_nodes(plan: &Plan) -> (Vec<Node>, Vec<usize>) {
                     let s_cbd = s.op == Op::Replace && !s.delete_before_replace;
                     for &ds in del.get(&s.urn).into_iter().flatten() {
                         if !(x_dbr && s_cbd) {
-                            edges.push((ds, dx));
+                            deletes_after.push((ds, dx));
                         }
                     }
                     if let Some(&us) = up.get(&s.urn) {
                         if !x_dbr {
-                            edges.push((us, dx));
+                            moves_first.push((us, dx));
                         }
                     }
                 }
             }
         }
     }
-    edges.sort_unstable();
-    edges.dedup();
-    for (a, b) in edges {
-        if a != b {
-            nodes[a].dependents.push(b);
+    let optional: Vec<(usize, usize)> = deletes_after.into_iter().chain(moves_first).collect();
+    let build = |check: bool| {
+        let mut after: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+        for (i, &(a, b)) in edges.iter().chain(&optional).enumerate() {
+            let optional = i >= edges.len();
+            if a == b || after[a].contains(&b) || (check && optional && reaches(&after, b, a)) {
+                continue;
+            }
+            after[a].push(b);
+        }
+        after
+    };
+    // Checking each optional edge costs a walk of the graph; only a plan
+    // whose orderings do form a cycle pays for it.
+    let mut after = build(false);
+    if has_cycle(&after) {
+        after = build(true);
+    }
+    for (a, bs) in after.into_iter().enumerate() {
+        for b in bs {
             nodes[b].waits += 1;
+            nodes[a].dependents.push(b);
         }
     }
     let roots = (0..nodes.len()).filter(|&i| nodes[i].waits == 0).collect();
     (nodes, roots)
+}
+
+/// Whether node `to` can be reached from node `from` along `after`.
+fn reaches(after: &[Vec<usize>], from: usize, to: usize) -> bool {
+    let mut seen = vec![false; after.len()];
+    let mut stack = vec![from];
+    while let Some(n) = stack.pop() {
+        if n == to {
+            return true;
+        }
+        if !std::mem::replace(&mut seen[n], true) {
+            stack.extend(after[n].iter().copied());
+        }
+    }
+    false
+}
+
+/// Whether `after` has a cycle (Kahn's algorithm leaves nodes unvisited).
+fn has_cycle(after: &[Vec<usize>]) -> bool {
+    let mut waits = vec![0usize; after.len()];
+    for bs in after {
+        for &b in bs {
+            waits[b] += 1;
+        }
+    }
+    let mut ready: Vec<usize> = (0..after.len()).filter(|&i| waits[i] == 0).collect();
+    let mut seen = 0;
+    while let Some(n) = ready.pop() {
+        seen += 1;
+        for &b in &after[n] {
+            waits[b] -= 1;
+            if waits[b] == 0 {
+                ready.push(b);
+            }
+        }
+    }
+    seen < after.len()
 }

@@ -265,8 +265,18 @@ impl Fuzz {
     async fn guarded(&self, prog: Option<usize>) -> BTreeMap<String, String> {
         let state = self.state().await;
         let declared = prog.map(|p| declared(&self.progs[p])).unwrap_or_default();
+        // A deletion an earlier run already began cannot be taken back.
+        let deleting: BTreeSet<&str> = state
+            .pending
+            .iter()
+            .filter(|p| p.op == iac_core::state::OpKind::Delete)
+            .filter_map(|p| p.id.as_deref())
+            .collect();
         let mut out = BTreeMap::new();
         for r in state.resources.values().chain(&state.retired) {
+            if r.id.as_deref().is_some_and(|id| deleting.contains(id)) {
+                continue;
+            }
             let (p, k) = declared.get(r.urn.as_str()).copied().unwrap_or_default();
             let live = state.resources.get(&r.urn).is_some_and(|l| l.id == r.id);
             let protect = r.options.protect || (live && p);
@@ -465,7 +475,7 @@ impl Fuzz {
 
 fn outcome(r: Result<iac_core::ops::Applied, Error>) -> String {
     match r {
-        Ok(a) => format!("ok, failures: {:?}", a.report.failures),
+        Ok(a) => format!("ok, {} change(s), failures: {:?}", a.plan.changes().count(), a.report.failures),
         Err(e) => format!("error: {e}"),
     }
 }
@@ -521,7 +531,7 @@ proptest! {
                 f.h.restart();
                 if std::env::var_os("IAC_FUZZ_TRACE").is_some() {
                     let st = f.state().await;
-                    let recs: Vec<String> = st.resources.values().chain(&st.retired).map(|r| format!("{}={:?} retain={}", r.urn, r.id, r.options.retain_on_delete)).collect();
+                    let recs: Vec<String> = st.resources.values().chain(&st.retired).map(|r| format!("{}={:?} retain={} deps={:?}", r.urn, r.id, r.options.retain_on_delete, r.deps)).collect();
                     eprintln!("{action:?}\n  said: {said}\n  log: {:?}\n  state: {recs:?} pending: {:?}", f.h.cloud.call_log(), st.pending.iter().map(|p| format!("{:?} {}", p.op, p.urn)).collect::<Vec<_>>());
                 }
                 f.check(&guarded, &format!("after {action:?}: {said}")).await;

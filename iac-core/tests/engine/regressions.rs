@@ -551,3 +551,41 @@ async fn a_released_copy_is_never_taken_for_a_new_one() {
     let state = s.load_state().await.unwrap();
     assert!(!old.contains(state.resources[&Urn::new("r1")].id.as_ref().unwrap()), "the forgotten copy was adopted");
 }
+
+// Found by the fuzzer: orderings that form a cycle. `r1` is replaced
+// delete-first; `r2` and `r3` depended on it and are removed; `r4` used them
+// and now depends on `r1`. Deleting `r2` waits for `r4` to move off it,
+// `r4` waits for the new `r1`, the new `r1` for the old one's delete, and
+// that for `r2`'s. The apply ran nothing and reported nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn orderings_that_form_a_cycle_still_apply() {
+    let thing = |s: &Stack, name: &str, key: i64, deps: &[&Urn], dbr: bool| {
+        let mut m = BTreeMap::new();
+        m.insert("key".to_owned(), Expr::Value(Value::from(key)));
+        m.insert("size".to_owned(), Expr::Value(Value::from(deps.len() as i64)));
+        let mut o = ResourceOptions::new();
+        o.delete_before_replace = dbr;
+        for d in deps {
+            o = o.depends_on(*d);
+        }
+        s.register(name, &THING, Expr::Map(m), o)
+    };
+    let h = H::new();
+    let before = h.session(move |s| {
+        let r1 = thing(s, "r1", 0, &[], true);
+        let r2 = thing(s, "r2", 0, &[&r1], false);
+        let r3 = thing(s, "r3", 0, &[&r1], false);
+        thing(s, "r4", 0, &[&r2, &r3], false);
+        Ok(())
+    });
+    up(&before).await;
+    let after = h.session(move |s| {
+        let r1 = thing(s, "r1", 1, &[], true);
+        thing(s, "r4", 0, &[&r1], false);
+        Ok(())
+    });
+    let a = after.up(&opts(), None, &mut |_, _| Ok(true)).await.unwrap();
+    assert!(a.report.failures.is_empty(), "{:?}", a.report.failures);
+    assert!(copies(&h, "r2").is_empty() && copies(&h, "r3").is_empty());
+    converged(&h, &after).await;
+}

@@ -519,7 +519,8 @@ impl Session {
             let store = self.store();
             let mut state = store.load().await?.state;
             if let Some(n) = name {
-                if !state.resources.contains_key(&Urn::new(n)) {
+                let in_flight = state.pending.iter().any(|p| p.urn.as_str() == n);
+                if !state.resources.contains_key(&Urn::new(n)) && !in_flight {
                     return Err(Error::UnknownTarget(n.to_owned()));
                 }
             }
@@ -535,6 +536,15 @@ impl Session {
                 r.options.protect = false;
                 state.apply(Mutation::Upsert(r));
                 changed.push(urn);
+            }
+            // A create a dead run left in flight is adopted as it planned:
+            // unprotect that plan too, or recovery would protect it again.
+            for op in &mut state.pending {
+                let Some(planned) = op.planned.as_deref_mut() else { continue };
+                if planned.options.protect && name.is_none_or(|n| op.urn.as_str() == n) {
+                    planned.options.protect = false;
+                    changed.push(op.urn.clone());
+                }
             }
             if !changed.is_empty() {
                 store.compact(&mut state).await?;

@@ -249,19 +249,21 @@ impl<'a> Scope<'a> {
 }
 
 /// Up to `n` of `candidates` nearest to `value`: the longest common prefix
-/// first, then the fewest edits; ties keep the candidates' order.
+/// first, then the fewest edits, then (versions) the nearest number where
+/// they part; ties keep the candidates' order.
 pub fn nearest(value: &str, candidates: &[&str], n: usize) -> Vec<String> {
-    let mut scored: Vec<(usize, usize, usize, &str)> = candidates
+    let mut scored: Vec<(usize, usize, u64, usize, &str)> = candidates
         .iter()
         .enumerate()
         .map(|(i, c)| {
             let prefix = value.chars().zip(c.chars()).take_while(|(a, b)| a.eq_ignore_ascii_case(b)).count();
-            (usize::MAX - prefix, edits(&value.to_ascii_lowercase(), &c.to_ascii_lowercase()), i, *c)
+            let e = edits(&value.to_ascii_lowercase(), &c.to_ascii_lowercase());
+            (usize::MAX - prefix, e, number_gap(value, c, prefix), i, *c)
         })
         .collect();
     scored.sort();
     let mut out: Vec<String> = Vec::new();
-    for (_, _, _, c) in scored {
+    for (_, _, _, _, c) in scored {
         if !out.iter().any(|o| o == c) {
             out.push(c.to_owned());
         }
@@ -270,6 +272,25 @@ pub fn nearest(value: &str, candidates: &[&str], n: usize) -> Vec<String> {
         }
     }
     out
+}
+
+/// How far apart the numbers are where `a` and `b` part (after their
+/// common prefix of `prefix` characters): `15.4` and `15.15` part in
+/// their minors, 11 apart. `u64::MAX` where either has no number there.
+fn number_gap(a: &str, b: &str, prefix: usize) -> u64 {
+    let number = |s: &str| -> Option<u64> {
+        let chars: Vec<char> = s.chars().collect();
+        let mut start = prefix.min(chars.len());
+        while start > 0 && chars[start - 1].is_ascii_digit() {
+            start -= 1;
+        }
+        let digits: String = chars[start..].iter().take_while(|c| c.is_ascii_digit()).collect();
+        digits.parse().ok()
+    };
+    match (number(a), number(b)) {
+        (Some(x), Some(y)) => x.abs_diff(y),
+        _ => u64::MAX,
+    }
 }
 
 /// Levenshtein distance.
@@ -322,6 +343,8 @@ mod tests {
     fn catalog_nearest_prefers_the_common_prefix_then_the_fewest_edits() {
         let c = ["15.15", "15.16", "16.11", "14.20", "kafka.t3.small"];
         assert_eq!(nearest("15.4", &c, 2), ["15.15", "15.16"]);
+        assert_eq!(nearest("7.3", &["7.0", "7.1", "6.2"], 2), ["7.1", "7.0"]);
+        assert_eq!(number_gap("15.4", "15.15", 3), 11);
         assert_eq!(nearest("kafka.t3.medium", &c, 1), ["kafka.t3.small"]);
         assert_eq!(edits("kitten", "sitting"), 3);
     }

@@ -334,23 +334,6 @@ pub(crate) fn is_email(e: &str) -> bool {
         && labels.last().is_some_and(|t| t.len() >= 2 && t.chars().all(|ch| ch.is_ascii_alphabetic()))
 }
 
-#[cfg(test)]
-mod email_tests {
-    use super::is_email;
-
-    #[test]
-    fn email_addresses() {
-        for ok in ["alerts@example.com", "ops+trading@mail.example.co.uk", "a.b@x-y.io"] {
-            assert!(is_email(ok), "{ok}");
-        }
-        for bad in
-            ["alerts", "alerts@", "@example.com", "a@@b.com", "a@b", "a b@c.com", "a@-b.com", "a..b@c.com", "a@b.c0m"]
-        {
-            assert!(!is_email(bad), "{bad}");
-        }
-    }
-}
-
 async fn set_sub_attribute(p: &AwsProvider, arn: &str, name: &str, value: &str) -> Result<(), ProviderError> {
     p.sns()
         .await
@@ -476,5 +459,22 @@ impl Handler for SubscriptionHandler {
             },
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod email_tests {
+    use super::is_email;
+
+    #[test]
+    fn email_addresses() {
+        for ok in ["alerts@example.com", "ops+trading@mail.example.co.uk", "a.b@x-y.io"] {
+            assert!(is_email(ok), "{ok}");
+        }
+        for bad in
+            ["alerts", "alerts@", "@example.com", "a@@b.com", "a@b", "a b@c.com", "a@-b.com", "a..b@c.com", "a@b.c0m"]
+        {
+            assert!(!is_email(bad), "{bad}");
+        }
     }
 }

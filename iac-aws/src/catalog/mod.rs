@@ -389,3 +389,73 @@ mod tests {
         assert!(c.into_problems()[0].1.contains("must say why"));
     }
 }
+
+/// The catalog through resources' own checks, as the preview runs them.
+#[cfg(all(test, feature = "rds", feature = "msk", feature = "elasticache"))]
+mod resource_tests {
+    use iac_core::{Checks, Resource};
+
+    fn problems(r: &impl Resource) -> Vec<(String, String)> {
+        let mut c = Checks::default();
+        r.validate(&mut c);
+        c.into_problems()
+    }
+
+    fn db(version: &str, over: Option<&str>) -> crate::rds::DbInstance {
+        crate::rds::DbInstance::builder()
+            .identifier("orders")
+            .engine("postgres")
+            .engine_version(version)
+            .instance_class("db.t4g.medium")
+            .allocated_storage(20)
+            .username("orders_admin")
+            .maybe_catalog_override(over)
+            .build()
+    }
+
+    #[test]
+    fn catalog_preview_errors_name_the_nearest_values_and_the_override() {
+        assert!(problems(&db("15.18", None)).is_empty());
+        let p = problems(&db("15.4", None));
+        assert_eq!(p.len(), 1, "{p:?}");
+        let (field, msg) = &p[0];
+        assert_eq!(field, "engineVersion");
+        for needle in [
+            "`15.4` is not a PostgreSQL version RDS creates",
+            "nearest: 15.15, 15.16, 15.17, 15.18",
+            "refresh the catalog (scripts/refresh-catalog)",
+            "`.catalog_override(\"why\")` on this resource",
+        ] {
+            assert!(msg.contains(needle), "{needle}: {msg}");
+        }
+        // The override lets the one resource through, and only while needed.
+        assert!(problems(&db("15.19", Some("RDS creates 15.19 since 2026-11-20"))).is_empty());
+        let p = problems(&db("15.18", Some("RDS creates 15.19 since 2026-11-20")));
+        assert!(p.len() == 1 && p[0].0 == "catalogOverride", "{p:?}");
+        // Rules still hold under an override.
+        let mut bad = db("15.19", Some("RDS creates 15.19"));
+        bad.allocated_storage = Some(5);
+        assert!(problems(&bad).iter().any(|(f, _)| f == "allocatedStorage"));
+    }
+
+    #[test]
+    fn catalog_msk_and_elasticache_refuse_what_they_do_not_offer() {
+        let msk = crate::msk::Cluster::builder()
+            .name("events")
+            .kafka_version("3.8.x")
+            .broker_count(2)
+            .instance_type("kafka.t3.medium")
+            .client_subnets(vec!["subnet-a".into(), "subnet-b".into()])
+            .build();
+        let p = problems(&msk);
+        assert!(p.iter().any(|(f, m)| f == "instanceType" && m.contains("nearest: kafka.t3.small")), "{p:?}");
+        let rg = crate::elasticache::ReplicationGroup::builder()
+            .id("Sessions")
+            .engine_version("7.3")
+            .node_type("cache.t4g.micro")
+            .build();
+        let p = problems(&rg);
+        assert_eq!(p.len(), 1, "capitals in the id are accepted: {p:?}");
+        assert!(p[0].0 == "engineVersion" && p[0].1.contains("nearest: 7.1"), "{p:?}");
+    }
+}

@@ -421,6 +421,16 @@ pub(crate) fn check_group_families(g: &iac_core::graph::Graph, out: &mut Vec<iac
     }
 }
 
+/// The checks across RDS resources of a program (replicas and their
+/// sources, parameter group families), run once.
+pub(crate) fn check_graph(g: &iac_core::graph::Graph, out: &mut Vec<iac_core::Diagnostic>) {
+    check_replicas(g, out);
+    check_group_families(g, out);
+    // RDS stores identifiers in lowercase.
+    crate::checks::unique_names(g, instance::TYPE, "identifier", true, out);
+    crate::checks::unique_names(g, cluster::TYPE, "identifier", true, out);
+}
+
 #[cfg(test)]
 mod catalog_checks {
     use super::*;
@@ -455,14 +465,4 @@ mod catalog_checks {
         assert_eq!(family_of("aurora-mysql", "8.0.mysql_aurora.3.10.0").as_deref(), Some("aurora-mysql8.0"));
         assert_eq!(family_of("oracle-ee", "19"), None);
     }
-}
-
-/// The checks across RDS resources of a program (replicas and their
-/// sources, parameter group families), run once.
-pub(crate) fn check_graph(g: &iac_core::graph::Graph, out: &mut Vec<iac_core::Diagnostic>) {
-    check_replicas(g, out);
-    check_group_families(g, out);
-    // RDS stores identifiers in lowercase.
-    crate::checks::unique_names(g, instance::TYPE, "identifier", true, out);
-    crate::checks::unique_names(g, cluster::TYPE, "identifier", true, out);
 }

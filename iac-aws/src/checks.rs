@@ -61,3 +61,48 @@ pub fn fargate_memory_rule(cpu: u32) -> String {
         }
     }
 }
+
+/// A string input's value when the program knows it at preview: a plain
+/// value, or a secret or plain config value (never another resource's
+/// output). For checks of secrets in memory: callers never print it.
+pub fn known_str(input: &iac_core::Input<String>) -> Option<&str> {
+    use iac_core::{Expr, Input, Value};
+    match input {
+        Input::Value(t) => Some(t.as_str()),
+        Input::Output(o) => match o.expr() {
+            Expr::Secret(inner) => inner.as_value().and_then(Value::as_str),
+            e => e.as_value().and_then(Value::as_str),
+        },
+    }
+}
+
+/// Resources of `type_token` whose plain `field` input is the same name as
+/// another's: AWS keeps one such name per account and region, so the
+/// second create would fail (or two generated names were cut to one).
+/// `fold` compares as AWS does when it stores names in lowercase.
+pub fn unique_names(
+    g: &iac_core::graph::Graph,
+    type_token: &str,
+    field: &str,
+    fold: bool,
+    out: &mut Vec<iac_core::Diagnostic>,
+) {
+    let mut seen: std::collections::BTreeMap<String, &iac_core::Urn> = std::collections::BTreeMap::new();
+    for d in g.resources.values().filter(|d| d.type_token == type_token) {
+        let Some(name) = d.plain_input(field).and_then(iac_core::Value::as_str) else { continue };
+        let key = if fold { name.to_ascii_lowercase() } else { name.to_owned() };
+        // One provider instance is one account and region.
+        let key = format!("{}\u{0}{key}", d.provider);
+        match seen.get(&key) {
+            Some(first) => out.push(iac_core::Diagnostic {
+                urn: d.urn.clone(),
+                type_token: type_token.to_owned(),
+                field: field.to_owned(),
+                message: format!("`{name}` is also the name of `{first}`; AWS needs each one unique"),
+            }),
+            None => {
+                seen.insert(key, &d.urn);
+            }
+        }
+    }
+}

@@ -9,6 +9,7 @@
 
 #[cfg(feature = "s3")]
 pub mod backend;
+pub mod catalog;
 pub mod checks;
 pub mod error;
 pub mod handler;
@@ -77,6 +78,7 @@ pub mod stepfunctions;
 #[cfg(feature = "timestream")]
 pub mod timestream;
 
+pub use catalog::CatalogOverride;
 pub use provider::{AwsProvider, AwsSettings};
 
 /// Builds a tag map from pairs.

@@ -192,6 +192,11 @@ pub struct Cluster {
     /// Tags.
     #[builder(default)]
     pub tags: BTreeMap<String, String>,
+    /// Accepts a Kafka version or broker type the AWS catalog does not
+    /// hold, saying why (the catalog is older than what MSK offers
+    /// now); see [`crate::catalog`]. Not sent to AWS.
+    #[builder(into)]
+    pub catalog_override: Option<crate::catalog::CatalogOverride>,
 }
 
 /// Outputs of a [`Cluster`].
@@ -283,11 +288,16 @@ impl Resource for Cluster {
                 )
             });
         }
-        c.check(
-            self.instance_type.starts_with("kafka.") && self.instance_type.matches('.').count() == 2,
-            "instanceType",
-            || format!("`{}` is not an MSK broker type (like kafka.m7g.large)", self.instance_type),
-        );
+        let mut cat = crate::catalog::Scope::new(self.catalog_override.as_ref());
+        if is_kafka_version(v) {
+            cat.report(c, "kafkaVersion", crate::catalog::engine_versions::check("kafka", v));
+        }
+        let broker = &self.instance_type;
+        if broker.starts_with("kafka.") && broker.matches('.').count() == 2 {
+            cat.report(c, "instanceType", crate::catalog::instance_classes::check("kafka", broker));
+        } else {
+            c.fail("instanceType", format!("`{broker}` is not an MSK broker type (like kafka.m7g.large)"));
+        }
         c.check((1..=16_384).contains(&self.volume_size), "volumeSize", || {
             format!("{} GiB: between 1 and 16384", self.volume_size)
         });
@@ -302,6 +312,7 @@ impl Resource for Cluster {
                 "IAM, SCRAM and TLS authentication need TLS between clients and brokers, not PLAINTEXT".into()
             });
         }
+        cat.finish(c);
     }
 }
 

@@ -69,14 +69,14 @@ fn policy_name(c: &mut Checks, value: &str) {
     c.check(ok, "name", || format!("`{value}`: 3–32 lowercase letters, digits and hyphens, starting with a letter"));
 }
 
-/// Collection names: 3–64 lowercase letters, digits, hyphens and
-/// underscores, starting with a letter.
+/// Collection names: 3–32 characters, a lowercase letter then lowercase
+/// letters, digits and hyphens (`[a-z][a-z0-9-]+`, CreateCollection).
 fn collection_name(c: &mut Checks, value: &str) {
-    let ok = (3..=64).contains(&value.len())
+    let ok = (3..=32).contains(&value.len())
         && value.starts_with(|ch: char| ch.is_ascii_lowercase())
-        && value.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "-_".contains(ch));
+        && value.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
     c.check(ok, "name", || {
-        format!("`{value}`: 3–64 lowercase letters, digits, hyphens and underscores, starting with a letter")
+        format!("`{value}`: 3–32 characters, a lowercase letter then lowercase letters, digits and hyphens")
     });
 }
 

@@ -293,7 +293,45 @@ impl Resource for Subscription {
             "rawMessageDelivery",
             || format!("raw delivery is for http(s), sqs and firehose, not {}", self.protocol),
         );
+        if let Some(e) = self.endpoint.value() {
+            match self.protocol.as_str() {
+                "email" | "email-json" => c.check(is_email(e), "endpoint", || {
+                    format!("`{e}` is not an e-mail address (like alerts@example.com)")
+                }),
+                "http" | "https" => c.check(e.starts_with(&format!("{}://", self.protocol)), "endpoint", || {
+                    format!("`{e}` is not an {} URL", self.protocol)
+                }),
+                "sqs" | "lambda" | "firehose" => c.check(e.starts_with("arn:"), "endpoint", || {
+                    format!("`{e}` is not an ARN (a {} endpoint is one)", self.protocol)
+                }),
+                _ => {}
+            }
+        }
     }
+}
+
+/// An e-mail address SNS can deliver to: one `@`, a local part of
+/// printable characters, a domain of dot-separated labels (letters,
+/// digits, hyphens) with a top-level label of two letters or more.
+pub(crate) fn is_email(e: &str) -> bool {
+    let Some((local, domain)) = e.split_once('@') else { return false };
+    let labels: Vec<&str> = domain.split('.').collect();
+    !local.is_empty()
+        && local.len() <= 64
+        && e.len() <= 254
+        && local.chars().all(|ch| ch.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(ch))
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
+        })
+        && labels.last().is_some_and(|t| t.len() >= 2 && t.chars().all(|ch| ch.is_ascii_alphabetic()))
 }
 
 async fn set_sub_attribute(p: &AwsProvider, arn: &str, name: &str, value: &str) -> Result<(), ProviderError> {
@@ -421,5 +459,22 @@ impl Handler for SubscriptionHandler {
             },
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod email_tests {
+    use super::is_email;
+
+    #[test]
+    fn email_addresses() {
+        for ok in ["alerts@example.com", "ops+trading@mail.example.co.uk", "a.b@x-y.io"] {
+            assert!(is_email(ok), "{ok}");
+        }
+        for bad in
+            ["alerts", "alerts@", "@example.com", "a@@b.com", "a@b", "a b@c.com", "a@-b.com", "a..b@c.com", "a@b.c0m"]
+        {
+            assert!(!is_email(bad), "{bad}");
+        }
     }
 }

@@ -68,7 +68,7 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
         "network",
         &NetworkArgs {
             cidr: cfg.require("vpc_cidr")?,
-            azs,
+            azs: azs.clone(),
             database_subnets: true,
             nat: if cfg.require("enable_nat_gateway")? { NatMode::PerZone } else { NatMode::None },
             flow_log_retention_days: cfg.get("flow_log_retention_days")?,
@@ -76,6 +76,7 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
             eks_cluster_name: None,
         },
     );
+    check_region(stack, "network", &region, &azs, true);
     // Every task joins this group; the database and cache let it in.
     let app_sg = stack.add(
         "app-sg",
@@ -120,7 +121,11 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
                 instances: if multi_az { 2 } else { 1 },
                 instance_class: cfg.require("rds_instance_class")?,
             },
-            engine_version: "15.4".into(),
+            // The document names no version. Aurora no longer creates 15.4
+            // (the preview refuses it, naming the versions the AWS catalog
+            // holds); 15.10 is Aurora PostgreSQL 15's long-term-support
+            // minor, kept for at least three years.
+            engine_version: "15.10".into(),
             database_name: "features".into(),
             username: "pipeline_admin".into(),
             password: None,

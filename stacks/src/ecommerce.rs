@@ -253,7 +253,7 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
         "ecap-vpc",
         &NetworkArgs {
             cidr: cidr.clone(),
-            azs: zones,
+            azs: zones.clone(),
             database_subnets: true,
             nat: nat_mode(cfg)?,
             flow_log_retention_days: Some(cfg.require("flow_log_retention_days")?),
@@ -261,6 +261,8 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
             eks_cluster_name: Some(cluster_name.clone()),
         },
     );
+    // The provider's region is the config's (above), whatever AWS_REGION says.
+    check_region(stack, "ecap-vpc", &region, &zones, false);
 
     // security-groups: the control plane's extra group and the MSK and
     // monitoring groups here; the load balancer's, the database's and the

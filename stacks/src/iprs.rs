@@ -114,12 +114,13 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
     // component names its account-wide parts (the flow-log role and group)
     // after the stack and itself: `<env>-iprs-network` keeps them apart from
     // other platforms' stacks of the same name.
+    let azs: Vec<String> = cfg.require("availability_zones")?;
     let net = Network::new(
         stack,
         "iprs-network",
         &NetworkArgs {
             cidr: cfg.require("vpc_cidr")?,
-            azs: cfg.require("availability_zones")?,
+            azs: azs.clone(),
             // "Private subnets for compute and data layers": the database
             // shares the private subnets.
             database_subnets: false,
@@ -130,6 +131,7 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
             eks_cluster_name: None,
         },
     );
+    check_region(stack, "iprs-network", &region, &azs, true);
     // The document's "ECS security group": every task joins it, and only it
     // reaches the database (through the proxy).
     let ecs_sg = stack.add(

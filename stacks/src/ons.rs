@@ -346,6 +346,7 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
             eks_cluster_name: None,
         },
     );
+    check_region(stack, "ons-network", &region, &net_spec.availability_zones, true);
     let batch_sg = stack.add(
         "batch-sg",
         SecurityGroup::builder()

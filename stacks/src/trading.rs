@@ -223,7 +223,7 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
         "vpc",
         &NetworkArgs {
             cidr: cidr.clone(),
-            azs: zones,
+            azs: zones.clone(),
             database_subnets: true,
             nat: nat_mode(cfg)?,
             flow_log_retention_days: cfg.get("flow_log_retention_days")?,
@@ -231,6 +231,7 @@ pub fn program(stack: &Stack) -> Result<(), Error> {
             eks_cluster_name: Some(cluster_name.clone()),
         },
     );
+    check_region(stack, "vpc", &region, &zones, true);
 
     // security-groups. The load balancer (made by the AWS Load Balancer
     // Controller from an Ingress naming this group) takes HTTP and HTTPS

@@ -43,6 +43,11 @@ pub struct Subnet {
     /// Tags.
     #[builder(default)]
     pub tags: BTreeMap<String, String>,
+    /// Accepts an Availability Zone the AWS catalog does not
+    /// hold, saying why (the catalog is older than what EC2 offers
+    /// now); see [`crate::catalog`]. Not sent to AWS.
+    #[builder(into)]
+    pub catalog_override: Option<crate::catalog::CatalogOverride>,
 }
 
 /// Outputs of a [`Subnet`].
@@ -82,12 +87,18 @@ impl Resource for Subnet {
                 format!("`{}`: a subnet's prefix must be between /16 and /28", self.cidr_block)
             });
         }
+        let mut cat = crate::catalog::Scope::new(self.catalog_override.as_ref());
+        if let Some(z) = &self.availability_zone {
+            cat.report(c, "availabilityZone", crate::catalog::regions::check_zone(z));
+        }
+        cat.finish(c);
     }
 }
 
-/// Every subnet must lie inside its VPC, and no two subnets of one VPC may
-/// overlap.
+/// Every subnet must lie inside its VPC, no two subnets of one VPC may
+/// overlap, and a VPC's subnets are in zones of one region.
 fn check_ranges(g: &Graph, out: &mut Vec<Diagnostic>) {
+    check_regions(g, out);
     let mut by_vpc: BTreeMap<Urn, Vec<(Urn, Ipv4Net)>> = BTreeMap::new();
     for d in g.resources.values().filter(|d| d.type_token == TYPE) {
         let Some(net) = d.plain_input("cidrBlock").and_then(|v| v.as_str()).and_then(|s| s.parse::<Ipv4Net>().ok())
@@ -235,5 +246,29 @@ impl Handler for SubnetHandler {
             .map_err(|e| aws_err("DescribeSubnets", e))?;
         let Some(id) = out.subnets().first().and_then(|s| s.subnet_id()) else { return Ok(None) };
         Ok(describe(p, id).await?.map(|(inputs, outputs)| ReadResult { id: id.to_owned(), inputs, outputs }))
+    }
+}
+
+/// A VPC lives in one region: its subnets' zones must all be of it.
+fn check_regions(g: &Graph, out: &mut Vec<Diagnostic>) {
+    let mut first: BTreeMap<Urn, (&str, &Urn)> = BTreeMap::new();
+    for d in g.resources.values().filter(|d| d.type_token == TYPE) {
+        let Some(Expr::Ref { urn: vpc, .. }) = d.input("vpcId") else { continue };
+        let Some(zone) = d.plain_input("availabilityZone").and_then(|v| v.as_str()) else { continue };
+        let Some(region) = crate::catalog::regions::region_of(zone) else { continue };
+        match first.get(vpc) {
+            Some((r, other)) if *r != region => out.push(Diagnostic {
+                urn: d.urn.clone(),
+                type_token: TYPE.into(),
+                field: "availabilityZone".into(),
+                message: format!(
+                    "`{zone}` is in {region}, but `{other}` of the same VPC is in {r}; a VPC is in one region"
+                ),
+            }),
+            Some(_) => {}
+            None => {
+                first.insert(vpc.clone(), (region, &d.urn));
+            }
+        }
     }
 }

@@ -90,6 +90,7 @@ impl Resource for Cluster {
     fn validate(&self, c: &mut Checks) {
         crate::checks::name(c, "name", &self.name, 255, name_char, "letters, digits, hyphens and underscores only");
         for (n, p) in self.capacity_providers.iter().enumerate() {
+            super::check_provider_name(c, "capacityProviders", p);
             if self.capacity_providers[..n].contains(p) {
                 c.fail("capacityProviders", format!("`{p}` is listed twice"));
             }

@@ -97,6 +97,7 @@ impl CapacityProviderStrategy {
 /// Checks a capacity provider strategy: weights, bases, at most one base.
 pub(crate) fn check_strategy(c: &mut iac_core::Checks, field: &str, items: &[CapacityProviderStrategy]) {
     for (n, s) in items.iter().enumerate() {
+        check_provider_name(c, field, &s.capacity_provider);
         c.check((0..=1000).contains(&s.weight), field, || {
             format!("`{}` has weight {}; a weight is between 0 and 1000", s.capacity_provider, s.weight)
         });
@@ -111,6 +112,34 @@ pub(crate) fn check_strategy(c: &mut iac_core::Checks, field: &str, items: &[Cap
     c.check(with_base <= 1, field, || format!("{with_base} entries set a base; at most one may"));
     if !items.is_empty() {
         c.check(items.iter().any(|s| s.weight > 0), field, || "at least one entry needs a weight above 0".into());
+    }
+}
+
+/// A capacity provider's name: AWS's own are `FARGATE` and `FARGATE_SPOT`,
+/// in capitals (ECS matches names exactly), and the name of one of the
+/// account's own may not start with `aws`, `ecs` or `fargate`.
+pub(crate) fn check_provider_name(c: &mut iac_core::Checks, field: &str, name: &str) {
+    let own = ["FARGATE", "FARGATE_SPOT"];
+    if let Some(upper) = own.iter().find(|o| o.eq_ignore_ascii_case(name) && **o != name) {
+        c.fail(field, format!("`{name}`: ECS's capacity provider is `{upper}`, in capitals"));
+    } else if !own.contains(&name) {
+        let lower = name.to_ascii_lowercase();
+        let reserved = ["aws", "ecs", "fargate"].into_iter().find(|p| lower.starts_with(p));
+        c.check(reserved.is_none(), field, || {
+            format!(
+                "`{name}` is not FARGATE or FARGATE_SPOT, and names of the account's own capacity providers \
+                 cannot start with `{}`",
+                reserved.unwrap_or_default()
+            )
+        });
+        crate::checks::name(
+            c,
+            field,
+            name,
+            255,
+            |ch| ch.is_ascii_alphanumeric() || "-_".contains(ch),
+            "letters, digits, hyphens and underscores",
+        );
     }
 }
 

@@ -87,6 +87,11 @@ pub struct Cluster {
     /// Tags.
     #[builder(default)]
     pub tags: BTreeMap<String, String>,
+    /// Accepts a Kubernetes version the AWS catalog does not
+    /// hold, saying why (the catalog is older than what EKS offers
+    /// now); see [`crate::catalog`]. Not sent to AWS.
+    #[builder(into)]
+    pub catalog_override: Option<crate::catalog::CatalogOverride>,
 }
 
 /// A control plane log type.
@@ -176,6 +181,8 @@ impl Resource for Cluster {
         }
     }
     fn validate(&self, c: &mut Checks) {
+        use crate::catalog;
+        let mut cat = catalog::Scope::new(self.catalog_override.as_ref());
         check_name(c, "name", &self.name, 100);
         if let Some(v) = &self.version {
             match parse_major_minor(v) {
@@ -185,12 +192,12 @@ impl Resource for Cluster {
                         "`{v}` is not a Kubernetes version of the form major.minor (like `1.32`); EKS picks the patch"
                     ),
                 ),
-                Some((major, minor)) => {
-                    let today = time::OffsetDateTime::now_utc().date();
-                    if let Some(why) = super::calendar::unsupported(major, minor, today) {
-                        c.fail("version", why);
-                    }
-                }
+                Some((major, minor)) => match catalog::kubernetes::check(&format!("{major}.{minor}"), catalog::today())
+                {
+                    Ok(()) => {}
+                    Err(Ok(why)) => c.fail("version", why),
+                    Err(Err(miss)) => cat.report(c, "version", Some(miss)),
+                },
             }
         }
         c.check(self.subnet_ids.len() >= 2, "subnetIds", || {
@@ -215,6 +222,7 @@ impl Resource for Cluster {
                 c.fail("enabledClusterLogTypes", format!("`{}` is listed twice", l.as_str()));
             }
         }
+        cat.finish(c);
     }
 }
 

@@ -9,7 +9,6 @@
 //! come from resources declared elsewhere in the program.
 
 mod addon;
-mod calendar;
 mod cluster;
 mod nodegroup;
 

@@ -99,6 +99,11 @@ pub struct NodeGroup {
     /// Tags.
     #[builder(default)]
     pub tags: BTreeMap<String, String>,
+    /// Accepts EC2 instance types the AWS catalog does not
+    /// hold, saying why (the catalog is older than what EC2 offers
+    /// now); see [`crate::catalog`]. Not sent to AWS.
+    #[builder(into)]
+    pub catalog_override: Option<crate::catalog::CatalogOverride>,
 }
 
 /// On-demand or Spot instances.
@@ -210,8 +215,13 @@ impl Resource for NodeGroup {
         c.check(!self.instance_types.is_empty(), "instanceTypes", || {
             "a node group needs at least one instance type".into()
         });
+        let mut cat = crate::catalog::Scope::new(self.catalog_override.as_ref());
         for (n, t) in self.instance_types.iter().enumerate() {
-            c.check(t.contains('.'), "instanceTypes", || format!("`{t}` is not an instance type (like `m6i.large`)"));
+            if t.contains('.') {
+                cat.report(c, "instanceTypes", crate::catalog::node_types::check(t));
+            } else {
+                c.fail("instanceTypes", format!("`{t}` is not an instance type (like `m6i.large`)"));
+            }
             if self.instance_types[..n].contains(t) {
                 c.fail("instanceTypes", format!("`{t}` is listed twice"));
             }
@@ -221,6 +231,7 @@ impl Resource for NodeGroup {
             c.check((1..=16384).contains(&d), "diskSize", || format!("`{d}` GiB is outside 1..=16384"));
         }
         c.check(self.taints.len() <= 50, "taints", || format!("{} taints given; at most 50", self.taints.len()));
+        cat.finish(c);
     }
 }
 

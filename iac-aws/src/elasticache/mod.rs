@@ -5,8 +5,9 @@
 //! SubnetGroup ◄── ReplicationGroup ──► ParameterGroup
 //! ```
 //!
-//! ElastiCache stores names and ids in lowercase, so this crate refuses
-//! uppercase ones at preview rather than showing a change on every refresh.
+//! ElastiCache stores names and ids in lowercase: this crate accepts
+//! capitals and lowercases the names itself, as ElastiCache will answer
+//! them, so a refresh shows no change.
 //! A parameter group's replacement creates the new group first, so the
 //! replication groups using it can move over before the old one is deleted
 //! (AWS refuses to delete a group in use); since names are unique, change
@@ -116,17 +117,18 @@ pub(crate) async fn update_tags(
     Ok(())
 }
 
-/// An ElastiCache name: `max` characters at most of lowercase letters,
-/// digits and hyphens (AWS lowercases whatever it is given), no two hyphens
-/// in a row nor a trailing one; starting with a letter when `letter_first`.
+/// An ElastiCache name: `max` characters at most of letters, digits and
+/// hyphens, no two hyphens in a row nor a trailing one; starting with a
+/// letter when `letter_first`. ElastiCache accepts capitals and stores the
+/// name in lowercase, so the resources' inputs hold it lowercased.
 pub(crate) fn check_name(c: &mut Checks, field: &str, value: &str, max: usize, letter_first: bool) {
     crate::checks::name(
         c,
         field,
         value,
         max,
-        |ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-',
-        "lowercase letters, digits and hyphens only (ElastiCache stores names in lowercase)",
+        |ch| ch.is_ascii_alphanumeric() || ch == '-',
+        "letters, digits and hyphens only",
     );
     if letter_first {
         c.check(value.starts_with(|ch: char| ch.is_ascii_alphabetic()), field, || {

@@ -74,6 +74,11 @@ pub struct ParameterGroup {
     /// Tags.
     #[builder(default)]
     pub tags: BTreeMap<String, String>,
+    /// Accepts parameter names the AWS catalog does not
+    /// hold, saying why (the catalog is older than what ElastiCache offers
+    /// now); see [`crate::catalog`]. Not sent to AWS.
+    #[builder(into)]
+    pub catalog_override: Option<crate::catalog::CatalogOverride>,
 }
 
 /// Outputs of a [`ParameterGroup`].
@@ -93,7 +98,7 @@ impl Resource for ParameterGroup {
     }
     fn inputs(&self) -> Expr {
         props([
-            ("name", Value::from(self.name.as_str()).into()),
+            ("name", Value::from(self.name.to_ascii_lowercase()).into()),
             ("family", Value::from(self.family.as_str()).into()),
             ("description", Value::from(self.description.as_str()).into()),
             ("parameters", Value::from(self.parameters.clone()).into()),
@@ -116,11 +121,14 @@ impl Resource for ParameterGroup {
         c.check(!self.description.is_empty() && self.description.len() <= 255, "description", || {
             "a description of 1 to 255 characters is required".into()
         });
+        let mut cat = crate::catalog::Scope::new(self.catalog_override.as_ref());
         for (k, v) in &self.parameters {
             c.check(!k.is_empty() && !v.is_empty(), "parameters", || {
                 format!("`{k}` = `{v}`: names and values cannot be empty (remove a parameter to reset it)")
             });
+            cat.report(c, "parameters", crate::catalog::parameters::check(&self.family, k));
         }
+        cat.finish(c);
     }
 }
 

@@ -156,6 +156,11 @@ pub struct ReplicationGroup {
     /// Tags.
     #[builder(default)]
     pub tags: BTreeMap<String, String>,
+    /// Accepts an engine version or node type the AWS catalog does not
+    /// hold, saying why (the catalog is older than what ElastiCache offers
+    /// now); see [`crate::catalog`]. Not sent to AWS.
+    #[builder(into)]
+    pub catalog_override: Option<crate::catalog::CatalogOverride>,
 }
 
 /// Outputs of a [`ReplicationGroup`].
@@ -189,7 +194,7 @@ impl Resource for ReplicationGroup {
         // Whatever the program passed, the token is stored sealed.
         let token = self.auth_token.as_ref().map_or(Expr::Value(Value::Null), |t| Expr::Secret(Box::new(t.to_expr())));
         props([
-            ("id", Value::from(self.id.as_str()).into()),
+            ("id", Value::from(self.id.to_ascii_lowercase()).into()),
             ("description", Value::from(self.description.as_str()).into()),
             ("engineVersion", Value::from(self.engine_version.as_str()).into()),
             ("nodeType", Value::from(self.node_type.as_str()).into()),
@@ -227,8 +232,14 @@ impl Resource for ReplicationGroup {
         c.check(is_redis7(&self.engine_version), "engineVersion", || {
             format!("`{}` is not a Redis 7 version (like 7.0 or 7.1)", self.engine_version)
         });
+        let mut cat = crate::catalog::Scope::new(self.catalog_override.as_ref());
+        if is_redis7(&self.engine_version) {
+            cat.report(c, "engineVersion", crate::catalog::engine_versions::check("redis", &self.engine_version));
+        }
         if let Err(why) = check_node_type(&self.node_type) {
             c.fail("nodeType", format!("`{}`: {why}", self.node_type));
+        } else {
+            cat.report(c, "nodeType", crate::catalog::instance_classes::check("elasticache", &self.node_type));
         }
         let replicas = self.cluster_mode.replicas();
         match self.cluster_mode {
@@ -280,6 +291,7 @@ impl Resource for ReplicationGroup {
                 c.fail("snapshotWindow", format!("`{w}`: {why}"));
             }
         }
+        cat.finish(c);
     }
 }
 

@@ -63,7 +63,7 @@ impl Resource for SubnetGroup {
     }
     fn inputs(&self) -> Expr {
         props([
-            ("name", Value::from(self.name.as_str()).into()),
+            ("name", Value::from(self.name.to_ascii_lowercase()).into()),
             ("description", Value::from(self.description.as_str()).into()),
             ("subnetIds", list_expr(&self.subnet_ids)),
             ("tags", Value::from(self.tags.clone()).into()),

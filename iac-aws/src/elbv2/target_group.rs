@@ -28,8 +28,14 @@ pub(crate) const TYPE: &str = "aws:elbv2:TargetGroup";
 pub static SCHEMA: Schema = Schema {
     replace_on: &["name", "port", "protocol", "vpcId", "targetType"],
     taggable: true,
+    graph_check: Some(check_names),
     ..Schema::new(TYPE, "aws")
 };
+
+/// Target group names are unique per account and region.
+fn check_names(g: &iac_core::graph::Graph, out: &mut Vec<iac_core::Diagnostic>) {
+    crate::checks::unique_names(g, TYPE, "name", false, out);
+}
 
 /// What a target group's targets are.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -89,6 +89,11 @@ pub struct Function {
     /// Tags.
     #[builder(default)]
     pub tags: BTreeMap<String, String>,
+    /// Accepts a runtime the AWS catalog does not
+    /// hold, saying why (the catalog is older than what Lambda offers
+    /// now); see [`crate::catalog`]. Not sent to AWS.
+    #[builder(into)]
+    pub catalog_override: Option<crate::catalog::CatalogOverride>,
 }
 
 /// Outputs of a [`Function`].
@@ -177,9 +182,17 @@ impl Resource for Function {
             "letters, digits, hyphens and underscores",
         );
         c.check(!self.handler.is_empty(), "handler", || "an entry point is required (like index.handler)".into());
-        c.check(Runtime::values().contains(&self.runtime.as_str()), "runtime", || {
-            format!("`{}` is not a Lambda runtime (like python3.12 or nodejs20.x)", self.runtime)
-        });
+        let mut cat = crate::catalog::Scope::new(self.catalog_override.as_ref());
+        if Runtime::values().contains(&self.runtime.as_str()) {
+            match crate::catalog::lambda_runtimes::check(&self.runtime, crate::catalog::today()) {
+                Ok(()) => {}
+                Err(Ok(why)) => cat.report_dated(c, "runtime", Some(why)),
+                Err(Err(miss)) => cat.report(c, "runtime", Some(miss)),
+            }
+        } else {
+            c.fail("runtime", format!("`{}` is not a Lambda runtime (like python3.12 or nodejs20.x)", self.runtime));
+        }
+        cat.finish(c);
         c.check((128..=10_240).contains(&self.memory_size), "memorySize", || {
             format!("{} MB: between 128 and 10240", self.memory_size)
         });

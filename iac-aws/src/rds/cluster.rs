@@ -41,6 +41,7 @@ pub static SCHEMA: Schema = Schema {
     delete_before_replace: true,
     taggable: true,
     computed_on_update: &["masterUserSecretArn"],
+    graph_check: Some(super::check_graph),
     ..Schema::new(TYPE, "aws")
 };
 
@@ -136,6 +137,11 @@ pub struct DbCluster {
     /// Tags.
     #[builder(default)]
     pub tags: BTreeMap<String, String>,
+    /// Accepts an engine version the AWS catalog does not hold, saying why
+    /// (the catalog is older than what Aurora offers now); see
+    /// [`crate::catalog`]. Not sent to AWS.
+    #[builder(into)]
+    pub catalog_override: Option<crate::catalog::CatalogOverride>,
 }
 
 /// Outputs of a [`DbCluster`].
@@ -239,6 +245,12 @@ impl Resource for DbCluster {
         if let Some(s) = &self.final_snapshot_identifier {
             check_identifier(c, "finalSnapshotIdentifier", s);
         }
+        super::check_master_password(c, &self.engine, &self.master_password);
+        let mut cat = crate::catalog::Scope::new(self.catalog_override.as_ref());
+        if let Some(v) = &self.engine_version {
+            cat.report(c, "engineVersion", crate::catalog::engine_versions::check(&self.engine, v));
+        }
+        cat.finish(c);
     }
 }
 

@@ -10,8 +10,8 @@ use iac_core::{props, Checks, Diagnostic, Expr, Graph, Input, Output, Resource, 
 
 use super::instance::{describe, wait_available};
 use super::{
-    aurora_offers, check_class, check_identifier, check_monitoring, check_pi_retention, has_identity, rds_tags,
-    tag_pairs, update_tags, AURORA_ENGINES,
+    check_class, check_identifier, check_monitoring, check_pi_retention, has_identity, rds_tags, tag_pairs,
+    update_tags, AURORA_ENGINES,
 };
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
@@ -116,6 +116,11 @@ pub struct DbClusterInstance {
     /// Tags.
     #[builder(default)]
     pub tags: BTreeMap<String, String>,
+    /// Accepts an instance class the AWS catalog does not hold, saying why
+    /// (the catalog is older than what Aurora offers now); see
+    /// [`crate::catalog`]. Not sent to AWS.
+    #[builder(into)]
+    pub catalog_override: Option<crate::catalog::CatalogOverride>,
 }
 
 /// Outputs of a [`DbClusterInstance`].
@@ -164,20 +169,17 @@ impl Resource for DbClusterInstance {
         c.check(AURORA_ENGINES.contains(&self.engine.as_str()), "engine", || {
             format!("`{}` is not an Aurora engine; one of {}", self.engine, AURORA_ENGINES.join(", "))
         });
+        let mut cat = crate::catalog::Scope::new(self.catalog_override.as_ref());
         if check_class(c, "instanceClass", &self.instance_class) {
-            c.check(aurora_offers(&self.instance_class), "instanceClass", || {
-                format!(
-                    "Aurora does not offer `{}`; use db.serverless, db.t3/t4g.medium or larger, or a memory-optimised \
-                     class (db.r6g.large, …)",
-                    self.instance_class
-                )
-            });
+            let miss = crate::catalog::instance_classes::check(&self.engine, &self.instance_class);
+            cat.report(c, "instanceClass", miss);
         }
         if let Some(t) = self.promotion_tier {
             c.check((0..=15).contains(&t), "promotionTier", || format!("{t}: between 0 and 15"));
         }
         check_pi_retention(c, self.performance_insights_retention_period);
         check_monitoring(c, self.monitoring_interval, self.monitoring_role_arn.is_some());
+        cat.finish(c);
     }
 }
 

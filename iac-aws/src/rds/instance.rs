@@ -9,10 +9,11 @@ use iac_core::provider::*;
 use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value};
 
 use super::{
-    check_class, check_db_name, check_identifier, check_monitoring, check_pi_retention, check_retention,
-    check_username, has_identity, rds_tags, tag_pairs, update_tags, version_like, MasterPassword, AURORA_ENGINES,
-    INSTANCE_ENGINES,
+    check_class, check_db_name, check_identifier, check_master_password, check_monitoring, check_pi_retention,
+    check_retention, check_username, has_identity, rds_tags, tag_pairs, update_tags, version_like, MasterPassword,
+    AURORA_ENGINES, INSTANCE_ENGINES,
 };
+use crate::catalog::{self, CatalogOverride};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
@@ -42,6 +43,7 @@ pub static SCHEMA: Schema = Schema {
     delete_before_replace: true,
     taggable: true,
     computed_on_update: &["masterUserSecretArn"],
+    graph_check: Some(super::check_graph),
     ..Schema::new(TYPE, "aws")
 };
 
@@ -181,6 +183,11 @@ pub struct DbInstance {
     /// Tags.
     #[builder(default)]
     pub tags: BTreeMap<String, String>,
+    /// Accepts an engine version, instance class or zone the AWS catalog
+    /// does not hold (it is older than what RDS offers now), saying why;
+    /// see [`crate::catalog`]. Not sent to AWS.
+    #[builder(into)]
+    pub catalog_override: Option<CatalogOverride>,
 }
 
 /// Outputs of a [`DbInstance`].
@@ -353,6 +360,18 @@ impl Resource for DbInstance {
         if let Some(s) = &self.final_snapshot_identifier {
             check_identifier(c, "finalSnapshotIdentifier", s);
         }
+        if !self.is_replica() {
+            check_master_password(c, &self.engine, &self.master_password);
+        }
+        let mut cat = catalog::Scope::new(self.catalog_override.as_ref());
+        if let Some(v) = &self.engine_version {
+            cat.report(c, "engineVersion", catalog::engine_versions::check(&self.engine, v));
+        }
+        cat.report(c, "instanceClass", catalog::instance_classes::check(&self.engine, &self.instance_class));
+        if let Some(z) = &self.availability_zone {
+            cat.report(c, "availabilityZone", catalog::regions::check_zone(z));
+        }
+        cat.finish(c);
     }
 }
 

@@ -283,3 +283,186 @@ pub(crate) fn check_monitoring(c: &mut Checks, interval: i32, role: bool) {
         format!("enhanced monitoring every {interval} s needs a monitoring role")
     });
 }
+
+/// A master password the program gives (a plain or secret config value
+/// known at preview): the length the engine takes and only the characters
+/// RDS allows (printable ASCII but `/`, `'`, `"`, `@` and space). Checked
+/// in memory; the message never holds the password.
+pub(crate) fn check_master_password(c: &mut Checks, engine: &str, password: &MasterPassword) {
+    let MasterPassword::Given(p) = password else { return };
+    let Some(p) = crate::checks::known_str(p) else { return };
+    let max = if engine.contains("mysql") || engine == "mariadb" {
+        41
+    } else if engine.starts_with("oracle") {
+        30
+    } else {
+        128
+    };
+    let len = p.chars().count();
+    c.check((8..=max).contains(&len), "masterPassword", || {
+        format!("the password is {len} characters; {engine} takes 8 to {max}")
+    });
+    let bad: Vec<String> = ['/', '\'', '"', '@', ' ']
+        .into_iter()
+        .filter(|ch| p.contains(*ch))
+        .map(|ch| if ch == ' ' { "space".to_owned() } else { format!("`{ch}`") })
+        .collect();
+    let other = p.chars().any(|ch| !ch.is_ascii_graphic() && ch != ' ');
+    c.check(bad.is_empty() && !other, "masterPassword", || {
+        let mut what = bad.join(", ");
+        if other {
+            what.push_str(if what.is_empty() { "a character that is not printable ASCII" } else { " and non-ASCII" });
+        }
+        format!(
+            "the password holds {what}; RDS takes printable ASCII except /, ', \", @ and space \
+             (the password itself is not shown)"
+        )
+    });
+}
+
+/// The source instance of a replica declared in the program, by reference
+/// or by identifier.
+fn replica_source<'g>(
+    g: &'g iac_core::graph::Graph,
+    d: &iac_core::graph::Declaration,
+) -> Option<&'g iac_core::graph::Declaration> {
+    let source = match d.input("replicateSourceDb")? {
+        Expr::Ref { urn, .. } => g.resources.get(urn),
+        Expr::Value(v) => {
+            let id = v.as_str()?;
+            g.resources.values().find(|s| {
+                s.type_token == instance::TYPE && s.plain_input("identifier").and_then(Value::as_str) == Some(id)
+            })
+        }
+        _ => None,
+    };
+    source.filter(|s| s.type_token == instance::TYPE)
+}
+
+/// Checks across instances: a read replica's source must keep automated
+/// backups (RDS creates replicas only of instances with a backup retention
+/// of 1 day or more), and the replica runs the source's engine.
+pub(crate) fn check_replicas(g: &iac_core::graph::Graph, out: &mut Vec<iac_core::Diagnostic>) {
+    for d in g.resources.values().filter(|d| d.type_token == instance::TYPE) {
+        let Some(src) = replica_source(g, d) else { continue };
+        let mut fail = |field: &str, message: String| {
+            out.push(iac_core::Diagnostic {
+                urn: d.urn.clone(),
+                type_token: instance::TYPE.into(),
+                field: field.into(),
+                message,
+            })
+        };
+        if src.plain_input("backupRetentionPeriod").and_then(Value::as_i64) == Some(0) {
+            fail(
+                "replicateSourceDb",
+                format!(
+                    "its source `{}` keeps no automated backups (backupRetentionPeriod 0); RDS creates read \
+                     replicas only of instances with backups on: set the source's retention to 1 day or more",
+                    src.urn
+                ),
+            );
+        }
+        let engine =
+            |r: &iac_core::graph::Declaration| r.plain_input("engine").and_then(Value::as_str).map(str::to_owned);
+        if let (Some(a), Some(b)) = (engine(d), engine(src)) {
+            if a != b {
+                fail("engine", format!("`{a}` differs from its source `{}`'s engine `{b}`", src.urn));
+            }
+        }
+    }
+}
+
+/// The parameter group family of an engine version (`postgres` `15.18`
+/// → `postgres15`, `aurora-postgresql` `16` → `aurora-postgresql16`,
+/// `mysql` `8.0.40` → `mysql8.0`), for the engines whose rule is known.
+pub(crate) fn family_of(engine: &str, version: &str) -> Option<String> {
+    let mut parts = version.split('.');
+    let major = parts.next().filter(|m| !m.is_empty() && m.chars().all(|c| c.is_ascii_digit()))?;
+    match engine {
+        "postgres" | "aurora-postgresql" => Some(format!("{engine}{major}")),
+        "mysql" => Some(format!("mysql{major}.{}", parts.next()?)),
+        "aurora-mysql" => Some(format!("aurora-mysql{major}.{}", parts.next()?)),
+        _ => None,
+    }
+}
+
+/// A parameter group declared in the program must be of the family of the
+/// engine version using it (RDS refuses `postgres14` parameters for a
+/// PostgreSQL 15 instance).
+pub(crate) fn check_group_families(g: &iac_core::graph::Graph, out: &mut Vec<iac_core::Diagnostic>) {
+    for (ty, field, group_ty) in [
+        (instance::TYPE, "parameterGroupName", parameter_group::INSTANCE_TYPE),
+        (cluster::TYPE, "clusterParameterGroupName", parameter_group::CLUSTER_TYPE),
+    ] {
+        for d in g.resources.values().filter(|d| d.type_token == ty) {
+            let Some(Expr::Ref { urn, .. }) = d.input(field) else { continue };
+            let Some(pg) = g.resources.get(urn).filter(|r| r.type_token == group_ty) else { continue };
+            let s =
+                |r: &iac_core::graph::Declaration, k: &str| r.plain_input(k).and_then(Value::as_str).map(str::to_owned);
+            let (Some(engine), Some(version), Some(family)) = (s(d, "engine"), s(d, "engineVersion"), s(pg, "family"))
+            else {
+                continue;
+            };
+            if let Some(want) = family_of(&engine, &version) {
+                if want != family {
+                    out.push(iac_core::Diagnostic {
+                        urn: d.urn.clone(),
+                        type_token: ty.into(),
+                        field: field.into(),
+                        message: format!(
+                            "`{}` is of family `{family}`, but {engine} {version} takes family `{want}`",
+                            pg.urn
+                        ),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// The checks across RDS resources of a program (replicas and their
+/// sources, parameter group families), run once.
+pub(crate) fn check_graph(g: &iac_core::graph::Graph, out: &mut Vec<iac_core::Diagnostic>) {
+    check_replicas(g, out);
+    check_group_families(g, out);
+    // RDS stores identifiers in lowercase.
+    crate::checks::unique_names(g, instance::TYPE, "identifier", true, out);
+    crate::checks::unique_names(g, cluster::TYPE, "identifier", true, out);
+}
+
+#[cfg(test)]
+mod catalog_checks {
+    use super::*;
+
+    #[test]
+    fn master_passwords_are_checked_without_being_shown() {
+        let given = |p: &str| MasterPassword::Given(Input::Value(p.to_owned()));
+        let problems = |engine: &str, p: &str| {
+            let mut c = Checks::default();
+            check_master_password(&mut c, engine, &given(p));
+            c.into_problems()
+        };
+        assert!(problems("postgres", "a-Good_pass#1").is_empty());
+        let p = problems("postgres", "sec/ret@pass word");
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].1.contains("`/`, `@`, space") && !p[0].1.contains("sec/ret"), "{p:?}");
+        assert!(problems("postgres", "short").iter().any(|(_, m)| m.contains("5 characters") && !m.contains("short")));
+        assert!(!problems("mysql", &"x".repeat(42)).is_empty());
+        assert!(problems("postgres", &"x".repeat(42)).is_empty());
+        assert!(!problems("postgres", "pass\u{e9}word1").is_empty());
+        // A managed password is not the program's to check.
+        let mut c = Checks::default();
+        check_master_password(&mut c, "postgres", &MasterPassword::default());
+        assert!(c.into_problems().is_empty());
+    }
+
+    #[test]
+    fn families_follow_engine_versions() {
+        assert_eq!(family_of("postgres", "15.18").as_deref(), Some("postgres15"));
+        assert_eq!(family_of("aurora-postgresql", "16").as_deref(), Some("aurora-postgresql16"));
+        assert_eq!(family_of("mysql", "8.0.40").as_deref(), Some("mysql8.0"));
+        assert_eq!(family_of("aurora-mysql", "8.0.mysql_aurora.3.10.0").as_deref(), Some("aurora-mysql8.0"));
+        assert_eq!(family_of("oracle-ee", "19"), None);
+    }
+}

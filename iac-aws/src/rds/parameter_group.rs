@@ -108,6 +108,10 @@ pub struct DbParameterGroup {
     /// Tags.
     #[builder(default)]
     pub tags: BTreeMap<String, String>,
+    /// Accepts parameter names the AWS catalog does not hold for the
+    /// family, saying why; see [`crate::catalog`]. Not sent to AWS.
+    #[builder(into)]
+    pub catalog_override: Option<crate::catalog::CatalogOverride>,
 }
 
 /// A DB cluster parameter group (for an Aurora `DbCluster`).
@@ -139,6 +143,10 @@ pub struct DbClusterParameterGroup {
     /// Tags.
     #[builder(default)]
     pub tags: BTreeMap<String, String>,
+    /// Accepts parameter names the AWS catalog does not hold for the
+    /// family, saying why; see [`crate::catalog`]. Not sent to AWS.
+    #[builder(into)]
+    pub catalog_override: Option<crate::catalog::CatalogOverride>,
 }
 
 /// Outputs of a parameter group.
@@ -174,16 +182,26 @@ fn group_inputs(
     ])
 }
 
-fn validate_group(c: &mut Checks, name: &str, family: &str, description: &str, parameters: &[Parameter]) {
+fn validate_group(
+    c: &mut Checks,
+    name: &str,
+    family: &str,
+    description: &str,
+    parameters: &[Parameter],
+    over: Option<&crate::catalog::CatalogOverride>,
+) {
     check_group_name(c, "name", name);
     c.check(!family.is_empty(), "family", || "must not be empty (like postgres16)".into());
     c.check(!description.is_empty(), "description", || "must not be empty".into());
+    let mut cat = crate::catalog::Scope::new(over);
     for (n, p) in parameters.iter().enumerate() {
         c.check(!p.name.is_empty(), "parameters", || format!("parameter {n} has no name"));
         if parameters[..n].iter().any(|o| o.name == p.name) {
             c.fail("parameters", format!("`{}` is set twice", p.name));
         }
+        cat.report(c, "parameters", crate::catalog::parameters::check(family, &p.name));
     }
+    cat.finish(c);
 }
 
 impl Resource for DbParameterGroup {
@@ -198,7 +216,14 @@ impl Resource for DbParameterGroup {
         ParameterGroupOutputs { name: Output::from_ref(urn, "id"), arn: Output::from_ref(urn, "arn") }
     }
     fn validate(&self, c: &mut Checks) {
-        validate_group(c, &self.name, &self.family, &self.description, &self.parameters);
+        validate_group(
+            c,
+            &self.name,
+            &self.family,
+            &self.description,
+            &self.parameters,
+            self.catalog_override.as_ref(),
+        );
     }
 }
 
@@ -214,7 +239,14 @@ impl Resource for DbClusterParameterGroup {
         ParameterGroupOutputs { name: Output::from_ref(urn, "id"), arn: Output::from_ref(urn, "arn") }
     }
     fn validate(&self, c: &mut Checks) {
-        validate_group(c, &self.name, &self.family, &self.description, &self.parameters);
+        validate_group(
+            c,
+            &self.name,
+            &self.family,
+            &self.description,
+            &self.parameters,
+            self.catalog_override.as_ref(),
+        );
         c.check(self.family.starts_with("aurora"), "family", || {
             format!("`{}` is not an Aurora family (like aurora-postgresql16)", self.family)
         });

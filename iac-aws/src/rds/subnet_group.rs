@@ -62,7 +62,7 @@ impl Resource for DbSubnetGroup {
     }
     fn inputs(&self) -> Expr {
         props([
-            ("name", Value::from(self.name.as_str()).into()),
+            ("name", Value::from(self.name.to_ascii_lowercase()).into()),
             ("description", Value::from(self.description.as_str()).into()),
             ("subnetIds", list_expr(&self.subnet_ids)),
             ("tags", Value::from(self.tags.clone()).into()),
@@ -77,13 +77,12 @@ impl Resource for DbSubnetGroup {
     }
     fn validate(&self, c: &mut Checks) {
         let n = &self.name;
-        let ok = !n.is_empty()
-            && n.len() <= 255
-            && n.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || " ._-".contains(ch));
-        c.check(ok, "name", || {
-            format!("`{n}`: 1–255 lower-case letters, digits, spaces, periods, underscores and hyphens")
-        });
-        c.check(n != "default", "name", || "`default` is RDS's own group".into());
+        // RDS accepts capitals and stores the name in lowercase; the inputs
+        // hold it lowercased, as RDS will answer it.
+        let ok =
+            !n.is_empty() && n.len() <= 255 && n.chars().all(|ch| ch.is_ascii_alphanumeric() || " ._-".contains(ch));
+        c.check(ok, "name", || format!("`{n}`: 1–255 letters, digits, spaces, periods, underscores and hyphens"));
+        c.check(!n.eq_ignore_ascii_case("default"), "name", || "`default` is RDS's own group".into());
         c.check(!self.description.is_empty(), "description", || "must not be empty".into());
         c.check(self.subnet_ids.len() >= 2, "subnetIds", || {
             format!(

@@ -206,6 +206,7 @@ impl LifecycleRule {
             [(&self.transitions, "transitions"), (&self.noncurrent_transitions, "noncurrentTransitions")]
         {
             let mut last = -1;
+            let mut infrequent: Option<(StorageClass, i32)> = None;
             for t in list {
                 let f = format!("{field}.{what}");
                 c.check(t.storage_class != StorageClass::Standard, &f, || {
@@ -225,6 +226,23 @@ impl LifecycleRule {
                 c.check(t.days > last, &f, || {
                     format!("rule `{}`: transitions must be in increasing days ({} after {last})", self.id, t.days)
                 });
+                // S3 keeps objects at least 30 days in Standard-IA or One
+                // Zone-IA before a later transition takes them on.
+                if let Some((ia, at)) = infrequent {
+                    c.check(t.days >= at + 30, &f, || {
+                        format!(
+                            "rule `{}`: {} at {} days is less than 30 days after {} at {at}; S3 needs {} days or more",
+                            self.id,
+                            t.storage_class.as_str(),
+                            t.days,
+                            ia.as_str(),
+                            at + 30
+                        )
+                    });
+                }
+                if matches!(t.storage_class, StorageClass::StandardIa | StorageClass::OnezoneIa) {
+                    infrequent = Some((t.storage_class, t.days));
+                }
                 last = t.days;
             }
         }
@@ -485,7 +503,30 @@ mod tests {
             .expiration_days(3)
             .build();
         let p = problems(|c| validate_rules(&[bad, ok], c));
-        assert_eq!(p.len(), 4, "{p:#?}");
+        assert_eq!(p.len(), 5, "{p:#?}");
+    }
+
+    #[test]
+    fn lifecycle_transitions_after_infrequent_access_wait_30_days() {
+        let rule = |ia: i32, then: i32, class: StorageClass| {
+            LifecycleRule::builder()
+                .id("r")
+                .transitions(vec![Transition::after(ia, StorageClass::StandardIa), Transition::after(then, class)])
+                .build()
+        };
+        assert!(problems(|c| validate_rules(&[rule(30, 60, StorageClass::Glacier)], c)).is_empty());
+        let p = problems(|c| validate_rules(&[rule(30, 45, StorageClass::Glacier)], c));
+        assert_eq!(p.len(), 1, "{p:#?}");
+        assert!(p[0].contains("GLACIER at 45 days is less than 30 days after STANDARD_IA at 30; S3 needs 60"), "{p:?}");
+        assert_eq!(problems(|c| validate_rules(&[rule(40, 69, StorageClass::DeepArchive)], c)).len(), 1);
+        let nc = LifecycleRule::builder()
+            .id("n")
+            .noncurrent_transitions(vec![
+                Transition::after(30, StorageClass::OnezoneIa),
+                Transition::after(31, StorageClass::GlacierIr),
+            ])
+            .build();
+        assert_eq!(problems(|c| validate_rules(&[nc], c)).len(), 1);
     }
 
     #[test]

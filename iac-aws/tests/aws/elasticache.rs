@@ -408,12 +408,11 @@ async fn bad_cache_inputs_are_refused_at_preview() {
     let Error::Invalid(diags) = &err else { panic!("expected validation errors, got {err}") };
     let text = err.to_string();
     for (resource, field, what) in [
-        ("bad-subnets", "name", "lowercase letters, digits and hyphens"),
+        ("bad-subnets", "name", "letters, digits and hyphens only"),
         ("bad-subnets", "subnetIds", "at least one subnet"),
         ("old-params", "name", "start with a letter"),
         ("old-params", "family", "redis99"),
         ("old-params", "description", "description"),
-        ("bad-rg", "id", "lowercase"),
         ("bad-rg", "id", "two hyphens"),
         ("bad-rg", "engineVersion", "Redis 7"),
         ("bad-rg", "nodeType", "start with `cache.`"),

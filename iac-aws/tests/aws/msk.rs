@@ -50,7 +50,7 @@ fn kafka(s: &Stack, x: Kafka) {
         "events",
         Cluster::builder()
             .name(x.name)
-            .kafka_version("3.6.0")
+            .kafka_version("3.8.x")
             .broker_count(x.brokers)
             .instance_type("kafka.m7g.large")
             .client_subnets(subnets)

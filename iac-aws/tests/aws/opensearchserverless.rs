@@ -276,7 +276,7 @@ async fn bad_opensearch_inputs_are_refused_at_preview() {
         ("access", "needs a `Principal` list"),
         ("uncovered", "has no rule for collection/docs"),
         ("wrong-kind", "not an encryption policy"),
-        ("bad-name", "3–64 lowercase letters"),
+        ("bad-name", "3–32 characters"),
     ] {
         assert!(
             diags.iter().any(|d| d.to_string().contains(resource) && d.to_string().contains(what)),

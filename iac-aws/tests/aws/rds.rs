@@ -342,7 +342,7 @@ fn aurora(s: &Stack, x: Aurora) {
         DbCluster::builder()
             .identifier(x.identifier)
             .engine("aurora-postgresql")
-            .engine_version("16.4")
+            .engine_version("16.8")
             .database_name("ledger")
             .username("ledger_admin")
             .subnet_group_name(group.name.clone())
@@ -511,7 +511,7 @@ async fn aurora_serverless_v2_cluster_instances_and_proxy() {
 async fn bad_database_inputs_are_refused_at_preview_with_every_problem() {
     let h = Harness::new();
     let s = h.session("bad-rds", |s| {
-        s.add("group", DbSubnetGroup::builder().name("Has Capitals").subnet_ids(vec!["subnet-1".into()]).build());
+        s.add("group", DbSubnetGroup::builder().name("has/slash").subnet_ids(vec!["subnet-1".into()]).build());
         s.add("params", DbParameterGroup::builder().name("1-starts-with-digit").family("postgres16").build());
         s.add(
             "db",
@@ -585,7 +585,7 @@ async fn bad_database_inputs_are_refused_at_preview_with_every_problem() {
     let Error::Invalid(diags) = &err else { panic!("expected validation errors, got {err}") };
     let text = err.to_string();
     for (resource, what) in [
-        ("group", "lower-case"),
+        ("group", "`has/slash`: 1–255 letters, digits, spaces, periods, underscores and hyphens"),
         ("group", "two Availability Zones"),
         ("params", "starting with a letter"),
         ("db", "doubled hyphen"),
@@ -599,7 +599,7 @@ async fn bad_database_inputs_are_refused_at_preview_with_every_problem() {
         ("cluster", "steps of 0.5"),
         ("cluster", "above maxCapacity"),
         ("cluster", "between 1 and 35"),
-        ("member", "Aurora does not offer `db.t3.micro`"),
+        ("member", "`db.t3.micro` is not an instance class Aurora offers"),
         ("serverless-member", "differs from its cluster `provisioned`'s engine `aurora-mysql`"),
         ("serverless-member", "db.serverless needs Serverless v2 scaling"),
         ("proxy", "not a valid identifier"),

@@ -237,12 +237,11 @@ impl EcsService {
         let mut load_balancers = Vec::new();
         let mut target_group_arn_suffix = None;
         if let Some(route) = &args.route {
-            // Target group names are at most 32 characters.
-            let tg_name: String = format!("{full}-tg").chars().take(32).collect();
+            let tg_name = short_name(&format!("{full}-tg"), 32);
             let tg = c.add(
                 "tg",
                 TargetGroup::builder()
-                    .name(tg_name.trim_end_matches('-'))
+                    .name(tg_name)
                     .port(args.port)
                     .vpc_id(args.vpc_id.as_string())
                     .health_check(HealthCheck::builder().path(args.health_check_path.clone()).build())
@@ -311,5 +310,34 @@ impl EcsService {
             );
         }
         EcsService { name: service.name.clone(), target_group_arn_suffix, security_group_id: sg.id.clone(), log_group }
+    }
+}
+
+/// `name` if it fits in `max` characters; else its first characters and a
+/// hash of the whole name (`…-3f2a`), so two long names that share their
+/// first `max` characters never become one (the preview also refuses two
+/// target groups of one name). Never a silent cut.
+pub fn short_name(name: &str, max: usize) -> String {
+    if name.chars().count() <= max {
+        return name.to_owned();
+    }
+    // FNV-1a: stable across builds and platforms.
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let head: String = name.chars().take(max - 5).collect();
+    format!("{}-{:04x}", head.trim_end_matches('-'), hash & 0xffff)
+}
+
+#[cfg(test)]
+mod short_name_tests {
+    use super::short_name;
+
+    #[test]
+    fn long_names_keep_apart() {
+        assert_eq!(short_name("btc-dev-api-tg", 32), "btc-dev-api-tg");
+        let a = short_name("btc-production-pipeline-rest-ingestor-tg", 32);
+        let b = short_name("btc-production-pipeline-rest-ingestor-2-tg", 32);
+        assert!(a.len() <= 32 && b.len() <= 32, "{a} {b}");
+        assert_ne!(a, b);
+        assert_eq!(a, short_name("btc-production-pipeline-rest-ingestor-tg", 32));
     }
 }

@@ -19,4 +19,4 @@ pub use delivery::{DeliveryArgs, DeliveryPipeline};
 pub use ecs_service::{AlbRoute, CpuScaling, EcsService, EcsServiceArgs, EcsServiceOptions};
 pub use eks::{AddonArgs, EksCluster, EksClusterArgs, NodeGroupArgs};
 pub use monitoring::{Alarm, Monitoring, MonitoringArgs};
-pub use network::{NatMode, Network, NetworkArgs};
+pub use network::{check_region, NatMode, Network, NetworkArgs};

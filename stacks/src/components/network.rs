@@ -76,6 +76,32 @@ pub struct Network {
     pub nat_public_ips: Vec<Output<String>>,
 }
 
+/// Checks a platform's configured `region` against the zones its network
+/// `name` spans and against the region the AWS provider will use: an
+/// unknown region or zone (naming the nearest the AWS catalog holds), a
+/// zone of another region, and, when the provider takes its region from
+/// the environment, an `AWS_REGION` (or `AWS_DEFAULT_REGION`) naming
+/// another region than the config's. Reported on the network's VPC: call
+/// it once the network is declared.
+pub fn check_region(stack: &Stack, name: &str, region: &str, azs: &[String], provider_from_env: bool) {
+    let vpc = iac_core::Urn::new(format!("{name}/vpc"));
+    for problem in iac_aws::catalog::regions::check_zones(region, azs) {
+        stack.report(&vpc, "availability_zones", format!("config `region` is {region}: {problem}"));
+    }
+    if provider_from_env {
+        if let Some(env) = iac_aws::catalog::regions::environment_region().filter(|e| e != region) {
+            stack.report(
+                &vpc,
+                "region",
+                format!(
+                    "AWS_REGION (or AWS_DEFAULT_REGION) is {env} but config `region` is {region}: the stack would \
+                     be created in {env} with zones of {region}; set AWS_REGION={region} or change the config"
+                ),
+            );
+        }
+    }
+}
+
 impl Network {
     /// Declares the network as component `name` of `stack`. Subnets are /20s
     /// carved from the VPC's /16: public from .0, private from .64, database

@@ -1,6 +1,10 @@
 //! Bad input through the real binaries, as a table: malformed config
 //! (CIDRs, subnets, names, Fargate sizes, an Aurora class, an EKS version,
-//! a duplicate name, missing and wrong-typed keys, secrets), malformed state
+//! values the AWS catalog does not hold — an engine version, an instance
+//! class, a zone —, fields that must agree — zones and region, a replica
+//! and its source's backups, lifecycle transitions —, an OpenSearch
+//! Serverless name, an e-mail address, a duplicate name, missing and
+//! wrong-typed keys, secrets), malformed state
 //! (truncated, from a newer schema, a torn journal), and a bad command line
 //! or environment (an unknown `--target`, a stale saved plan, a wrong
 //! passphrase, a bad `IAC_BACKEND`). Each case must exit 1 with one error
@@ -24,6 +28,7 @@ use crate::cli::*;
 use crate::inventory::Subject;
 
 const TRADING: &str = env!("CARGO_BIN_EXE_trading-platform");
+const ONS: &str = env!("CARGO_BIN_EXE_ons-data-platform");
 const AUTH_TOKEN: &str = "bad-input-AUTH-token-5e1f";
 
 /// Which program a case runs.
@@ -35,6 +40,8 @@ enum Program {
     Trading,
     /// The network example (`network-example`), never deployed.
     Network,
+    /// The ONS data platform's dev stack, never deployed.
+    Ons,
     /// `iac-test-stack` (the in-memory test provider), deployed.
     TestStack,
 }
@@ -209,6 +216,69 @@ fn cases() -> Vec<Case> {
             &["eks/cluster", "Kubernetes 1.28 left EKS extended support"],
         ),
         case(
+            "an engine version RDS does not create",
+            Trading,
+            Config("rds_engine_version", "15.18", "15.99"),
+            preview,
+            &[
+                "rds/primary",
+                "engineVersion",
+                "`15.99` is not a PostgreSQL version RDS creates",
+                "nearest: 15.",
+                "scripts/refresh-catalog",
+                ".catalog_override(",
+            ],
+        ),
+        case(
+            "an instance class RDS does not offer",
+            Trading,
+            Config("rds_instance_class", "db.t4g.medium", "db.t4g.mega"),
+            preview,
+            &["rds/primary", "instanceClass", "`db.t4g.mega`", "db.t4g.medium", ".catalog_override("],
+        ),
+        case(
+            "an Availability Zone that does not exist",
+            Trading,
+            Config("availability_zones =", "us-east-1c", "us-east-1g"),
+            preview,
+            &["vpc/vpc", "`us-east-1g` is not an Availability Zone of us-east-1", "nearest: us-east-1"],
+        ),
+        case(
+            "zones of another region than the config's",
+            Trading,
+            Config("availability_zones =", "us-east-1c", "us-west-2c"),
+            preview,
+            &["vpc/vpc", "zone `us-west-2c` is in us-west-2, not in us-east-1"],
+        ),
+        case(
+            "a read replica of an instance without backups",
+            Trading,
+            Config("rds_backup_retention_period", "= 7", "= 0"),
+            preview,
+            &["rds/replica", "replicateSourceDb", "keeps no automated backups"],
+        ),
+        case(
+            "an alert address that is not an e-mail address",
+            Trading,
+            Config("region", "region = \"us-east-1\"", "region = \"us-east-1\"\nalert_email = \"ops-at-example.com\""),
+            preview,
+            &["monitoring/alerts-email", "endpoint", "`ops-at-example.com` is not an e-mail address"],
+        ),
+        case(
+            "a Glacier transition less than 30 days after Standard-IA",
+            Ons,
+            Config("raw_transition_glacier_days", "90", "45"),
+            preview,
+            &["GLACIER at 45 days is less than 30 days after STANDARD_IA at 30"],
+        ),
+        case(
+            "an OpenSearch Serverless collection name AWS refuses",
+            Ons,
+            Config("environment", "\"dev\"", "\"dev_kb\""),
+            preview,
+            &["kb-collection", "`ons-dev_kb-kb`", "3–32 characters"],
+        ),
+        case(
             "an AUTH token Redis refuses",
             Trading,
             Steps(|run| {
@@ -320,6 +390,7 @@ async fn bad_input_exits_1_naming_the_problem_and_changes_nothing() {
     test_stack.set_env("IAC_TEST_CONFIG_DIR", &dir.join("config").to_string_lossy());
     test_stack.set_env("IAC_TEST_CLOUD", &dir.join("cloud.json").to_string_lossy());
     test_stack.ok(&["up", "--yes"]);
+    let ons = StackRun::new(ONS, &config_dir("ons-data-platform"), "dev");
     let network = StackRun::with_config(
         &sibling("network-example"),
         "dev",
@@ -337,6 +408,7 @@ async fn bad_input_exits_1_naming_the_problem_and_changes_nothing() {
             Program::Bitcoin => &btc.run,
             Program::Trading => &trading,
             Program::Network => &network,
+            Program::Ons => &ons,
             Program::TestStack => &test_stack,
         };
         let pristine = files(run.dir.path());
@@ -395,7 +467,7 @@ async fn bad_input_exits_1_naming_the_problem_and_changes_nothing() {
         }
     }
     assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), table.len(), failures.join("\n"));
-    for run in [&trading, &network] {
+    for run in [&trading, &network, &ons] {
         assert!(!run.dir.path().join(".iac").exists() || files(&run.dir.path().join(".iac")).is_empty());
     }
 

@@ -203,12 +203,13 @@ async fn lifecycle(x: Expected) {
     let node_rules = rules(nodes.security_groups()[0].ip_permissions());
     assert!(node_rules.contains(&tcp(1024, 65535, &alb_id)), "nodes take the ALB's traffic: {node_rules:?}");
 
-    // rds: PostgreSQL 15.4, the document's class, Multi-AZ, KMS, backups,
+    // rds: PostgreSQL 15.18 (the document's 15.4 is no longer created; see
+    // config/trading-platform/prod.toml), the document's class, Multi-AZ, KMS, backups,
     // protection, Performance Insights, enhanced monitoring, a replica.
     let rds = aws.rds().await;
     let primary = rds.describe_db_instances().db_instance_identifier(&db_id).send().await.unwrap();
     let primary = &primary.db_instances()[0];
-    assert_eq!((primary.engine(), primary.engine_version()), (Some("postgres"), Some("15.4")));
+    assert_eq!((primary.engine(), primary.engine_version()), (Some("postgres"), Some("15.18")));
     assert_eq!(primary.db_instance_class(), Some(x.rds_class));
     assert_eq!(primary.multi_az(), Some(x.rds_multi_az), "Multi-AZ");
     assert_eq!(primary.storage_encrypted(), Some(true));

@@ -36,7 +36,7 @@ pub const REFRESH: &str = "scripts/refresh-catalog";
 /// One table of the catalog: its rows and where they came from.
 #[derive(Debug)]
 pub struct Table {
-    /// The file's name in `iac-aws/src/catalog/data/`.
+    /// The file's name in `iac-aws/catalog/`.
     pub file: &'static str,
     /// The pages and APIs it was compiled from (`# source:` lines).
     pub sources: Vec<&'static str>,
@@ -91,7 +91,7 @@ impl Table {
 macro_rules! table {
     ($name:ident, $file:literal) => {
         pub(crate) static $name: std::sync::LazyLock<$crate::catalog::Table> =
-            std::sync::LazyLock::new(|| $crate::catalog::Table::parse($file, include_str!(concat!("data/", $file))));
+            std::sync::LazyLock::new(|| $crate::catalog::Table::parse($file, include_str!(concat!("../../catalog/", $file))));
     };
 }
 pub(crate) use table;

@@ -5,4 +5,5 @@
 mod cli;
 mod generated;
 mod lifecycle;
+mod locks;
 mod support;

@@ -1,11 +1,14 @@
 //! The example stack, run as a user runs it: the real binary against the
 //! AWS emulator — preview, up, a second preview showing no changes, destroy
-//! — with the cloud checked through the SDK after each step.
+//! — with the cloud checked through the SDK after each step; and on the
+//! team backend in the emulator's S3 (`team_backend`).
 
 use std::process::{Command, Output};
 
 use aws_sdk_ec2::types::Filter;
 use iac_aws::testing::moto;
+
+mod team_backend;
 
 struct Run {
     dir: tempfile::TempDir,

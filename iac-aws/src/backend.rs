@@ -1,5 +1,6 @@
 //! `S3Backend`: stacks' states in S3, for teams sharing stacks across
-//! machines (`IAC_BACKEND=s3://bucket/prefix`).
+//! machines (`IAC_BACKEND=s3://bucket/prefix`), on AWS or any S3-compatible
+//! store that has the conditional operations below (docs/team-backend.md).
 //!
 //! Each stack of project `p` lives under `prefix/p/<stack>/`:
 //!
@@ -13,13 +14,49 @@
 //!                         created with If-None-Match: * (S3 cannot append)
 //! lock.json               the lock: created with If-None-Match: *, a lease
 //!                         its holder renews with If-Match; a lapsed lease
-//!                         may be taken over (atomically, with If-Match)
+//!                         may be taken over (atomically, with If-Match);
+//!                         released with a delete If-Match on its ETag
+//! .probe/<run>            the probe's scratch object, removed after it
 //! ```
 //!
-//! Before its first lock the backend checks that the store enforces these
-//! preconditions (a second `If-None-Match: *` write of one object must be
-//! refused) and refuses a store that does not: on it two runs could both
-//! take the lock.
+//! **The probe.** Before its first lock (or other write) the backend probes,
+//! once per store for the run, every conditional operation it relies on, on
+//! a scratch object of its own under the stack's prefix: a create with
+//! `If-None-Match: *` must be refused when the object exists; a replace
+//! with `If-Match`, a copy with `x-amz-copy-source-if-match` and a delete
+//! with `If-Match` must each be refused on a stale ETag and done on the
+//! current one. A store may show it lacks one by answering 501, 400 (or
+//! another client error that is not about access), by refusing even the
+//! current ETag, or by silently ignoring the header; all count as missing.
+//!
+//! - Conditional creates and replaces have no safe substitute (the lock is
+//!   taken by a create and renewed, taken over and released by replaces;
+//!   the snapshot is replaced on the ETag read): a store lacking either is
+//!   refused at once, before any cloud call, naming the operation.
+//! - Conditional copies only keep `snapshot.json.bak` the snapshot this run
+//!   read. Without them the backup is written from the bytes this run read,
+//!   which is the same object by construction.
+//! - Conditional deletes release the lock (and `state unlock` removes one)
+//!   only if it is still the one this run holds. Without them the lock is
+//!   released by a conditional *replace* instead: `lock.json` is overwritten,
+//!   `If-Match` on the holder's ETag, with a body marked `released` (and a
+//!   lease that has lapsed, for older versions of this tool). A released
+//!   lock names no holder; the next run takes it over with `If-Match` on
+//!   its ETag, exactly as it takes over a lapsed lease. This is as atomic
+//!   as the conditional delete it replaces: the store decides the write
+//!   against the ETag, so it cannot overwrite a lock another run has taken
+//!   meanwhile.
+//!
+//!   What is *not* safe, and not done, is to read the lock, see it is still
+//!   ours, then delete it unconditionally. Between the read and the delete
+//!   this run's lease can lapse (a pause, a slow store, an SDK retry that
+//!   lands late, clocks that disagree) and another run take it over; the
+//!   delete then removes the new holder's lock and a third run may lock a
+//!   stack the second is still writing. Bounding the gap by the lease would
+//!   need bounds on request delays and clock skew that nothing enforces.
+//!
+//! A lock that cannot be released after a run finished never fails the
+//! run (see `Session`): the lease lapses by itself.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -34,8 +71,9 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use iac_core::cli::BackendResolver;
-use iac_core::state::{Backend, LockInfo, Stored};
+use iac_core::state::{Backend, LockInfo, LockSeen, Stored};
 use iac_core::{Error, Result};
+use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -81,8 +119,21 @@ pub struct S3Backend {
     root: String,
     lease: Duration,
     stacks: Mutex<HashMap<String, StackObjects>>,
-    checked: tokio::sync::OnceCell<()>,
+    /// What the store supports, probed once before the first write.
+    capabilities: tokio::sync::OnceCell<Capabilities>,
     written: AtomicU64,
+}
+
+/// The conditional operations a store was found to have beyond the two it
+/// must have (creates with `If-None-Match: *`, replaces with `If-Match`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    /// `DeleteObject` with `If-Match`. Without it a lock is released by a
+    /// conditional replace with a released marker.
+    pub conditional_delete: bool,
+    /// `CopyObject` with `x-amz-copy-source-if-match`. Without it the
+    /// snapshot's backup is written from the bytes this run read.
+    pub conditional_copy: bool,
 }
 
 /// What this run knows of one stack's objects.
@@ -90,6 +141,9 @@ pub struct S3Backend {
 struct StackObjects {
     /// The snapshot's ETag when this run read it (`None`: there was none).
     snapshot_etag: Option<String>,
+    /// The snapshot's bytes as this run read them, for its backup on a
+    /// store without conditional copies.
+    snapshot_bytes: Option<Arc<Vec<u8>>>,
     /// The next journal object's number.
     next_journal: u64,
     loaded: bool,
@@ -98,9 +152,65 @@ struct StackObjects {
 
 /// A lock this run holds, and its renewal.
 struct HeldLock {
+    /// This acquisition's id, written in the lock's body.
+    run: String,
     etag: Arc<Mutex<String>>,
+    /// When the lease lapses unless renewed again.
+    expires: Arc<Mutex<OffsetDateTime>>,
     lost: Arc<AtomicBool>,
+    stop: Arc<tokio::sync::Notify>,
     renewal: tokio::task::JoinHandle<()>,
+}
+
+/// `lock.json`'s body: who holds it, this acquisition's id, and whether it
+/// was released (on a store without conditional deletes the released lock
+/// stays, naming no holder).
+#[derive(Serialize, Deserialize)]
+struct LockBody {
+    #[serde(flatten)]
+    info: LockInfo,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    run: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    released: Option<String>,
+}
+
+impl LockBody {
+    fn parse(bytes: &[u8]) -> Option<LockBody> {
+        serde_json::from_slice(bytes).ok()
+    }
+
+    fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("lock bodies serialize")
+    }
+
+    /// A released lock's body: lapsed already, so that older versions of
+    /// this tool take it over as they take over a lapsed lease.
+    fn released() -> LockBody {
+        let now = rfc3339(OffsetDateTime::now_utc());
+        let mut info = LockInfo::here("unlock");
+        info.expires = Some(now.clone());
+        LockBody { info, run: None, released: Some(now) }
+    }
+}
+
+/// The operations the probe checks, as messages name them.
+const CREATE: &str = "conditional creates (PutObject with `If-None-Match: *`)";
+const REPLACE: &str = "conditional replaces (PutObject with `If-Match`)";
+const COPY: &str = "conditional copies (CopyObject with `x-amz-copy-source-if-match`)";
+const DELETE: &str = "conditional deletes (DeleteObject with `If-Match`)";
+
+/// An ETag no object has.
+const STALE_ETAG: &str = "\"00000000000000000000000000000000\"";
+
+/// How a store answered one conditional request of the probe.
+enum Answer {
+    /// Done; the object's new ETag (empty for a delete).
+    Done(String),
+    /// Refused on its precondition (412, or 409 on a race).
+    Refused,
+    /// Not implemented, or the header rejected: what the store said.
+    Unsupported(String),
 }
 
 impl S3Backend {
@@ -133,7 +243,7 @@ impl S3Backend {
             root,
             lease: DEFAULT_LEASE,
             stacks: Mutex::default(),
-            checked: tokio::sync::OnceCell::new(),
+            capabilities: tokio::sync::OnceCell::new(),
             written: AtomicU64::new(0),
         })
     }
@@ -142,6 +252,13 @@ impl S3Backend {
     pub fn with_lease(mut self, lease: Duration) -> S3Backend {
         self.lease = lease;
         self
+    }
+
+    /// What the store supports, probing it first (once for this backend)
+    /// on a scratch object under `stack`'s prefix; refuses a store that
+    /// lacks conditional creates or replaces.
+    pub async fn capabilities(&self, stack: &str) -> Result<Capabilities> {
+        self.capabilities.get_or_try_init(|| self.probe(stack)).await.copied()
     }
 
     fn key(&self, stack: &str, name: &str) -> String {
@@ -202,32 +319,150 @@ impl S3Backend {
             .map_err(|e| self.err(key, "PutObject", e))
     }
 
-    /// Refuses a store that does not enforce `If-None-Match: *`.
-    async fn check_preconditions(&self) -> Result<()> {
-        self.checked
-            .get_or_try_init(|| async {
-                let key = format!("{}/.conditional-write-probe", self.root);
-                let probe = b"iac: this store must refuse a second create of this object\n".to_vec();
-                self.put_if(&key, probe.clone(), &Condition::Absent).await?;
-                match self.put_if(&key, probe, &Condition::Absent).await? {
-                    None => Ok(()),
-                    Some(_) => Err(Error::backend(
-                        self.url(&key),
-                        "the store ignored `If-None-Match: *` (it overwrote an object that exists); \
-                         without conditional writes two runs could both take a stack's lock and one \
-                         overwrite the other's state, so this store is refused",
-                    )),
-                }
-            })
-            .await
-            .map(|_| ())
+    /// Probes the store's conditional operations on a scratch object of
+    /// this run under `stack`'s prefix, then removes it.
+    async fn probe(&self, stack: &str) -> Result<Capabilities> {
+        let key = self.key(stack, &format!(".probe/{}", run_id()));
+        let copy = format!("{key}.copy");
+        let found = self.probe_at(&key, &copy).await;
+        let client = self.client().await;
+        for k in [&key, &copy] {
+            if let Err(e) = client.delete_object().bucket(&self.bucket).key(k.as_str()).send().await {
+                tracing::warn!(key = %k, error = %crate::error::aws_err("DeleteObject", e), "could not remove the probe's object");
+            }
+        }
+        let found = found?;
+        if !found.conditional_delete {
+            tracing::info!(bucket = %self.bucket, "the store has no {DELETE}: locks are released by a conditional replace");
+        }
+        if !found.conditional_copy {
+            tracing::info!(bucket = %self.bucket, "the store has no {COPY}: backups are written from the snapshot read");
+        }
+        Ok(found)
+    }
+
+    async fn probe_at(&self, key: &str, copy: &str) -> Result<Capabilities> {
+        let missing = |operation: &str, how: String| {
+            Error::backend(
+                self.url(key),
+                format!(
+                    "this store does not support {operation}: {how}. The state backend takes a stack's lock by a \
+                     conditional create and renews, takes over and releases it and replaces the snapshot by \
+                     conditional replaces; without either two runs could both hold a stack's lock and one \
+                     overwrite the other's state, so this store is refused before anything is changed \
+                     (docs/team-backend.md lists what a store must support)"
+                ),
+            )
+        };
+        let unsupported = |a: String| format!("it answered {a}");
+        let body = |n: u8| format!("iac: a probe of this store's conditional writes ({n})\n").into_bytes();
+
+        // Create: done when absent, refused when present.
+        let etag = match self.probe_put(key, body(1), &Condition::Absent).await? {
+            Answer::Done(e) => e,
+            Answer::Refused => return Err(missing(CREATE, "it refused to create an object that did not exist".into())),
+            Answer::Unsupported(a) => return Err(missing(CREATE, unsupported(a))),
+        };
+        match self.probe_put(key, body(2), &Condition::Absent).await? {
+            Answer::Refused => {}
+            Answer::Done(_) => {
+                return Err(missing(
+                    CREATE,
+                    "it ignored `If-None-Match: *` (it overwrote an object that exists)".into(),
+                ))
+            }
+            Answer::Unsupported(a) => return Err(missing(CREATE, unsupported(a))),
+        }
+        // Replace: refused on a stale ETag, done on the current one.
+        match self.probe_put(key, body(3), &Condition::Matches(STALE_ETAG.into())).await? {
+            Answer::Refused => {}
+            Answer::Done(_) => {
+                return Err(missing(
+                    REPLACE,
+                    "it ignored `If-Match` (it overwrote an object whose ETag differs)".into(),
+                ))
+            }
+            Answer::Unsupported(a) => return Err(missing(REPLACE, unsupported(a))),
+        }
+        let etag = match self.probe_put(key, body(4), &Condition::Matches(etag)).await? {
+            Answer::Done(e) => e,
+            Answer::Refused => {
+                return Err(missing(REPLACE, "it refused a replace on the object's current ETag".into()))
+            }
+            Answer::Unsupported(a) => return Err(missing(REPLACE, unsupported(a))),
+        };
+        // Copy: the same, with the source's ETag.
+        let conditional_copy = match self.probe_copy(key, copy, STALE_ETAG).await? {
+            Answer::Refused => matches!(self.probe_copy(key, copy, &etag).await?, Answer::Done(_)),
+            Answer::Done(_) | Answer::Unsupported(_) => false,
+        };
+        // Delete: refused on a stale ETag; on the current one, done, and
+        // the object gone.
+        let conditional_delete = match self.probe_delete(key, STALE_ETAG).await? {
+            Answer::Refused => {
+                matches!(self.probe_delete(key, &etag).await?, Answer::Done(_)) && self.get(key).await?.is_none()
+            }
+            Answer::Done(_) | Answer::Unsupported(_) => false,
+        };
+        Ok(Capabilities { conditional_delete, conditional_copy })
+    }
+
+    async fn probe_put(&self, key: &str, bytes: Vec<u8>, condition: &Condition) -> Result<Answer> {
+        let client = self.client().await;
+        let req = client.put_object().bucket(&self.bucket).key(key).body(ByteStream::from(bytes));
+        let req = match condition {
+            Condition::Absent => req.if_none_match("*"),
+            Condition::Matches(etag) => req.if_match(etag),
+        };
+        match req.send().await {
+            Ok(o) => Ok(Answer::Done(o.e_tag().unwrap_or_default().to_owned())),
+            Err(e) => probe_answer(e).map_err(|e| self.err(key, "PutObject", e)),
+        }
+    }
+
+    async fn probe_copy(&self, key: &str, to: &str, etag: &str) -> Result<Answer> {
+        let client = self.client().await;
+        let req = client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(to)
+            .copy_source(format!("{}/{key}", self.bucket))
+            .copy_source_if_match(etag);
+        match req.send().await {
+            Ok(_) => Ok(Answer::Done(String::new())),
+            Err(e) => probe_answer(e).map_err(|e| self.err(to, "CopyObject", e)),
+        }
+    }
+
+    async fn probe_delete(&self, key: &str, etag: &str) -> Result<Answer> {
+        match self.client().await.delete_object().bucket(&self.bucket).key(key).if_match(etag).send().await {
+            Ok(_) => Ok(Answer::Done(String::new())),
+            Err(e) => probe_answer(e).map_err(|e| self.err(key, "DeleteObject", e)),
+        }
+    }
+
+    /// Removes the lock at `key` only if it still has `etag`: a conditional
+    /// delete, or on a store without them a conditional replace with a
+    /// released lock (see the module's notes). `Ok(false)`: it has another
+    /// ETag now, or is gone.
+    async fn remove_lock_if(&self, key: &str, etag: &str, caps: Capabilities) -> Result<bool> {
+        if caps.conditional_delete {
+            match self.client().await.delete_object().bucket(&self.bucket).key(key).if_match(etag).send().await {
+                Ok(_) => Ok(true),
+                Err(e) if is_conflict(&e) => Ok(false),
+                Err(e) => Err(self.err(key, "DeleteObject", e)),
+            }
+        } else {
+            let released = LockBody::released().to_bytes();
+            Ok(self.put_if(key, released, &Condition::Matches(etag.to_owned())).await?.is_some())
+        }
     }
 
     /// This run's lock body for `info`, leased from now.
-    fn lease_body(&self, info: &LockInfo) -> Vec<u8> {
+    fn lease_body(&self, info: &LockInfo, run: &str) -> Vec<u8> {
         let mut info = info.clone();
         info.expires = Some(rfc3339(OffsetDateTime::now_utc() + self.lease));
-        serde_json::to_vec(&info).expect("lock info serializes")
+        LockBody { info, run: Some(run.to_owned()), released: None }.to_bytes()
     }
 
     /// Fails if this run's lock on `stack` was lost (its lease lapsed and
@@ -244,25 +479,54 @@ impl S3Backend {
         }
     }
 
-    fn start_renewal(&self, stack: &str, info: &LockInfo, etag: String) -> HeldLock {
+    /// Takes the lock at `key` when `create` found one there: over a
+    /// released lock or a lapsed lease, only if nobody else did meanwhile.
+    async fn take_over(&self, stack: &str, key: &str, info: &LockInfo, run: &str) -> Result<String> {
+        let another = || Error::Locked { stack: stack.to_owned(), holder: "another run".into() };
+        let Some((bytes, etag)) = self.get(key).await? else {
+            // Released between the two calls: try once more.
+            return self.put_if(key, self.lease_body(info, run), &Condition::Absent).await?.ok_or_else(another);
+        };
+        match LockBody::parse(&bytes) {
+            Some(b) if b.released.is_some() || lapsed(&b.info) => {
+                let etag = self.put_if(key, self.lease_body(info, run), &Condition::Matches(etag)).await?;
+                let etag = etag.ok_or_else(another)?;
+                if b.released.is_none() {
+                    // Its holder stopped renewing (it died).
+                    tracing::warn!(stack, holder = %b.info, "took over a lapsed state lock");
+                }
+                Ok(etag)
+            }
+            Some(b) => Err(Error::Locked { stack: stack.to_owned(), holder: b.info.to_string() }),
+            None => Err(Error::Locked {
+                stack: stack.to_owned(),
+                holder: format!("an unreadable lock at {}", self.url(key)),
+            }),
+        }
+    }
+
+    fn start_renewal(&self, stack: &str, info: &LockInfo, run: String, etag: String) -> HeldLock {
         let etag = Arc::new(Mutex::new(etag));
+        let expires = Arc::new(Mutex::new(OffsetDateTime::now_utc() + self.lease));
         let lost = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(tokio::sync::Notify::new());
         let (client, bucket, key) = (self.aws.clone(), self.bucket.clone(), self.key(stack, "lock.json"));
-        let (lease, info) = (self.lease, info.clone());
-        let (etag2, lost2) = (etag.clone(), lost.clone());
+        let lease = self.lease;
+        let mut next = LockBody { info: info.clone(), run: Some(run.clone()), released: None };
+        let (etag2, expires2, lost2, stop2) = (etag.clone(), expires.clone(), lost.clone(), stop.clone());
         let renewal = tokio::spawn(async move {
-            let mut expires = OffsetDateTime::now_utc() + lease;
             loop {
-                tokio::time::sleep(lease / 3).await;
-                let mut next = info.clone();
+                tokio::select! {
+                    _ = tokio::time::sleep(lease / 3) => {}
+                    _ = stop2.notified() => return,
+                }
                 let until = OffsetDateTime::now_utc() + lease;
-                next.expires = Some(rfc3339(until));
-                let body = serde_json::to_vec(&next).expect("lock info serializes");
+                next.info.expires = Some(rfc3339(until));
                 let current = etag2.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                match put_if(client.s3().await, &bucket, &key, body, &Condition::Matches(current)).await {
+                match put_if(client.s3().await, &bucket, &key, next.to_bytes(), &Condition::Matches(current)).await {
                     Ok(Some(new)) => {
                         *etag2.lock().unwrap_or_else(|e| e.into_inner()) = new;
-                        expires = until;
+                        *expires2.lock().unwrap_or_else(|e| e.into_inner()) = until;
                     }
                     // Someone broke or took the lock.
                     Ok(None) => {
@@ -271,8 +535,8 @@ impl S3Backend {
                         return;
                     }
                     Err(e) => {
-                        tracing::warn!(%key, error = %e, "could not renew the state lock; retrying");
-                        if OffsetDateTime::now_utc() >= expires {
+                        tracing::warn!(%key, error = %crate::error::aws_err("PutObject", e), "could not renew the state lock; retrying");
+                        if OffsetDateTime::now_utc() >= *expires2.lock().unwrap_or_else(|e| e.into_inner()) {
                             lost2.store(true, Ordering::SeqCst);
                             return;
                         }
@@ -280,7 +544,46 @@ impl S3Backend {
                 }
             }
         });
-        HeldLock { etag, lost, renewal }
+        HeldLock { run, etag, expires, lost, stop, renewal }
+    }
+
+    /// Releases a lock this run holds: stops its renewal, then removes it
+    /// if it is still this run's. A failure is [`Error::LockNotReleased`],
+    /// naming the lock and when its lease lapses.
+    async fn release(&self, stack: &str, held: HeldLock) -> Result<()> {
+        let key = self.key(stack, "lock.json");
+        // Let a renewal in flight finish, so its new ETag is known.
+        held.stop.notify_one();
+        let mut renewal = held.renewal;
+        if tokio::time::timeout((self.lease / 3).min(Duration::from_secs(10)), &mut renewal).await.is_err() {
+            renewal.abort();
+        }
+        if held.lost.load(Ordering::SeqCst) {
+            // Another run may hold it now; it is not ours to remove.
+            return Ok(());
+        }
+        let lapses = rfc3339(*held.expires.lock().unwrap_or_else(|e| e.into_inner()));
+        let not_released = |e: Error| Error::LockNotReleased {
+            stack: stack.to_owned(),
+            location: self.url(&key),
+            lapses: Some(lapses.clone()),
+            message: e.to_string(),
+        };
+        let caps = self.capabilities(stack).await.map_err(not_released)?;
+        let etag = held.etag.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if self.remove_lock_if(&key, &etag, caps).await.map_err(not_released)? {
+            return Ok(());
+        }
+        // Not the ETag this run last knew: a renewal whose answer was lost
+        // may have changed it. It is still ours if it still names this run.
+        let Some((bytes, etag)) = self.get(&key).await.map_err(not_released)? else { return Ok(()) };
+        let ours = LockBody::parse(&bytes).is_some_and(|b| b.released.is_none() && b.run.as_ref() == Some(&held.run));
+        if !ours {
+            tracing::warn!(%key, "this run's lock was taken over before it was released");
+            return Ok(());
+        }
+        self.remove_lock_if(&key, &etag, caps).await.map_err(not_released)?;
+        Ok(())
     }
 }
 
@@ -324,6 +627,30 @@ fn is_conflict<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
     }
 }
 
+/// What a refused probe request says: refused on its precondition, or the
+/// operation not supported (501; 400 or another client error that is not
+/// about access, throttling or a timeout). Anything else is an error.
+fn probe_answer<E: ProvideErrorMetadata>(
+    e: SdkError<E, HttpResponse>,
+) -> std::result::Result<Answer, SdkError<E, HttpResponse>> {
+    let SdkError::ServiceError(s) = &e else { return Err(e) };
+    let status = s.raw().status().as_u16();
+    let code = s.err().code().unwrap_or_default();
+    if matches!(status, 412 | 409) || matches!(code, "PreconditionFailed" | "ConditionalRequestConflict") {
+        return Ok(Answer::Refused);
+    }
+    let transient_or_access = matches!(status, 401 | 403 | 404 | 408 | 429)
+        || matches!(
+            code,
+            "RequestTimeout" | "ExpiredToken" | "InvalidToken" | "TokenRefreshRequired" | "SlowDown" | "AccessDenied"
+        );
+    if status == 501 || ((400..500).contains(&status) && !transient_or_access) {
+        let message = s.err().message().unwrap_or_default();
+        return Ok(Answer::Unsupported(format!("{status} {code}: {message}").trim_end_matches([' ', ':']).to_owned()));
+    }
+    Err(e)
+}
+
 fn is_missing<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
     match e {
         SdkError::ServiceError(s) => {
@@ -342,6 +669,16 @@ fn lapsed(info: &LockInfo) -> bool {
         .as_deref()
         .and_then(|e| OffsetDateTime::parse(e, &Rfc3339).ok())
         .is_some_and(|e| e <= OffsetDateTime::now_utc())
+}
+
+/// An id for one lock acquisition or probe of this process.
+fn run_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_i128(OffsetDateTime::now_utc().unix_timestamp_nanos());
+    h.write_u64(N.fetch_add(1, Ordering::Relaxed));
+    format!("{}-{:016x}", std::process::id(), h.finish())
 }
 
 /// `journal/000000000042.jsonl` → 42.
@@ -374,8 +711,10 @@ impl Backend for S3Backend {
         }
         let next = keys.iter().filter_map(|k| journal_number(k)).max().unwrap_or(0) + 1;
         let etag = snapshot.as_ref().map(|(_, e)| e.clone());
+        let bytes = snapshot.as_ref().map(|(b, _)| Arc::new(b.clone()));
         self.with_stack(stack, |s| {
             s.snapshot_etag = etag;
+            s.snapshot_bytes = bytes;
             s.next_journal = s.next_journal.max(next);
             s.loaded = true;
         });
@@ -407,23 +746,40 @@ impl Backend for S3Backend {
 
     async fn write_snapshot(&self, stack: &str, bytes: &[u8]) -> Result<()> {
         self.ensure_held(stack)?;
+        let caps = self.capabilities(stack).await?;
         if !self.with_stack(stack, |s| s.loaded) {
             self.load(stack).await?;
         }
         let key = self.key(stack, "snapshot.json");
-        let etag = self.with_stack(stack, |s| s.snapshot_etag.clone());
-        if let Some(etag) = &etag {
-            let bak = self.key(stack, "snapshot.json.bak");
-            self.client()
-                .await
-                .copy_object()
-                .bucket(&self.bucket)
-                .key(&bak)
-                .copy_source(format!("{}/{key}", self.bucket))
-                .copy_source_if_match(etag)
-                .send()
-                .await
-                .map_err(|e| self.err(&bak, "CopyObject", e))?;
+        let (etag, read) = self.with_stack(stack, |s| (s.snapshot_etag.clone(), s.snapshot_bytes.clone()));
+        let bak = self.key(stack, "snapshot.json.bak");
+        match (&etag, read) {
+            (Some(etag), _) if caps.conditional_copy => {
+                self.client()
+                    .await
+                    .copy_object()
+                    .bucket(&self.bucket)
+                    .key(&bak)
+                    .copy_source(format!("{}/{key}", self.bucket))
+                    .copy_source_if_match(etag)
+                    .send()
+                    .await
+                    .map_err(|e| self.err(&bak, "CopyObject", e))?;
+            }
+            // The snapshot this run read is the one with `etag`: the same
+            // backup a conditional copy makes, without asking the store.
+            (Some(_), Some(read)) => {
+                self.client()
+                    .await
+                    .put_object()
+                    .bucket(&self.bucket)
+                    .key(&bak)
+                    .body(ByteStream::from(read.to_vec()))
+                    .send()
+                    .await
+                    .map_err(|e| self.err(&bak, "PutObject", e))?;
+            }
+            _ => {}
         }
         let condition = etag.map_or(Condition::Absent, Condition::Matches);
         let Some(new) = self.put_if(&key, bytes.to_vec(), &condition).await? else {
@@ -433,7 +789,10 @@ impl Backend for S3Backend {
             ));
         };
         self.written.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        self.with_stack(stack, |s| s.snapshot_etag = Some(new));
+        self.with_stack(stack, |s| {
+            s.snapshot_etag = Some(new);
+            s.snapshot_bytes = Some(Arc::new(bytes.to_vec()));
+        });
         // The snapshot records the last journal sequence it holds, so a
         // crash before these deletes replays nothing twice.
         for key in self.list(&self.key(stack, "journal/")).await? {
@@ -463,89 +822,78 @@ impl Backend for S3Backend {
     }
 
     async fn lock(&self, stack: &str, info: &LockInfo) -> Result<()> {
-        self.check_preconditions().await?;
+        self.capabilities(stack).await?;
         let key = self.key(stack, "lock.json");
-        let etag = match self.put_if(&key, self.lease_body(info), &Condition::Absent).await? {
+        let run = run_id();
+        let etag = match self.put_if(&key, self.lease_body(info, &run), &Condition::Absent).await? {
             Some(etag) => etag,
-            None => {
-                let Some((bytes, etag)) = self.get(&key).await? else {
-                    // Released between the two calls: try once more.
-                    return match self.put_if(&key, self.lease_body(info), &Condition::Absent).await? {
-                        Some(etag) => {
-                            let held = self.start_renewal(stack, info, etag);
-                            self.with_stack(stack, |s| s.held = Some(held));
-                            Ok(())
-                        }
-                        None => Err(Error::Locked { stack: stack.to_owned(), holder: "another run".into() }),
-                    };
-                };
-                let holder: Option<LockInfo> = serde_json::from_slice(&bytes).ok();
-                match holder {
-                    // A lapsed lease: its holder stopped renewing (it died).
-                    // Take it over only if nobody else did meanwhile.
-                    Some(h) if lapsed(&h) => {
-                        match self.put_if(&key, self.lease_body(info), &Condition::Matches(etag)).await? {
-                            Some(etag) => {
-                                tracing::warn!(stack, holder = %h, "took over a lapsed state lock");
-                                etag
-                            }
-                            None => {
-                                return Err(Error::Locked { stack: stack.to_owned(), holder: "another run".into() })
-                            }
-                        }
-                    }
-                    Some(h) => return Err(Error::Locked { stack: stack.to_owned(), holder: h.to_string() }),
-                    None => {
-                        return Err(Error::Locked {
-                            stack: stack.to_owned(),
-                            holder: format!("an unreadable lock at {}", self.url(&key)),
-                        })
-                    }
-                }
-            }
+            None => self.take_over(stack, &key, info, &run).await?,
         };
-        let held = self.start_renewal(stack, info, etag);
-        self.with_stack(stack, |s| s.held = Some(held));
+        let held = self.start_renewal(stack, info, run, etag);
+        if let Some(old) = self.with_stack(stack, |s| s.held.replace(held)) {
+            old.renewal.abort();
+        }
         Ok(())
     }
 
     async fn unlock(&self, stack: &str) -> Result<()> {
-        let key = self.key(stack, "lock.json");
-        let held = self.with_stack(stack, |s| s.held.take());
-        let etag = match held {
-            Some(h) => {
-                h.renewal.abort();
-                let etag = h.etag.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                if h.lost.load(Ordering::SeqCst) {
-                    // Someone else holds it now; it is not ours to delete.
-                    return Ok(());
-                }
-                etag
-            }
-            // `state unlock`: break a lock whose lease lapsed; a live lease's
-            // holder is still running.
-            None => {
-                let Some((bytes, etag)) = self.get(&key).await? else { return Ok(()) };
-                if let Ok(h) = serde_json::from_slice::<LockInfo>(&bytes) {
-                    if !lapsed(&h) {
-                        return Err(Error::Locked {
-                            stack: stack.to_owned(),
-                            holder: format!("{h}, a live lease: stop that run or wait until the lease lapses"),
-                        });
-                    }
-                }
-                etag
-            }
-        };
-        match self.client().await.delete_object().bucket(&self.bucket).key(&key).if_match(etag).send().await {
-            Ok(_) => Ok(()),
-            Err(e) if is_conflict(&e) => Ok(()),
-            Err(e) => Err(self.err(&key, "DeleteObject", e)),
+        if let Some(held) = self.with_stack(stack, |s| s.held.take()) {
+            return self.release(stack, held).await;
         }
+        // `state unlock`: remove a released lock, or one whose lease lapsed
+        // (its holder is gone); a live lease's holder is still running.
+        let caps = self.capabilities(stack).await?;
+        let key = self.key(stack, "lock.json");
+        let Some((bytes, etag)) = self.get(&key).await? else { return Ok(()) };
+        if let Some(b) = LockBody::parse(&bytes) {
+            if b.released.is_some() {
+                return Ok(());
+            }
+            if !lapsed(&b.info) {
+                return Err(Error::Locked {
+                    stack: stack.to_owned(),
+                    holder: format!(
+                        "{}, a live lease: stop that run or wait until the lease lapses \
+                         (if that run is dead, `state unlock --force` removes it)",
+                        b.info
+                    ),
+                });
+            }
+        }
+        // Changed meanwhile (taken over or released): nothing of ours to do.
+        self.remove_lock_if(&key, &etag, caps).await?;
+        Ok(())
     }
 
     async fn lock_holder(&self, stack: &str) -> Result<Option<LockInfo>> {
-        Ok(self.get(&self.key(stack, "lock.json")).await?.and_then(|(b, _)| serde_json::from_slice(&b).ok()))
+        let body = self.get(&self.key(stack, "lock.json")).await?.and_then(|(b, _)| LockBody::parse(&b));
+        Ok(body.filter(|b| b.released.is_none()).map(|b| b.info))
+    }
+
+    async fn lock_seen(&self, stack: &str) -> Result<Option<LockSeen>> {
+        let key = self.key(stack, "lock.json");
+        let Some((bytes, etag)) = self.get(&key).await? else { return Ok(None) };
+        let body = LockBody::parse(&bytes);
+        if body.as_ref().is_some_and(|b| b.released.is_some()) {
+            return Ok(None);
+        }
+        Ok(Some(LockSeen { info: body.map(|b| b.info), location: self.url(&key), token: etag }))
+    }
+
+    async fn force_unlock(&self, stack: &str, seen: &LockSeen) -> Result<bool> {
+        let caps = self.capabilities(stack).await?;
+        let key = self.key(stack, "lock.json");
+        if self.remove_lock_if(&key, &seen.token, caps).await? {
+            return Ok(true);
+        }
+        match self.lock_seen(stack).await? {
+            None => Ok(false),
+            Some(now) => Err(Error::LockChanged {
+                stack: stack.to_owned(),
+                location: now.location.clone(),
+                holder: now.to_string(),
+            }),
+        }
     }
 
     async fn list_stacks(&self) -> Result<Vec<String>> {
@@ -592,5 +940,16 @@ mod tests {
         assert_eq!(journal_number("p/s/journal/000000000042.jsonl"), Some(42));
         assert_eq!(journal_number("p/s/journal/notes.txt"), None);
         assert!(format!("{:012}", 9) < format!("{:012}", 10));
+    }
+
+    #[test]
+    fn a_released_lock_reads_as_lapsed_to_older_versions_and_free_to_this_one() {
+        let body = LockBody::released().to_bytes();
+        let old: LockInfo = serde_json::from_slice(&body).unwrap();
+        assert!(lapsed(&old), "an older version takes it over as a lapsed lease");
+        assert!(LockBody::parse(&body).unwrap().released.is_some());
+        let held = LockBody { info: LockInfo::here("up"), run: Some(run_id()), released: None }.to_bytes();
+        assert!(LockBody::parse(&held).unwrap().released.is_none());
+        assert_ne!(run_id(), run_id());
     }
 }

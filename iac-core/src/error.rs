@@ -146,6 +146,36 @@ pub enum Error {
     /// The program itself reported an error.
     #[error("the stack program failed: {0}")]
     Program(String),
+    /// `state unlock --force`: the lock is no longer the one shown.
+    #[error(
+        "the lock of stack `{stack}` ({location}) changed since it was shown: it is now held by {holder}; \
+         nothing was removed (run `state unlock --force` again to see who holds it)"
+    )]
+    LockChanged {
+        /// The stack.
+        stack: String,
+        /// Where the lock is.
+        location: String,
+        /// Who holds it now.
+        holder: String,
+    },
+    /// A run's lock could not be released. After a run that finished this
+    /// is a warning, never the run's failure.
+    #[error("the lock of stack `{stack}` ({location}) could not be released: {message}; {}", match lapses {
+        Some(t) => format!("its lease lapses at {t}, until then other runs of the stack are refused \
+                            (`state unlock --force` removes it sooner)"),
+        None => "it is released when this process exits".to_owned(),
+    })]
+    LockNotReleased {
+        /// The stack.
+        stack: String,
+        /// Where the lock is (a path or URL).
+        location: String,
+        /// When the lock lapses by itself (RFC 3339), for leases.
+        lapses: Option<String>,
+        /// Why it could not be released.
+        message: String,
+    },
 }
 
 impl Error {

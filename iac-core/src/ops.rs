@@ -228,13 +228,22 @@ impl Session {
         crate::state::local::write_atomic(path, &bytes)
     }
 
+    /// Runs `f` holding the stack's lock. A lock that cannot be released
+    /// never fails the run: once `f` is done its changes are applied and
+    /// recorded, so the failure is reported as an
+    /// [`crate::engine::Event::Warning`] (naming
+    /// the lock and when it lapses) and the run's own result is returned.
     async fn locked<T>(&self, command: &str, f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
         self.backend.lock(&self.stack, &LockInfo::here(command)).await?;
         let res = f.await;
-        let unlocked = self.backend.unlock(&self.stack).await;
-        let v = res?;
-        unlocked?;
-        Ok(v)
+        if let Err(e) = self.backend.unlock(&self.stack).await {
+            let message = match &res {
+                Ok(_) => format!("`{command}` finished and its state is saved, but {e}"),
+                Err(_) => e.to_string(),
+            };
+            (self.observer)(&crate::engine::Event::Warning { message });
+        }
+        res
     }
 
     /// Plans and applies. `confirm` sees the plan first and may refuse.
@@ -446,6 +455,26 @@ impl Session {
         Ok(holder)
     }
 
+    /// `state unlock --force`, for a holder known to be dead whose lock is
+    /// still live (a lease that has not lapsed): reads the lock, shows it to
+    /// `confirm`, and removes it only if it is still that very lock (same
+    /// ETag or content); refuses with [`Error::LockChanged`] when another
+    /// lock took its place meanwhile.
+    pub async fn force_unlock(
+        &self,
+        confirm: &mut (dyn FnMut(&crate::state::LockSeen) -> Result<bool> + Send),
+    ) -> Result<ForceUnlocked> {
+        let Some(seen) = self.backend.lock_seen(&self.stack).await? else { return Ok(ForceUnlocked::NotLocked) };
+        if !confirm(&seen)? {
+            return Err(Error::Refused("unlock cancelled; the lock is left as it was".into()));
+        }
+        Ok(if self.backend.force_unlock(&self.stack, &seen).await? {
+            ForceUnlocked::Removed(seen)
+        } else {
+            ForceUnlocked::ReleasedMeanwhile(seen)
+        })
+    }
+
     /// Copies this stack's state from `from` to `to` (`state push` and
     /// `state pull`), holding both locks: the source is loaded and verified
     /// (journal replayed, operations in flight kept), written to `to` as
@@ -558,4 +587,16 @@ impl Session {
     pub async fn repair(&self) -> Result<bool> {
         self.locked("state repair", async { self.backend.repair_journal(&self.stack).await }).await
     }
+}
+
+/// What `state unlock --force` did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ForceUnlocked {
+    /// There was no lock.
+    NotLocked,
+    /// This lock was removed.
+    Removed(crate::state::LockSeen),
+    /// This lock was released by its holder (or lapsed and was cleared)
+    /// before it could be removed; nothing else was touched.
+    ReleasedMeanwhile(crate::state::LockSeen),
 }

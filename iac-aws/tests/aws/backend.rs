@@ -18,19 +18,19 @@ use iac_core::{Error, Stack};
 use crate::support::*;
 
 /// A backend as another machine would make it from `IAC_BACKEND`.
-fn backend(bucket: &str, lease: Duration) -> S3Backend {
+pub(crate) fn backend(bucket: &str, lease: Duration) -> S3Backend {
     provider();
     // The backend's SDK config comes from the environment, like a user's.
     std::env::set_var("AWS_ENDPOINT_URL", &moto().endpoint);
     S3Backend::from_url(&format!("s3://{bucket}/teams/?region=us-east-1"), "shop").unwrap().with_lease(lease)
 }
 
-async fn bucket(name: &str) {
+pub(crate) async fn bucket(name: &str) {
     let s3 = provider().s3().await.clone();
     s3.create_bucket().bucket(name).send().await.unwrap();
 }
 
-async fn object(bucket: &str, key: &str) -> Option<Vec<u8>> {
+pub(crate) async fn object(bucket: &str, key: &str) -> Option<Vec<u8>> {
     let s3 = provider().s3().await.clone();
     match s3.get_object().bucket(bucket).key(key).send().await {
         Ok(o) => Some(o.body.collect().await.unwrap().into_bytes().to_vec()),
@@ -38,13 +38,13 @@ async fn object(bucket: &str, key: &str) -> Option<Vec<u8>> {
     }
 }
 
-async fn keys(bucket: &str, prefix: &str) -> Vec<String> {
+pub(crate) async fn keys(bucket: &str, prefix: &str) -> Vec<String> {
     let s3 = provider().s3().await.clone();
     let out = s3.list_objects_v2().bucket(bucket).prefix(prefix).send().await.unwrap();
     out.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect()
 }
 
-fn locked_by(e: Error) -> String {
+pub(crate) fn locked_by(e: Error) -> String {
     match e {
         Error::Locked { holder, .. } => holder,
         other => panic!("expected a lock error, got {other}"),

@@ -6,6 +6,7 @@ mod support;
 mod apigateway;
 mod appconfig;
 mod backend;
+mod backend_stores;
 mod batch;
 mod bedrock;
 mod cicd;

@@ -30,7 +30,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::engine::default_parallelism;
 use crate::error::{Error, Result};
-use crate::ops::{Program, RunOptions, SavedPlan, Session};
+use crate::ops::{ForceUnlocked, Program, RunOptions, SavedPlan, Session};
 use crate::stack::Stack;
 use crate::state::local::LocalBackend;
 use crate::state::Backend;
@@ -182,7 +182,16 @@ enum StateCommand {
         name: String,
     },
     /// Remove a stale lock left by a run that died.
-    Unlock,
+    Unlock {
+        /// Remove a live lock too (a lease that has not lapsed), for a
+        /// holder known to be dead: shows the holder, asks, and removes that
+        /// very lock only, refusing if it changed meanwhile.
+        #[arg(long)]
+        force: bool,
+        /// With `--force`: do not ask for confirmation.
+        #[arg(long, short, requires = "force")]
+        yes: bool,
+    },
     /// Drop a torn last journal line left by an interrupted write.
     Repair,
     /// Copy this stack's state to another backend (`s3://bucket/prefix` or
@@ -512,10 +521,31 @@ impl Runner {
                             println_out(&mut out, &format!("forgot {u} (it is still in the cloud)"));
                         }
                     }
-                    StateCommand::Unlock => match session.unlock().await? {
+                    StateCommand::Unlock { force: false, .. } => match session.unlock().await? {
                         Some(h) => println_out(&mut out, &format!("removed the lock held by {h}")),
                         None => println_out(&mut out, "the stack was not locked"),
                     },
+                    StateCommand::Unlock { force: true, yes } => {
+                        let mut confirm = |seen: &crate::state::LockSeen| {
+                            let mut o = std::io::stdout().lock();
+                            println_out(&mut o, &format!("Stack `{stack}` is locked by {seen}."));
+                            confirm_or_refuse(
+                                yes,
+                                "Remove this lock? Do so only if that run is dead: two runs at once can \
+                                 corrupt the state.",
+                            )
+                        };
+                        match session.force_unlock(&mut confirm).await? {
+                            ForceUnlocked::NotLocked => println_out(&mut out, "the stack was not locked"),
+                            ForceUnlocked::Removed(seen) => {
+                                println_out(&mut out, &format!("removed the lock held by {seen}"))
+                            }
+                            ForceUnlocked::ReleasedMeanwhile(seen) => println_out(
+                                &mut out,
+                                &format!("the lock held by {seen} was released meanwhile; nothing was removed"),
+                            ),
+                        }
+                    }
                     StateCommand::Push { url, force } => {
                         let there = self.backend_at(&url)?;
                         let copied = session.copy_state(session.backend.clone(), there, force).await?;

@@ -78,7 +78,13 @@ impl Progress {
     /// The observer to hand to the engine. Does nothing when quiet.
     pub fn observer(&self) -> Observer {
         match &self.inner {
-            None => Arc::new(|_: &Event| {}),
+            // Quiet (`--json`): stdout holds one document, but a warning
+            // still reaches stderr.
+            None => Arc::new(|e: &Event| {
+                if let Event::Warning { message } = e {
+                    eprintln!("{}", warning_line(Style { color: false }, message));
+                }
+            }),
             Some(inner) => {
                 let inner = inner.clone();
                 Arc::new(move |e: &Event| inner.on_event(e))
@@ -133,6 +139,7 @@ impl Inner {
             Event::Recovered { op, outcome } => {
                 self.end(None, format!("recovered {} {}: {outcome}", op_kind_name(op.op), op.urn));
             }
+            Event::Warning { message } => self.end(None, warning_line(s, message)),
         }
     }
 
@@ -151,6 +158,11 @@ impl Inner {
         }
         let _ = live.multi.println(line.to_string());
     }
+}
+
+/// A warning, as one line on stderr.
+fn warning_line(s: Style, message: &str) -> String {
+    s.paint(Tone::Yellow, format_args!("warning: {message}"))
 }
 
 impl Live {
@@ -201,6 +213,7 @@ mod tests {
                 outcome: "never created".into(),
             },
             Event::Started { urn: Urn::new("left"), op: Op::Delete, phase: Phase::Delete },
+            Event::Warning { message: "the lock could not be released".into() },
         ]
     }
 

@@ -107,6 +107,12 @@ pub enum Event {
         /// What was found.
         outcome: String,
     },
+    /// Something the user must know that does not fail the run (a lock
+    /// that could not be released after the run finished).
+    Warning {
+        /// What happened, and what it means.
+        message: String,
+    },
 }
 
 /// Receives events.

@@ -5,6 +5,10 @@
 //! backup, clearing the journal), and take and release an exclusive lock.
 //! The local directory backend is in [`super::local`]; an object-store backend
 //! implements the same trait with conditional writes.
+//!
+//! `state unlock --force` adds two more: read the lock together with a token
+//! naming that very lock ([`Backend::lock_seen`]), and remove it only if it
+//! still has that token ([`Backend::force_unlock`]).
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -58,6 +62,29 @@ impl std::fmt::Display for LockInfo {
     }
 }
 
+/// A lock as read for `state unlock --force`: who holds it, and a token
+/// that names this very lock (an object's ETag, a lock file's content), so
+/// that only the lock shown is removed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockSeen {
+    /// Who holds it, as the lock says (`None`: the lock cannot be read).
+    pub info: Option<LockInfo>,
+    /// Where the lock is (a path or URL), for messages.
+    pub location: String,
+    /// What names this very lock; [`Backend::force_unlock`] compares it.
+    pub token: String,
+}
+
+impl std::fmt::Display for LockSeen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.info {
+            Some(i) => write!(f, "{i}")?,
+            None => write!(f, "an unreadable lock")?,
+        }
+        write!(f, " ({}, version {})", self.location, self.token)
+    }
+}
+
 /// Where stacks' states live.
 #[async_trait]
 pub trait Backend: Send + Sync + 'static {
@@ -83,6 +110,23 @@ pub trait Backend: Send + Sync + 'static {
     async fn unlock(&self, stack: &str) -> Result<()>;
     /// Who holds the lock, if anyone.
     async fn lock_holder(&self, stack: &str) -> Result<Option<LockInfo>>;
+    /// The lock as it is now, with the token that names it, for
+    /// `state unlock --force`; `None` when the stack is not locked.
+    async fn lock_seen(&self, stack: &str) -> Result<Option<LockSeen>> {
+        Ok(self.lock_holder(stack).await?.map(|info| LockSeen {
+            token: serde_json::to_string(&info).unwrap_or_default(),
+            location: self.describe(stack),
+            info: Some(info),
+        }))
+    }
+    /// Removes the lock `seen` even though its holder looks alive (its lease
+    /// is live), but only if it is still that very lock: `Ok(true)` when
+    /// removed, `Ok(false)` when it was released meanwhile, and
+    /// [`crate::Error::LockChanged`] when another lock is there now.
+    async fn force_unlock(&self, stack: &str, seen: &LockSeen) -> Result<bool> {
+        let _ = seen;
+        Err(crate::Error::Refused(format!("{}: this backend cannot remove a lock by force", self.describe(stack))))
+    }
     /// The stacks this backend holds.
     async fn list_stacks(&self) -> Result<Vec<String>>;
     /// Total bytes this backend has written (for the benchmark).

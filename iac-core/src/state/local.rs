@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
+use sha2::Digest;
 
 use crate::error::{Error, Result};
-use crate::state::backend::{Backend, LockInfo, Stored};
+use crate::state::backend::{Backend, LockInfo, LockSeen, Stored};
 
 /// States in a local directory (`./.iac` by default).
 ///
@@ -183,10 +184,52 @@ impl Backend for LocalBackend {
         };
         // Clear the holder's name, then release explicitly: a child process
         // forked meanwhile shares this descriptor until it execs, so closing
-        // ours alone would not release the lock at once.
-        f.set_len(0).map_err(|e| Error::io(&p, e))?;
+        // ours alone would not release the lock at once. The name is only
+        // shown while the file is locked, so a name that could not be
+        // cleared is harmless: release regardless.
+        if let Err(e) = f.set_len(0) {
+            tracing::warn!(lock = %p.display(), error = %e, "could not clear the lock file's holder");
+        }
         unflock(&f);
         Ok(())
+    }
+
+    async fn lock_seen(&self, stack: &str) -> Result<Option<LockSeen>> {
+        let p = self.lockfile(stack);
+        let Some(bytes) = read_opt(&p)? else { return Ok(None) };
+        // A lock file nobody holds is no lock, whatever it says.
+        if let Ok(f) = File::open(&p) {
+            if try_flock(&f) {
+                unflock(&f);
+                return Ok(None);
+            }
+        }
+        let digest = sha2::Sha256::digest(&bytes);
+        let token = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        Ok(Some(LockSeen { info: serde_json::from_slice(&bytes).ok(), location: p.display().to_string(), token }))
+    }
+
+    /// A file lock cannot be broken: the kernel holds it for a live process
+    /// and drops it when the process exits, however it exits. So a held lock
+    /// is never removed; the refusal names the process to stop. A lock
+    /// released since it was shown is reported as such.
+    async fn force_unlock(&self, stack: &str, seen: &LockSeen) -> Result<bool> {
+        match self.lock_seen(stack).await? {
+            None => Ok(false),
+            Some(now) if now.token != seen.token => Err(Error::LockChanged {
+                stack: stack.to_owned(),
+                location: now.location.clone(),
+                holder: now.to_string(),
+            }),
+            Some(now) => Err(Error::Locked {
+                stack: stack.to_owned(),
+                holder: format!(
+                    "{now}, a live process: a file lock cannot be broken, and it is released the moment its \
+                     holder exits, however it exits; stop that process{}",
+                    now.info.as_ref().map_or(String::new(), |i| format!(" (pid {} on {})", i.pid, i.host))
+                ),
+            }),
+        }
     }
 
     async fn lock_holder(&self, stack: &str) -> Result<Option<LockInfo>> {

@@ -23,7 +23,7 @@ use crate::output::{Resolver, Urn};
 use crate::resource::ResourceOptions;
 use crate::value::Value;
 
-pub use backend::{Backend, LockInfo, Stored};
+pub use backend::{Backend, LockInfo, LockSeen, Stored};
 pub use journal::{Mutation, OpKind, PendingOp, Record};
 
 /// The snapshot schema version this build writes and reads.

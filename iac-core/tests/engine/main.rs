@@ -5,5 +5,6 @@
 mod cli;
 mod generated;
 mod lifecycle;
+mod locks;
 mod regressions;
 mod support;

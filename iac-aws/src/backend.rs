@@ -416,7 +416,10 @@ impl S3Backend {
         };
         match req.send().await {
             Ok(o) => Ok(Answer::Done(o.e_tag().unwrap_or_default().to_owned())),
-            Err(e) => probe_answer(e).map_err(|e| self.err(key, "PutObject", e)),
+            Err(e) => match probe_answer(&e) {
+                Some(answer) => Ok(answer),
+                None => Err(self.err(key, "PutObject", e)),
+            },
         }
     }
 
@@ -430,14 +433,20 @@ impl S3Backend {
             .copy_source_if_match(etag);
         match req.send().await {
             Ok(_) => Ok(Answer::Done(String::new())),
-            Err(e) => probe_answer(e).map_err(|e| self.err(to, "CopyObject", e)),
+            Err(e) => match probe_answer(&e) {
+                Some(answer) => Ok(answer),
+                None => Err(self.err(to, "CopyObject", e)),
+            },
         }
     }
 
     async fn probe_delete(&self, key: &str, etag: &str) -> Result<Answer> {
         match self.client().await.delete_object().bucket(&self.bucket).key(key).if_match(etag).send().await {
             Ok(_) => Ok(Answer::Done(String::new())),
-            Err(e) => probe_answer(e).map_err(|e| self.err(key, "DeleteObject", e)),
+            Err(e) => match probe_answer(&e) {
+                Some(answer) => Ok(answer),
+                None => Err(self.err(key, "DeleteObject", e)),
+            },
         }
     }
 
@@ -629,15 +638,13 @@ fn is_conflict<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
 
 /// What a refused probe request says: refused on its precondition, or the
 /// operation not supported (501; 400 or another client error that is not
-/// about access, throttling or a timeout). Anything else is an error.
-fn probe_answer<E: ProvideErrorMetadata>(
-    e: SdkError<E, HttpResponse>,
-) -> std::result::Result<Answer, SdkError<E, HttpResponse>> {
-    let SdkError::ServiceError(s) = &e else { return Err(e) };
+/// about access, throttling or a timeout). `None`: an error, no verdict.
+fn probe_answer<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> Option<Answer> {
+    let SdkError::ServiceError(s) = e else { return None };
     let status = s.raw().status().as_u16();
     let code = s.err().code().unwrap_or_default();
     if matches!(status, 412 | 409) || matches!(code, "PreconditionFailed" | "ConditionalRequestConflict") {
-        return Ok(Answer::Refused);
+        return Some(Answer::Refused);
     }
     let transient_or_access = matches!(status, 401 | 403 | 404 | 408 | 429)
         || matches!(
@@ -646,9 +653,11 @@ fn probe_answer<E: ProvideErrorMetadata>(
         );
     if status == 501 || ((400..500).contains(&status) && !transient_or_access) {
         let message = s.err().message().unwrap_or_default();
-        return Ok(Answer::Unsupported(format!("{status} {code}: {message}").trim_end_matches([' ', ':']).to_owned()));
+        return Some(Answer::Unsupported(
+            format!("{status} {code}: {message}").trim_end_matches([' ', ':']).to_owned(),
+        ));
     }
-    Err(e)
+    None
 }
 
 fn is_missing<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {

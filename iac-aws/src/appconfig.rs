@@ -276,7 +276,8 @@ impl Handler for ApplicationHandler {
                 .await
                 .map_err(|e| aws_err("ListApplications", e))?;
             for a in out.items().iter().filter(|a| a.name() == Some(name)) {
-                let Some(id) = a.id() else { continue };
+                // The old copy of a replace carries the same tags: look past it.
+                let Some(id) = a.id().filter(|id| !req.is_known(id)) else { continue };
                 if is_ours(&list_tags(p, &application_arn(p, id).await?).await?, &req.stack, &req.urn) {
                     return Ok(describe_application(p, id).await?.map(|(inputs, outputs)| ReadResult {
                         id: id.to_owned(),
@@ -542,7 +543,8 @@ impl Handler for EnvironmentHandler {
                 Err(e) => return Err(aws_err("ListEnvironments", e)),
             };
             for e in out.items().iter().filter(|e| e.name() == Some(name)) {
-                let Some(env) = e.id() else { continue };
+                // The old copy of a replace carries the same tags: look past it.
+                let Some(env) = e.id().filter(|env| !req.is_known(&format!("{app}/{env}"))) else { continue };
                 if is_ours(&list_tags(p, &environment_arn(p, app, env).await?).await?, &req.stack, &req.urn) {
                     return Ok(describe_environment(p, app, env).await?.map(|(inputs, outputs)| ReadResult {
                         id: format!("{app}/{env}"),
@@ -893,7 +895,8 @@ impl Handler for ProfileHandler {
                 Err(e) => return Err(aws_err("ListConfigurationProfiles", e)),
             };
             for c in out.items().iter().filter(|c| c.name() == Some(name)) {
-                let Some(id) = c.id() else { continue };
+                // The old copy of a replace carries the same tags: look past it.
+                let Some(id) = c.id().filter(|id| !req.is_known(&format!("{app}/{id}"))) else { continue };
                 if is_ours(&list_tags(p, &profile_arn(p, app, id).await?).await?, &req.stack, &req.urn) {
                     return Ok(describe_profile(p, app, id).await?.map(|(inputs, outputs)| ReadResult {
                         id: format!("{app}/{id}"),
@@ -1129,7 +1132,8 @@ impl Handler for StrategyHandler {
                 .await
                 .map_err(|e| aws_err("ListDeploymentStrategies", e))?;
             for s in out.items().iter().filter(|s| s.name() == Some(name)) {
-                let Some(id) = s.id() else { continue };
+                // The old copy of a replace carries the same tags: look past it.
+                let Some(id) = s.id().filter(|id| !req.is_known(id)) else { continue };
                 if is_ours(&list_tags(p, &strategy_arn(p, id).await?).await?, &req.stack, &req.urn) {
                     return Ok(describe_strategy(p, id).await?.map(|(inputs, outputs)| ReadResult {
                         id: id.to_owned(),
@@ -1381,7 +1385,8 @@ impl Handler for VersionHandler {
                     .iter()
                     .filter(|v| v.description().unwrap_or_default() == i.opt_str("description").unwrap_or_default())
                     .filter(|v| v.version_label() == i.opt_str("versionLabel"))
-                    .map(|v| v.version_number()),
+                    .map(|v| v.version_number())
+                    .filter(|n| !req.is_known(&format!("{app}/{profile}/{n}"))),
             );
             match out.next_token() {
                 Some(t) => token = Some(t.to_owned()),

@@ -18,7 +18,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{map, opt_expr, wait_for, In};
+use crate::util::{map, opt_expr, unless_known, wait_for, In};
 
 pub(crate) const TARGET: &str = "aws:autoscaling:ScalableTarget";
 pub(crate) const POLICY: &str = "aws:autoscaling:TargetTrackingPolicy";
@@ -372,11 +372,12 @@ impl Handler for TargetHandler {
 
     async fn find(&self, p: &AwsProvider, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
         let Some(id) = In::new(&req.inputs, "").opt_str("resourceId") else { return Ok(None) };
-        Ok(describe_target(p, &req.inputs, id).await?.map(|(inputs, outputs)| ReadResult {
+        let found = describe_target(p, &req.inputs, id).await?.map(|(inputs, outputs)| ReadResult {
             id: id.to_owned(),
             inputs,
             outputs,
-        }))
+        });
+        Ok(unless_known(&req, found))
     }
 }
 
@@ -502,6 +503,8 @@ impl Handler for PolicyHandler {
         if In::new(&req.inputs, "").opt_str("resourceId").is_none() {
             return Ok(None);
         }
-        Ok(describe_policy(p, &req.inputs).await?.map(|(id, inputs, outputs)| ReadResult { id, inputs, outputs }))
+        let found =
+            describe_policy(p, &req.inputs).await?.map(|(id, inputs, outputs)| ReadResult { id, inputs, outputs });
+        Ok(unless_known(&req, found))
     }
 }

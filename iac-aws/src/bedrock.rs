@@ -459,7 +459,12 @@ impl Handler for KnowledgeBaseHandler {
                 .send()
                 .await
                 .map_err(|e| aws_err("ListKnowledgeBases", e))?;
-            for s in out.knowledge_base_summaries().iter().filter(|s| s.name() == name) {
+            // The old copy of a replace carries the same tags: look past it.
+            for s in out
+                .knowledge_base_summaries()
+                .iter()
+                .filter(|s| s.name() == name && !req.is_known(s.knowledge_base_id()))
+            {
                 let Some(kb) = get_kb(p, s.knowledge_base_id()).await? else { continue };
                 let tags = kb_tags(p, kb.knowledge_base_arn()).await?;
                 if tags.get(TAG_STACK).map(String::as_str) != Some(req.stack.as_str())
@@ -888,7 +893,9 @@ impl Handler for DataSourceHandler {
                 out.data_source_summaries()
                     .iter()
                     .filter(|s| s.name() == name && s.status() != &DataSourceStatus::Deleting)
-                    .map(|s| s.data_source_id().to_owned()),
+                    .map(|s| s.data_source_id().to_owned())
+                    // The old copy of a replace holds the same name: look past it.
+                    .filter(|id| !req.is_known(&format!("{kb}/{id}"))),
             );
             match out.next_token() {
                 Some(t) => token = Some(t.to_owned()),

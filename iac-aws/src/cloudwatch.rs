@@ -10,7 +10,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{list_expr, map, tags_value, tags_with_identity, In, TAG_NAME, TAG_STACK};
+use crate::util::{list_expr, map, tags_value, tags_with_identity, unless_known, In, TAG_NAME, TAG_STACK};
 
 pub(crate) const ALARM: &str = "aws:cloudwatch:MetricAlarm";
 pub(crate) const DASHBOARD: &str = "aws:cloudwatch:Dashboard";
@@ -347,7 +347,7 @@ impl Handler for AlarmHandler {
         if get(TAG_STACK) != Some(req.stack.as_str()) || get(TAG_NAME) != Some(req.urn.as_str()) {
             return Ok(None);
         }
-        Ok(Some(ReadResult { id: name.to_owned(), inputs, outputs }))
+        Ok(unless_known(&req, Some(ReadResult { id: name.to_owned(), inputs, outputs })))
     }
 }
 
@@ -591,10 +591,11 @@ impl Handler for DashboardHandler {
 
     async fn find(&self, p: &AwsProvider, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
         let Some(name) = In::new(&req.inputs, "").opt_str("name") else { return Ok(None) };
-        Ok(describe_dashboard(p, name).await?.map(|(inputs, outputs)| ReadResult {
+        let found = describe_dashboard(p, name).await?.map(|(inputs, outputs)| ReadResult {
             id: name.to_owned(),
             inputs,
             outputs,
-        }))
+        });
+        Ok(unless_known(&req, found))
     }
 }

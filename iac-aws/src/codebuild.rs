@@ -18,7 +18,7 @@ use crate::handler::Handler;
 use crate::provider::AwsProvider;
 use crate::util::{
     drop_computed_when_unset, keep_write_only, list_expr, map, opt_expr, ordered_like, tags_value, tags_with_identity,
-    In, TAG_NAME, TAG_STACK,
+    unless_known, In, TAG_NAME, TAG_STACK,
 };
 
 pub(crate) const TYPE: &str = "aws:codebuild:Project";
@@ -750,6 +750,6 @@ impl Handler for ProjectHandler {
             return Ok(None);
         }
         let (inputs, outputs) = describe(&project, &req.inputs);
-        Ok(Some(ReadResult { id: name.to_owned(), inputs, outputs }))
+        Ok(unless_known(&req, Some(ReadResult { id: name.to_owned(), inputs, outputs })))
     }
 }

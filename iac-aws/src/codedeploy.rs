@@ -18,7 +18,9 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{list_expr, map, opt_expr, ordered_like, tags_value, tags_with_identity, In, TAG_NAME, TAG_STACK};
+use crate::util::{
+    list_expr, map, opt_expr, ordered_like, tags_value, tags_with_identity, unless_known, In, TAG_NAME, TAG_STACK,
+};
 
 pub(crate) const APPLICATION: &str = "aws:codedeploy:Application";
 pub(crate) const GROUP: &str = "aws:codedeploy:DeploymentGroup";
@@ -274,7 +276,7 @@ impl Handler for ApplicationHandler {
         if !is_ours(&tags, &req.stack, &req.urn) {
             return Ok(None);
         }
-        Ok(Some(ReadResult { id: name.to_owned(), inputs, outputs }))
+        Ok(unless_known(&req, Some(ReadResult { id: name.to_owned(), inputs, outputs })))
     }
 }
 
@@ -857,7 +859,7 @@ impl Handler for GroupHandler {
         if !is_ours(&tags, &req.stack, &req.urn) {
             return Ok(None);
         }
-        Ok(Some(ReadResult { id: format!("{app}/{name}"), inputs, outputs }))
+        Ok(unless_known(&req, Some(ReadResult { id: format!("{app}/{name}"), inputs, outputs })))
     }
 }
 
@@ -1115,6 +1117,11 @@ impl Handler for ConfigHandler {
         // Untaggable; the name is unique in the account and region, and a
         // second CreateDeploymentConfig of it is refused.
         let Some(name) = In::new(&req.inputs, "").opt_str("name") else { return Ok(None) };
-        Ok(describe_config(p, name).await?.map(|(inputs, outputs)| ReadResult { id: name.to_owned(), inputs, outputs }))
+        let found = describe_config(p, name).await?.map(|(inputs, outputs)| ReadResult {
+            id: name.to_owned(),
+            inputs,
+            outputs,
+        });
+        Ok(unless_known(&req, found))
     }
 }

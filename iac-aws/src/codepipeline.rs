@@ -14,7 +14,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use crate::error::{aws_err, code, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{map, opt_expr, tags_value, tags_with_identity, In, TAG_NAME, TAG_STACK};
+use crate::util::{map, opt_expr, tags_value, tags_with_identity, unless_known, In, TAG_NAME, TAG_STACK};
 
 pub(crate) const TYPE: &str = "aws:codepipeline:Pipeline";
 
@@ -687,6 +687,6 @@ impl Handler for PipelineHandler {
         let Some((inputs, outputs, tags)) = describe(p, name).await? else { return Ok(None) };
         let get = |k: &str| tags.iter().find(|t| t.key() == k).map(|t| t.value());
         let ours = get(TAG_STACK) == Some(req.stack.as_str()) && get(TAG_NAME) == Some(req.urn.as_str());
-        Ok(ours.then(|| ReadResult { id: name.to_owned(), inputs, outputs }))
+        Ok(unless_known(&req, ours.then(|| ReadResult { id: name.to_owned(), inputs, outputs })))
     }
 }

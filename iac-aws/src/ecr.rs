@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{keep_write_only, map, tags_value, tags_with_identity, In, TAG_NAME, TAG_STACK};
+use crate::util::{keep_write_only, map, tags_value, tags_with_identity, unless_known, In, TAG_NAME, TAG_STACK};
 
 pub(crate) const TYPE: &str = "aws:ecr:Repository";
 
@@ -407,6 +407,6 @@ impl Handler for RepositoryHandler {
             .map_err(|e| aws_err("ListTagsForResource", e))?;
         let get = |k: &str| tags.tags().iter().find(|t| t.key() == k).map(|t| t.value());
         let ours = get(TAG_STACK) == Some(req.stack.as_str()) && get(TAG_NAME) == Some(req.urn.as_str());
-        Ok(ours.then(|| ReadResult { id: name.to_owned(), inputs, outputs }))
+        Ok(unless_known(&req, ours.then(|| ReadResult { id: name.to_owned(), inputs, outputs })))
     }
 }

@@ -14,7 +14,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{map, opt_expr, tags_value, tags_with_identity, In, TAG_NAME, TAG_STACK};
+use crate::util::{map, opt_expr, tags_value, tags_with_identity, unless_known, In, TAG_NAME, TAG_STACK};
 
 pub(crate) const RULE: &str = "aws:eventbridge:Rule";
 pub(crate) const TARGET: &str = "aws:eventbridge:Target";
@@ -300,7 +300,7 @@ impl Handler for RuleHandler {
         if get(TAG_STACK) != Some(req.stack.as_str()) || get(TAG_NAME) != Some(req.urn.as_str()) {
             return Ok(None);
         }
-        Ok(Some(ReadResult { id: rule_id(bus, name), inputs, outputs }))
+        Ok(unless_known(&req, Some(ReadResult { id: rule_id(bus, name), inputs, outputs })))
     }
 }
 
@@ -617,10 +617,11 @@ impl Handler for TargetHandler {
         let i = In::new(&req.inputs, "");
         let (Some(rule), Some(id)) = (i.opt_str("rule"), i.opt_str("targetId")) else { return Ok(None) };
         let bus = i.opt_str("eventBusName").unwrap_or("default");
-        Ok(describe_target(p, bus, rule, id).await?.map(|inputs| ReadResult {
+        let found = describe_target(p, bus, rule, id).await?.map(|inputs| ReadResult {
             id: format!("{bus}|{rule}|{id}"),
             inputs,
             outputs: Value::map(),
-        }))
+        });
+        Ok(unless_known(&req, found))
     }
 }

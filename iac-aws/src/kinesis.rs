@@ -11,7 +11,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{map, opt_expr, tags_value, tags_with_identity, wait_for, In, TAG_NAME, TAG_STACK};
+use crate::util::{map, opt_expr, tags_value, tags_with_identity, unless_known, wait_for, In, TAG_NAME, TAG_STACK};
 
 pub(crate) const TYPE: &str = "aws:kinesis:Stream";
 
@@ -326,6 +326,8 @@ impl Handler for StreamHandler {
         if get(TAG_STACK) != Some(req.stack.as_str()) || get(TAG_NAME) != Some(req.urn.as_str()) {
             return Ok(None);
         }
-        Ok(describe(p, name).await?.map(|(inputs, outputs, _)| ReadResult { id: name.to_owned(), inputs, outputs }))
+        let found =
+            describe(p, name).await?.map(|(inputs, outputs, _)| ReadResult { id: name.to_owned(), inputs, outputs });
+        Ok(unless_known(&req, found))
     }
 }

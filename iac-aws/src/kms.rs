@@ -305,7 +305,8 @@ impl Handler for KeyHandler {
         loop {
             let out = kms.list_keys().set_marker(marker).send().await.map_err(|e| aws_err("ListKeys", e))?;
             for k in out.keys() {
-                let Some(id) = k.key_id() else { continue };
+                // The old copy of a replace carries the same tags: look past it.
+                let Some(id) = k.key_id().filter(|id| !req.is_known(id)) else { continue };
                 let tags = match kms.list_resource_tags().key_id(id).send().await {
                     Ok(t) => t,
                     // AWS-managed keys refuse tag listing to us.
@@ -445,6 +446,10 @@ impl Handler for AliasHandler {
     async fn find(&self, p: &AwsProvider, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
         let Some(name) = In::new(&req.inputs, "").opt_str("name") else { return Ok(None) };
         let id = name.to_owned();
+        // An alias name is unique in the region.
+        if req.is_known(&id) {
+            return Ok(None);
+        }
         self.read(
             p,
             ReadRequest { type_token: ALIAS, urn: req.urn, id, inputs: req.inputs.clone(), outputs: Value::map() },

@@ -9,7 +9,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{map, opt_expr, tags_value, tags_with_identity, In, TAG_NAME, TAG_STACK};
+use crate::util::{map, opt_expr, tags_value, tags_with_identity, unless_known, In, TAG_NAME, TAG_STACK};
 
 pub(crate) const TYPE: &str = "aws:logs:LogGroup";
 
@@ -242,6 +242,6 @@ impl Handler for LogGroupHandler {
             .unwrap_or_default();
         let ours = tags.get(TAG_STACK).map(String::as_str) == Some(req.stack.as_str())
             && tags.get(TAG_NAME).map(String::as_str) == Some(req.urn.as_str());
-        Ok(ours.then(|| ReadResult { id: name.to_owned(), inputs, outputs }))
+        Ok(unless_known(&req, ours.then(|| ReadResult { id: name.to_owned(), inputs, outputs })))
     }
 }

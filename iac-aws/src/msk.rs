@@ -18,8 +18,8 @@ use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
 use crate::util::{
-    drop_computed_when_unset, list_expr, map, opt_expr, ordered_like, tags_value, tags_with_identity, wait_for, In,
-    TAG_NAME, TAG_STACK,
+    drop_computed_when_unset, list_expr, map, opt_expr, ordered_like, tags_value, tags_with_identity, unless_known,
+    wait_for, In, TAG_NAME, TAG_STACK,
 };
 
 pub(crate) const CLUSTER: &str = "aws:msk:Cluster";
@@ -714,12 +714,19 @@ impl Handler for ClusterHandler {
             .await
             .list_clusters()
             .cluster_name_filter(name)
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
             .map_err(|e| aws_err("ListClusters", e))?;
         // The listing's tags may be partial; the description's are whole.
-        for arn in
-            list.cluster_info_list().iter().filter(|c| c.cluster_name() == Some(name)).filter_map(|c| c.cluster_arn())
+        // The old copy of a replace carries the same tags: look past it.
+        for arn in list
+            .iter()
+            .filter(|c| c.cluster_name() == Some(name))
+            .filter_map(|c| c.cluster_arn())
+            .filter(|arn| !req.is_known(arn))
         {
             let Some(d) = describe_cluster(p, arn).await? else { continue };
             let get = |k: &str| d.tags().and_then(|t| t.get(k)).map(String::as_str);
@@ -908,15 +915,25 @@ impl Handler for ConfigurationHandler {
         // Configurations take no tags; the name is unique per account and
         // region, and CreateConfiguration refuses a second one.
         let Some(name) = In::new(&req.inputs, "").opt_str("name") else { return Ok(None) };
-        let list = p.kafka().await.list_configurations().send().await.map_err(|e| aws_err("ListConfigurations", e))?;
-        let Some(arn) = list.configurations().iter().find(|c| c.name() == Some(name)).and_then(|c| c.arn()) else {
+        let list = p
+            .kafka()
+            .await
+            .list_configurations()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| aws_err("ListConfigurations", e))?;
+        let Some(arn) = list.iter().find(|c| c.name() == Some(name)).and_then(|c| c.arn()) else {
             return Ok(None);
         };
-        Ok(describe_configuration(p, arn).await?.map(|(inputs, outputs)| ReadResult {
+        let found = describe_configuration(p, arn).await?.map(|(inputs, outputs)| ReadResult {
             id: arn.to_owned(),
             inputs,
             outputs,
-        }))
+        });
+        Ok(unless_known(&req, found))
     }
 }
 

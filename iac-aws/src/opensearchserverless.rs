@@ -17,7 +17,9 @@ use iac_core::{props, Checks, Diagnostic, Expr, Graph, Input, Output, Resource, 
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{keep_write_only, map, tags_value, tags_with_identity, wait_for, In, TAG_NAME, TAG_STACK};
+use crate::util::{
+    keep_write_only, map, tags_value, tags_with_identity, unless_known, wait_for, In, TAG_NAME, TAG_STACK,
+};
 
 pub(crate) const SECURITY_POLICY: &str = "aws:opensearchserverless:SecurityPolicy";
 pub(crate) const ACCESS_POLICY: &str = "aws:opensearchserverless:AccessPolicy";
@@ -414,11 +416,12 @@ impl Handler for SecurityPolicyHandler {
         // it is refused.
         let i = In::new(&req.inputs, "");
         let (Some(name), Some(kind)) = (i.opt_str("name"), i.opt_str("type")) else { return Ok(None) };
-        Ok(describe_security_policy(p, kind, name).await?.map(|(inputs, outputs)| ReadResult {
+        let found = describe_security_policy(p, kind, name).await?.map(|(inputs, outputs)| ReadResult {
             id: format!("{kind}/{name}"),
             inputs,
             outputs,
-        }))
+        });
+        Ok(unless_known(&req, found))
     }
 }
 
@@ -637,11 +640,12 @@ impl Handler for AccessPolicyHandler {
     async fn find(&self, p: &AwsProvider, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
         // Untaggable; the name is unique, and a second create is refused.
         let Some(name) = In::new(&req.inputs, "").opt_str("name") else { return Ok(None) };
-        Ok(describe_access_policy(p, name).await?.map(|(inputs, outputs)| ReadResult {
+        let found = describe_access_policy(p, name).await?.map(|(inputs, outputs)| ReadResult {
             id: format!("data/{name}"),
             inputs,
             outputs,
-        }))
+        });
+        Ok(unless_known(&req, found))
     }
 }
 
@@ -979,16 +983,23 @@ impl Handler for CollectionHandler {
 
     async fn find(&self, p: &AwsProvider, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
         let Some(name) = In::new(&req.inputs, "").opt_str("name") else { return Ok(None) };
-        let out = p
+        let pages = p
             .opensearchserverless()
             .await
             .list_collections()
             .collection_filters(CollectionFilters::builder().name(name).build())
+            .into_paginator()
             .send()
+            .try_collect()
             .await
             .map_err(|e| aws_err("ListCollections", e))?;
-        for s in out.collection_summaries().iter().filter(|s| s.name() == Some(name)) {
+        let summaries = pages.iter().flat_map(|p| p.collection_summaries());
+        for s in summaries.filter(|s| s.name() == Some(name)) {
             let (Some(id), Some(arn)) = (s.id(), s.arn()) else { continue };
+            // The old copy of a replace, still being deleted, is listed too.
+            if req.is_known(id) {
+                continue;
+            }
             let tags = collection_tags(p, arn).await?;
             let get = |k: &str| tags.iter().find(|t| t.key() == k).map(|t| t.value());
             if get(TAG_STACK) != Some(req.stack.as_str()) || get(TAG_NAME) != Some(req.urn.as_str()) {

@@ -341,7 +341,8 @@ impl Handler for SecretHandler {
         if get(TAG_STACK) != Some(req.stack.as_str()) || get(TAG_NAME) != Some(req.urn.as_str()) {
             return Ok(None);
         }
-        let Some(arn) = out.arn() else { return Ok(None) };
+        // A secret's name is unique in the region: the one secret holding it.
+        let Some(arn) = out.arn().filter(|arn| !req.is_known(arn)) else { return Ok(None) };
         Ok(describe(p, arn, &req.inputs).await?.map(|inputs| ReadResult {
             id: arn.to_owned(),
             inputs,

@@ -204,7 +204,8 @@ impl Handler for TopicHandler {
         loop {
             let out = sns.list_topics().set_next_token(token).send().await.map_err(|e| aws_err("ListTopics", e))?;
             for arn in out.topics().iter().filter_map(|t| t.topic_arn()) {
-                if arn.rsplit(':').next() != Some(name) {
+                // A topic's name is unique in the region, so its ARN too.
+                if arn.rsplit(':').next() != Some(name) || req.is_known(arn) {
                     continue;
                 }
                 let tags = sns
@@ -436,15 +437,17 @@ impl Handler for SubscriptionHandler {
             .await
             .list_subscriptions_by_topic()
             .topic_arn(topic)
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
             .map_err(|e| aws_err("ListSubscriptionsByTopic", e))?;
-        let Some(arn) = out
-            .subscriptions()
-            .iter()
-            .find(|s| s.protocol() == Some(protocol) && s.endpoint() == Some(endpoint))
-            .and_then(|s| s.subscription_arn())
-        else {
+        let Some(arn) = req.first_unknown(
+            out.iter()
+                .filter(|s| s.protocol() == Some(protocol) && s.endpoint() == Some(endpoint))
+                .filter_map(|s| s.subscription_arn()),
+        ) else {
             return Ok(None);
         };
         let id = arn.to_owned();

@@ -16,7 +16,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{map, opt_expr, tags_value, tags_with_identity, wait_for, In, TAG_NAME, TAG_STACK};
+use crate::util::{map, opt_expr, tags_value, tags_with_identity, unless_known, wait_for, In, TAG_NAME, TAG_STACK};
 
 pub(crate) const DATABASE: &str = "aws:timestream:Database";
 pub(crate) const TABLE: &str = "aws:timestream:Table";
@@ -266,7 +266,7 @@ impl Handler for DatabaseHandler {
         if !has_identity(&tags, &req.stack, req.urn.as_str()) {
             return Ok(None);
         }
-        Ok(Some(ReadResult { id: name.to_owned(), inputs, outputs }))
+        Ok(unless_known(&req, Some(ReadResult { id: name.to_owned(), inputs, outputs })))
     }
 }
 
@@ -483,6 +483,6 @@ impl Handler for TableHandler {
         if !has_identity(&tags, &req.stack, req.urn.as_str()) {
             return Ok(None);
         }
-        Ok(Some(ReadResult { id: format!("{database}:{name}"), inputs, outputs }))
+        Ok(unless_known(&req, Some(ReadResult { id: format!("{database}:{name}"), inputs, outputs })))
     }
 }

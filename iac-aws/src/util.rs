@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use iac_core::provider::{FindRequest, ReadResult};
 use iac_core::{Expr, Input, ProviderError, Urn, Value};
 use serde::Serialize;
 
@@ -117,6 +118,14 @@ pub fn tags_value<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Val
             .map(|(k, v)| (k.to_owned(), Value::from(v)))
             .collect(),
     )
+}
+
+/// What a find by a natural key AWS keeps unique (a name, or for an
+/// untaggable resource what it is) answers: the one resource holding the
+/// key, unless the state already records it. No other resource can hold
+/// the key, so there is then nothing to find.
+pub fn unless_known(req: &FindRequest, found: Option<ReadResult>) -> Option<ReadResult> {
+    found.filter(|f| !req.is_known(&f.id))
 }
 
 /// Builds an input or output map, dropping unset values.

@@ -236,11 +236,13 @@ impl Handler for ApiKeyHandler {
                 .send()
                 .await
                 .map_err(|e| aws_err("GetApiKeys", e))?;
-            let mine = page
-                .items()
-                .iter()
-                .find(|k| k.name() == Some(name) && has_identity(k.tags(), &req.stack, &req.urn))
-                .and_then(|k| k.id());
+            // The old copy of a replace carries the same tags: look past it.
+            let mine = req.first_unknown(
+                page.items()
+                    .iter()
+                    .filter(|k| k.name() == Some(name) && has_identity(k.tags(), &req.stack, &req.urn))
+                    .filter_map(|k| k.id()),
+            );
             if let Some(id) = mine {
                 return Ok(describe(p, id, &req.inputs).await?.map(|(inputs, outputs)| ReadResult {
                     id: id.to_owned(),

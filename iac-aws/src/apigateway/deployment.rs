@@ -525,6 +525,10 @@ impl Handler for StageHandler {
     async fn find(&self, p: &AwsProvider, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
         let i = In::new(&req.inputs, "");
         let (Some(api), Some(stage)) = (i.opt_str("restApiId"), i.opt_str("stageName")) else { return Ok(None) };
+        // A stage's name is unique in its API.
+        if req.is_known(&format!("{api}/{stage}")) {
+            return Ok(None);
+        }
         let Some(s) = get_stage(p, api, stage).await? else { return Ok(None) };
         if !has_identity(s.tags(), &req.stack, &req.urn) {
             return Ok(None);

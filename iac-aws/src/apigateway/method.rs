@@ -16,7 +16,7 @@ use super::{
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{map, opt_expr, ordered_like, In};
+use crate::util::{map, opt_expr, ordered_like, unless_known, In};
 
 pub(crate) const METHOD: &str = "aws:apigateway:Method";
 pub(crate) const INTEGRATION: &str = "aws:apigateway:Integration";
@@ -346,11 +346,12 @@ impl Handler for MethodHandler {
         else {
             return Ok(None);
         };
-        Ok(describe_method(p, api, resource, verb, &req.inputs).await?.map(|(inputs, outputs)| ReadResult {
+        let found = describe_method(p, api, resource, verb, &req.inputs).await?.map(|(inputs, outputs)| ReadResult {
             id: format!("{api}/{resource}/{verb}"),
             inputs,
             outputs,
-        }))
+        });
+        Ok(unless_known(&req, found))
     }
 }
 
@@ -658,11 +659,12 @@ impl Handler for IntegrationHandler {
     async fn find(&self, p: &AwsProvider, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
         // Integrations take no tags; a method has at most one.
         let Some(id) = In::new(&req.inputs, "").opt_str("method") else { return Ok(None) };
-        Ok(describe_integration(p, id).await?.map(|(inputs, outputs)| ReadResult {
+        let found = describe_integration(p, id).await?.map(|(inputs, outputs)| ReadResult {
             id: id.to_owned(),
             inputs,
             outputs,
-        }))
+        });
+        Ok(unless_known(&req, found))
     }
 }
 

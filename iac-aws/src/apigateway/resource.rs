@@ -10,7 +10,7 @@ use super::{patch, ref_key, report_duplicates, ApiResourceId, RestApiId, GONE};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{map, In};
+use crate::util::{map, unless_known, In};
 
 pub(crate) const TYPE: &str = "aws:apigateway:Resource";
 
@@ -241,11 +241,12 @@ impl Handler for ApiResourceHandler {
             return Ok(None);
         };
         let Some(resource) = find_child(p, api, parent, part).await? else { return Ok(None) };
-        Ok(describe(p, api, &resource).await?.map(|(inputs, outputs)| ReadResult {
+        let found = describe(p, api, &resource).await?.map(|(inputs, outputs)| ReadResult {
             id: format!("{api}/{resource}"),
             inputs,
             outputs,
-        }))
+        });
+        Ok(unless_known(&req, found))
     }
 }
 

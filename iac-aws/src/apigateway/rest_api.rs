@@ -294,11 +294,13 @@ impl Handler for RestApiHandler {
                 .send()
                 .await
                 .map_err(|e| aws_err("GetRestApis", e))?;
-            let mine = page
-                .items()
-                .iter()
-                .find(|a| a.name() == Some(name) && has_identity(a.tags(), &req.stack, &req.urn))
-                .and_then(|a| a.id());
+            // The old copy of a replace carries the same tags: look past it.
+            let mine = req.first_unknown(
+                page.items()
+                    .iter()
+                    .filter(|a| a.name() == Some(name) && has_identity(a.tags(), &req.stack, &req.urn))
+                    .filter_map(|a| a.id()),
+            );
             if let Some(id) = mine {
                 return Ok(describe(p, id, &req.inputs).await?.map(|(inputs, outputs)| ReadResult {
                     id: id.to_owned(),

@@ -18,7 +18,7 @@ use super::{
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{map, tags_value, tags_with_identity, In};
+use crate::util::{map, tags_value, tags_with_identity, unless_known, In};
 
 pub(crate) const PLAN: &str = "aws:apigateway:UsagePlan";
 pub(crate) const PLAN_KEY: &str = "aws:apigateway:UsagePlanKey";
@@ -397,11 +397,13 @@ impl Handler for UsagePlanHandler {
                 .send()
                 .await
                 .map_err(|e| aws_err("GetUsagePlans", e))?;
-            let mine = page
-                .items()
-                .iter()
-                .find(|u| u.name() == Some(name) && has_identity(u.tags(), &req.stack, &req.urn))
-                .and_then(|u| u.id());
+            // The old copy of a replace carries the same tags: look past it.
+            let mine = req.first_unknown(
+                page.items()
+                    .iter()
+                    .filter(|u| u.name() == Some(name) && has_identity(u.tags(), &req.stack, &req.urn))
+                    .filter_map(|u| u.id()),
+            );
             if let Some(id) = mine {
                 let Some(u) = get_plan(p, id).await? else { return Ok(None) };
                 return Ok(Some(ReadResult {
@@ -516,11 +518,12 @@ impl Handler for UsagePlanKeyHandler {
         // No tags; a key is in a plan at most once.
         let i = In::new(&req.inputs, "");
         let (Some(plan), Some(key)) = (i.opt_str("usagePlanId"), i.opt_str("keyId")) else { return Ok(None) };
-        Ok(describe_plan_key(p, plan, key).await?.map(|inputs| ReadResult {
+        let found = describe_plan_key(p, plan, key).await?.map(|inputs| ReadResult {
             id: format!("{plan}/{key}"),
             inputs,
             outputs: Value::map(),
-        }))
+        });
+        Ok(unless_known(&req, found))
     }
 }
 

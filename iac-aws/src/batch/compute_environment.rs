@@ -14,7 +14,9 @@ use super::{check_name, has_identity, update_tags};
 use crate::error::aws_err;
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{drop_computed_when_unset, list_expr, map, opt_expr, ordered_like, tags_value, tags_with_identity};
+use crate::util::{
+    drop_computed_when_unset, list_expr, map, opt_expr, ordered_like, tags_value, tags_with_identity, unless_known,
+};
 use crate::util::{wait_for, In};
 
 pub(crate) const TYPE: &str = "aws:batch:ComputeEnvironment";
@@ -336,7 +338,7 @@ impl Handler for ComputeEnvironmentHandler {
             return Ok(None);
         }
         let (inputs, outputs) = values(&e, &req.inputs);
-        Ok(Some(ReadResult { id: name.to_owned(), inputs, outputs }))
+        Ok(unless_known(&req, Some(ReadResult { id: name.to_owned(), inputs, outputs })))
     }
 }
 

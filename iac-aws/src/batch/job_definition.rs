@@ -469,6 +469,11 @@ impl Handler for JobDefinitionHandler {
 
     async fn find(&self, p: &AwsProvider, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
         let Some(name) = In::new(&req.inputs, "").opt_str("name") else { return Ok(None) };
+        // The name is the id: every revision of it is the copy the state
+        // records, if it records one.
+        if req.is_known(name) {
+            return Ok(None);
+        }
         for d in active_revisions(p, name).await?.iter().rev() {
             if has_identity(d.tags(), &req.stack, req.urn.as_str()) {
                 let (inputs, outputs) = values(d);

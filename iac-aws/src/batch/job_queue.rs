@@ -12,7 +12,7 @@ use super::{check_name, has_identity, update_tags};
 use crate::error::aws_err;
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{list_expr, map, tags_value, tags_with_identity, wait_for, In};
+use crate::util::{list_expr, map, tags_value, tags_with_identity, unless_known, wait_for, In};
 
 pub(crate) const TYPE: &str = "aws:batch:JobQueue";
 
@@ -268,6 +268,6 @@ impl Handler for JobQueueHandler {
             return Ok(None);
         }
         let (inputs, outputs) = values(&q);
-        Ok(Some(ReadResult { id: name.to_owned(), inputs, outputs }))
+        Ok(unless_known(&req, Some(ReadResult { id: name.to_owned(), inputs, outputs })))
     }
 }

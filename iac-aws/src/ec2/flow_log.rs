@@ -275,10 +275,15 @@ impl Handler for FlowLogHandler {
             .await
             .describe_flow_logs()
             .set_filter(Some(identity_filters(&req.stack, &req.urn)))
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
             .map_err(|e| aws_err("DescribeFlowLogs", e))?;
-        Ok(out.flow_logs().first().and_then(|f| {
+        // The old copy of a replace carries the same tags: look past it.
+        let log = out.iter().find(|f| f.flow_log_id().is_some_and(|id| !req.is_known(id)));
+        Ok(log.and_then(|f| {
             Some(ReadResult {
                 id: f.flow_log_id()?.to_owned(),
                 inputs: description(f, &req.inputs),

@@ -154,10 +154,14 @@ impl Handler for InternetGatewayHandler {
             .await
             .describe_internet_gateways()
             .set_filters(Some(identity_filters(&req.stack, &req.urn)))
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
             .map_err(|e| aws_err("DescribeInternetGateways", e))?;
-        let Some(id) = out.internet_gateways().first().and_then(|g| g.internet_gateway_id()) else { return Ok(None) };
+        // The old copy of a replace carries the same tags: look past it.
+        let Some(id) = req.first_unknown(out.iter().filter_map(|g| g.internet_gateway_id())) else { return Ok(None) };
         Ok(describe(p, id).await?.map(|(inputs, outputs)| ReadResult { id: id.to_owned(), inputs, outputs }))
     }
 }

@@ -423,10 +423,14 @@ impl Handler for LaunchTemplateHandler {
             .await
             .describe_launch_templates()
             .set_filters(Some(identity_filters(&req.stack, &req.urn)))
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
             .map_err(|e| aws_err("DescribeLaunchTemplates", e))?;
-        let Some(id) = out.launch_templates().first().and_then(|t| t.launch_template_id()) else { return Ok(None) };
+        // The old copy of a replace carries the same tags: look past it.
+        let Some(id) = req.first_unknown(out.iter().filter_map(|t| t.launch_template_id())) else { return Ok(None) };
         Ok(describe(p, id, &req.inputs).await?.map(|(inputs, outputs)| ReadResult {
             id: id.to_owned(),
             inputs,

@@ -162,7 +162,10 @@ impl Handler for ElasticIpHandler {
             .send()
             .await
             .map_err(|e| aws_err("DescribeAddresses", e))?;
-        let Some(id) = out.addresses().first().and_then(|a| a.allocation_id()) else { return Ok(None) };
+        // The old copy of a replace carries the same tags: look past it.
+        let Some(id) = req.first_unknown(out.addresses().iter().filter_map(|a| a.allocation_id())) else {
+            return Ok(None);
+        };
         Ok(describe_eip(p, id).await?.map(|(inputs, outputs)| ReadResult { id: id.to_owned(), inputs, outputs }))
     }
 }
@@ -266,10 +269,16 @@ impl Handler for NatGatewayHandler {
             .await
             .describe_nat_gateways()
             .set_filter(Some(identity_filters(&req.stack, &req.urn)))
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
             .map_err(|e| aws_err("DescribeNatGateways", e))?;
-        let live = out.nat_gateways().iter().find(|n| n.state() != Some(&NatGatewayState::Deleted));
+        // The old copy of a replace carries the same tags: look past it.
+        let live = out.iter().find(|n| {
+            n.state() != Some(&NatGatewayState::Deleted) && n.nat_gateway_id().is_some_and(|id| !req.is_known(id))
+        });
         Ok(live.and_then(|n| {
             let (inputs, outputs) = nat_values(n);
             Some(ReadResult { id: n.nat_gateway_id()?.to_owned(), inputs, outputs })

@@ -205,10 +205,15 @@ impl Handler for RouteTableHandler {
             .await
             .describe_route_tables()
             .set_filters(Some(identity_filters(&req.stack, &req.urn)))
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
             .map_err(|e| aws_err("DescribeRouteTables", e))?;
-        Ok(out.route_tables().first().and_then(|t| {
+        // The old copy of a replace carries the same tags: look past it.
+        let table = out.iter().find(|t| t.route_table_id().is_some_and(|id| !req.is_known(id)));
+        Ok(table.and_then(|t| {
             Some(ReadResult { id: t.route_table_id()?.to_owned(), inputs: table_inputs(t), outputs: Value::map() })
         }))
     }
@@ -297,6 +302,10 @@ impl Handler for RouteHandler {
             return Ok(None);
         };
         let id = format!("{table}_{dest}");
+        // A table holds one route per destination.
+        if req.is_known(&id) {
+            return Ok(None);
+        }
         self.read(
             p,
             ReadRequest {

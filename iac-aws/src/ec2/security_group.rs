@@ -18,7 +18,7 @@ use super::{identity_filters, tag_map, tag_spec, update_tags, SecurityGroupId, V
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{map, opt_expr, tags_value, tags_with_identity, wait_for, In};
+use crate::util::{map, opt_expr, tags_value, tags_with_identity, unless_known, wait_for, In};
 
 pub(crate) const GROUP: &str = "aws:ec2:SecurityGroup";
 pub(crate) const RULE: &str = "aws:ec2:SecurityGroupRule";
@@ -374,10 +374,15 @@ impl Handler for SecurityGroupHandler {
             .await
             .describe_security_groups()
             .set_filters(Some(identity_filters(&req.stack, &req.urn)))
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
             .map_err(|e| aws_err("DescribeSecurityGroups", e))?;
-        Ok(out.security_groups().first().and_then(|g| {
+        // The old copy of a replace carries the same tags: look past it.
+        let group = out.iter().find(|g| g.group_id().is_some_and(|id| !req.is_known(id)));
+        Ok(group.and_then(|g| {
             let (inputs, outputs) = group_description(g);
             Some(ReadResult { id: g.group_id()?.to_owned(), inputs, outputs })
         }))
@@ -542,13 +547,14 @@ impl Handler for SecurityGroupRuleHandler {
                 .map(|k| v.get(k).clone())
         };
         let want = key(&req.inputs);
-        Ok(describe_rules(p, group).await?.iter().find_map(|r| {
+        let found = describe_rules(p, group).await?.iter().find_map(|r| {
             let inputs = rule_inputs(r);
             (key(&inputs) == want).then(|| ReadResult {
                 id: r.security_group_rule_id().unwrap_or_default().to_owned(),
                 inputs,
                 outputs: Value::map(),
             })
-        }))
+        });
+        Ok(unless_known(&req, found))
     }
 }

@@ -241,10 +241,14 @@ impl Handler for SubnetHandler {
             .await
             .describe_subnets()
             .set_filters(Some(identity_filters(&req.stack, &req.urn)))
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
             .map_err(|e| aws_err("DescribeSubnets", e))?;
-        let Some(id) = out.subnets().first().and_then(|s| s.subnet_id()) else { return Ok(None) };
+        // The old copy of a replace carries the same tags: look past it.
+        let Some(id) = req.first_unknown(out.iter().filter_map(|s| s.subnet_id())) else { return Ok(None) };
         Ok(describe(p, id).await?.map(|(inputs, outputs)| ReadResult { id: id.to_owned(), inputs, outputs }))
     }
 }

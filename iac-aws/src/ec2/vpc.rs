@@ -224,10 +224,14 @@ impl Handler for VpcHandler {
             .await
             .describe_vpcs()
             .set_filters(Some(identity_filters(&req.stack, &req.urn)))
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
             .map_err(|e| aws_err("DescribeVpcs", e))?;
-        let Some(id) = out.vpcs().first().and_then(|v| v.vpc_id()) else { return Ok(None) };
+        // The old copy of a replace carries the same tags: look past it.
+        let Some(id) = req.first_unknown(out.iter().filter_map(|v| v.vpc_id())) else { return Ok(None) };
         Ok(describe(p, id, false).await?.map(|(inputs, outputs)| ReadResult { id: id.to_owned(), inputs, outputs }))
     }
 }

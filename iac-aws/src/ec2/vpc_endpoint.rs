@@ -333,10 +333,16 @@ impl Handler for VpcEndpointHandler {
             .await
             .describe_vpc_endpoints()
             .set_filters(Some(identity_filters(&req.stack, &req.urn)))
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
             .map_err(|e| aws_err("DescribeVpcEndpoints", e))?;
-        Ok(out.vpc_endpoints().iter().find(|e| state(e) != "deleted").and_then(|e| {
+        // The old copy of a replace carries the same tags: look past it.
+        let live =
+            out.iter().find(|e| state(e) != "deleted" && e.vpc_endpoint_id().is_some_and(|id| !req.is_known(id)));
+        Ok(live.and_then(|e| {
             let (inputs, outputs) = description(e, &req.inputs);
             Some(ReadResult { id: e.vpc_endpoint_id()?.to_owned(), inputs, outputs })
         }))

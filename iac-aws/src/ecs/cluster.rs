@@ -13,7 +13,7 @@ use super::{CapacityProviderStrategy, ClusterArn};
 use crate::error::{aws_err, code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{map, tags_value, tags_with_identity, wait_for, In};
+use crate::util::{map, tags_value, tags_with_identity, unless_known, wait_for, In};
 
 pub(crate) const TYPE: &str = "aws:ecs:Cluster";
 
@@ -293,6 +293,6 @@ impl Handler for ClusterHandler {
         }
         let Some(arn) = c.cluster_arn().map(str::to_owned) else { return Ok(None) };
         let (inputs, outputs) = values(&c, &req.inputs);
-        Ok(Some(ReadResult { id: arn, inputs, outputs }))
+        Ok(unless_known(&req, Some(ReadResult { id: arn, inputs, outputs })))
     }
 }

@@ -14,7 +14,9 @@ use super::{CapacityProviderStrategy, ClusterArn, ServiceArn};
 use crate::error::{aws_err, code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{drop_computed_when_unset, keep_write_only, map, tags_value, tags_with_identity, wait_for, In};
+use crate::util::{
+    drop_computed_when_unset, keep_write_only, map, tags_value, tags_with_identity, unless_known, wait_for, In,
+};
 
 pub(crate) const TYPE: &str = "aws:ecs:Service";
 
@@ -694,6 +696,6 @@ impl Handler for ServiceHandler {
         }
         let Some(arn) = s.service_arn().map(str::to_owned) else { return Ok(None) };
         let (inputs, outputs) = values(&s, &req.inputs);
-        Ok(Some(ReadResult { id: arn, inputs, outputs }))
+        Ok(unless_known(&req, Some(ReadResult { id: arn, inputs, outputs })))
     }
 }

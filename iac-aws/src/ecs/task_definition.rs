@@ -755,6 +755,11 @@ impl Handler for TaskDefinitionHandler {
 
     async fn find(&self, p: &AwsProvider, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
         let Some(family) = In::new(&req.inputs, "").opt_str("family") else { return Ok(None) };
+        // The family is the id: every revision of it is the copy the state
+        // records, if it records one.
+        if req.is_known(family) {
+            return Ok(None);
+        }
         for arn in active_revisions(p, family).await?.iter().rev() {
             if let Some((td, tags)) = describe(p, arn).await? {
                 if tag(&tags, TAG_STACK) == Some(req.stack.as_str()) && tag(&tags, TAG_NAME) == Some(req.urn.as_str()) {

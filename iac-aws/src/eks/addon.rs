@@ -15,7 +15,9 @@ use super::{eks_err, has_identity, tag_pairs, update_tags, wait_update, ClusterN
 use crate::error::is_code;
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{drop_computed_when_unset, keep_write_only, map, tags_value, tags_with_identity, wait_for, In};
+use crate::util::{
+    drop_computed_when_unset, keep_write_only, map, tags_value, tags_with_identity, unless_known, wait_for, In,
+};
 
 pub(crate) const TYPE: &str = "aws:eks:Addon";
 
@@ -345,7 +347,7 @@ impl Handler for AddonHandler {
             return Ok(None);
         }
         let (inputs, outputs) = values(&a, &req.inputs);
-        Ok(Some(ReadResult { id: format!("{cluster}:{addon}"), inputs, outputs }))
+        Ok(unless_known(&req, Some(ReadResult { id: format!("{cluster}:{addon}"), inputs, outputs })))
     }
 }
 

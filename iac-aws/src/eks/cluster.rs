@@ -14,7 +14,7 @@ use super::{check_name, eks_err, has_identity, list_expr, ordered_like, tag_pair
 use crate::error::is_code;
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{drop_computed_when_unset, map, tags_value, tags_with_identity, wait_for, In};
+use crate::util::{drop_computed_when_unset, map, tags_value, tags_with_identity, unless_known, wait_for, In};
 
 pub(crate) const TYPE: &str = "aws:eks:Cluster";
 
@@ -499,6 +499,6 @@ impl Handler for ClusterHandler {
             return Ok(None);
         }
         let (inputs, outputs) = values(&c, &req.inputs);
-        Ok(Some(ReadResult { id: name.to_owned(), inputs, outputs }))
+        Ok(unless_known(&req, Some(ReadResult { id: name.to_owned(), inputs, outputs })))
     }
 }

@@ -11,7 +11,7 @@ use super::{check_name, ec_tags, has_identity, tags_of, update_tags};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{map, tags_value, tags_with_identity, In};
+use crate::util::{map, tags_value, tags_with_identity, unless_known, In};
 
 pub(crate) const TYPE: &str = "aws:elasticache:ParameterGroup";
 
@@ -296,6 +296,9 @@ impl Handler for ParameterGroupHandler {
         if !has_identity(&tags, &req.stack, req.urn.as_str()) {
             return Ok(None);
         }
-        Ok(Some(ReadResult { inputs: values(p, &g).await?, outputs: outputs(&g), id: name.to_owned() }))
+        Ok(unless_known(
+            &req,
+            Some(ReadResult { inputs: values(p, &g).await?, outputs: outputs(&g), id: name.to_owned() }),
+        ))
     }
 }

@@ -18,7 +18,7 @@ use crate::handler::Handler;
 use crate::provider::AwsProvider;
 use crate::util::{
     drop_computed_when_unset, keep_write_only, list_expr, map, opt_expr, ordered_like, tags_value, tags_with_identity,
-    wait_for, In,
+    unless_known, wait_for, In,
 };
 
 pub(crate) const TYPE: &str = "aws:elasticache:ReplicationGroup";
@@ -778,7 +778,9 @@ impl Handler for ReplicationGroupHandler {
         if !has_identity(&tags, &req.stack, req.urn.as_str()) {
             return Ok(None);
         }
-        Ok(Some(ReadResult { inputs: describe(p, &rg, &req.inputs).await?, outputs: outputs(&rg), id: id.to_owned() }))
+        let found =
+            ReadResult { inputs: describe(p, &rg, &req.inputs).await?, outputs: outputs(&rg), id: id.to_owned() };
+        Ok(unless_known(&req, Some(found)))
     }
 }
 

@@ -275,11 +275,15 @@ impl Handler for ListenerHandler {
     async fn find(&self, p: &AwsProvider, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
         let Some(lb) = In::new(&req.inputs, "").opt_str("loadBalancerArn") else { return Ok(None) };
         let elb = p.elbv2().await;
-        let listeners = match elb.describe_listeners().load_balancer_arn(lb).send().await {
-            Ok(o) => o.listeners().to_vec(),
-            Err(e) if is_code(&e, GONE) => return Ok(None),
-            Err(e) => return Err(aws_err("DescribeListeners", e)),
-        };
+        let listeners =
+            match elb.describe_listeners().load_balancer_arn(lb).into_paginator().items().send().try_collect().await {
+                Ok(l) => l,
+                Err(e) if is_code(&e, GONE) => return Ok(None),
+                Err(e) => return Err(aws_err("DescribeListeners", e)),
+            };
+        // The old copy of a replace carries the same tags: look past it.
+        let listeners: Vec<_> =
+            listeners.into_iter().filter(|l| l.listener_arn().is_some_and(|arn| !req.is_known(arn))).collect();
         let arns: Vec<String> = listeners.iter().filter_map(|l| l.listener_arn()).map(str::to_owned).collect();
         let tags = tags_of(elb, &arns).await?;
         for l in &listeners {

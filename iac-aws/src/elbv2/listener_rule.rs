@@ -297,12 +297,17 @@ impl Handler for ListenerRuleHandler {
     async fn find(&self, p: &AwsProvider, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
         let Some(listener) = In::new(&req.inputs, "").opt_str("listenerArn") else { return Ok(None) };
         let elb = p.elbv2().await;
-        let rules = match elb.describe_rules().listener_arn(listener).send().await {
-            Ok(o) => o.rules().to_vec(),
-            Err(e) if is_code(&e, GONE) => return Ok(None),
-            Err(e) => return Err(aws_err("DescribeRules", e)),
-        };
-        let rules: Vec<Rule> = rules.into_iter().filter(|r| r.is_default() != Some(true)).collect();
+        let rules =
+            match elb.describe_rules().listener_arn(listener).into_paginator().items().send().try_collect().await {
+                Ok(r) => r,
+                Err(e) if is_code(&e, GONE) => return Ok(None),
+                Err(e) => return Err(aws_err("DescribeRules", e)),
+            };
+        // The old copy of a replace carries the same tags: look past it.
+        let rules: Vec<Rule> = rules
+            .into_iter()
+            .filter(|r| r.is_default() != Some(true) && r.rule_arn().is_some_and(|arn| !req.is_known(arn)))
+            .collect();
         let arns: Vec<String> = rules.iter().filter_map(|r| r.rule_arn()).map(str::to_owned).collect();
         let tags = tags_of(elb, &arns).await?;
         for r in &rules {

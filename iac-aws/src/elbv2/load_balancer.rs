@@ -422,7 +422,10 @@ impl Handler for LoadBalancerHandler {
             Err(e) => return Err(aws_err("DescribeLoadBalancers", e)),
         };
         let Some(lb) = lb else { return Ok(None) };
-        let Some(arn) = lb.load_balancer_arn().map(str::to_owned) else { return Ok(None) };
+        // Names are unique in the region: the one balancer holding it.
+        let Some(arn) = lb.load_balancer_arn().filter(|arn| !req.is_known(arn)).map(str::to_owned) else {
+            return Ok(None);
+        };
         if !has_identity(&tags_of_one(elb, &arn).await?, &req.stack, req.urn.as_str()) {
             return Ok(None);
         }

@@ -418,7 +418,10 @@ impl Handler for TargetGroupHandler {
             Err(e) => return Err(aws_err("DescribeTargetGroups", e)),
         };
         let Some(tg) = tg else { return Ok(None) };
-        let Some(arn) = tg.target_group_arn().map(str::to_owned) else { return Ok(None) };
+        // Names are unique in the region: the one group holding it.
+        let Some(arn) = tg.target_group_arn().filter(|arn| !req.is_known(arn)).map(str::to_owned) else {
+            return Ok(None);
+        };
         if !has_identity(&tags_of_one(elb, &arn).await?, &req.stack, req.urn.as_str()) {
             return Ok(None);
         }

@@ -10,7 +10,7 @@ use super::{check_name, check_path, has_identity, iam_tags, tag_changes, tag_pai
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{map, opt_expr, tags_value, tags_with_identity, In};
+use crate::util::{map, opt_expr, tags_value, tags_with_identity, unless_known, In};
 
 pub(crate) const TYPE: &str = "aws:iam:InstanceProfile";
 
@@ -183,9 +183,10 @@ impl Handler for InstanceProfileHandler {
 
     async fn find(&self, p: &AwsProvider, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
         let Some(name) = In::new(&req.inputs, "").opt_str("name") else { return Ok(None) };
-        Ok(get(p, name).await?.filter(|ip| has_identity(ip.tags(), &req.stack, req.urn.as_str())).map(|ip| {
+        let found = get(p, name).await?.filter(|ip| has_identity(ip.tags(), &req.stack, req.urn.as_str())).map(|ip| {
             let (inputs, outputs) = description(&ip);
             ReadResult { id: name.to_owned(), inputs, outputs }
-        }))
+        });
+        Ok(unless_known(&req, found))
     }
 }

@@ -192,7 +192,9 @@ impl Handler for OidcHandler {
         let iam = p.iam().await;
         let list =
             iam.list_open_id_connect_providers().send().await.map_err(|e| aws_err("ListOpenIDConnectProviders", e))?;
-        for arn in list.open_id_connect_provider_list().iter().filter_map(|e| e.arn()) {
+        // The old copy of a replace carries the same tags: look past it.
+        for arn in list.open_id_connect_provider_list().iter().filter_map(|e| e.arn()).filter(|arn| !req.is_known(arn))
+        {
             let tags = iam
                 .list_open_id_connect_provider_tags()
                 .open_id_connect_provider_arn(arn)

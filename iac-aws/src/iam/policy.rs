@@ -240,10 +240,16 @@ impl Handler for PolicyHandler {
             .list_policies()
             .scope(aws_sdk_iam::types::PolicyScopeType::Local)
             .path_prefix(i.opt_str("path").unwrap_or("/"))
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
             .map_err(|e| aws_err("ListPolicies", e))?;
-        let Some(arn) = out.policies().iter().find(|p| p.policy_name() == Some(name)).and_then(|p| p.arn()) else {
+        // A policy's name is unique in the account: the one policy holding it.
+        let Some(arn) =
+            out.iter().find(|p| p.policy_name() == Some(name)).and_then(|p| p.arn()).filter(|arn| !req.is_known(arn))
+        else {
             return Ok(None);
         };
         let tags =
@@ -367,6 +373,10 @@ impl Handler for AttachmentHandler {
         let i = In::new(&req.inputs, "");
         let (Some(role), Some(arn)) = (i.opt_str("role"), i.opt_str("policyArn")) else { return Ok(None) };
         let id = format!("{role}:{arn}");
+        // A role holds a managed policy once.
+        if req.is_known(&id) {
+            return Ok(None);
+        }
         self.read(
             p,
             ReadRequest { type_token: ATTACHMENT, urn: req.urn, id, inputs: req.inputs.clone(), outputs: Value::map() },

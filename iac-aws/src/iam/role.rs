@@ -11,7 +11,7 @@ use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::policy::{self, PolicyDocument, PolicyKind};
 use crate::provider::AwsProvider;
-use crate::util::{map, tags_value, tags_with_identity, In};
+use crate::util::{map, tags_value, tags_with_identity, unless_known, In};
 
 pub(crate) const ROLE: &str = "aws:iam:Role";
 pub(crate) const ROLE_POLICY: &str = "aws:iam:RolePolicy";
@@ -221,10 +221,12 @@ impl Handler for RoleHandler {
 
     async fn find(&self, p: &AwsProvider, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
         let Some(name) = In::new(&req.inputs, "").opt_str("name") else { return Ok(None) };
-        Ok(get_role(p, name).await?.filter(|r| has_identity(r.tags(), &req.stack, req.urn.as_str())).map(|r| {
-            let (inputs, outputs) = role_description(&r);
-            ReadResult { id: name.to_owned(), inputs, outputs }
-        }))
+        let found =
+            get_role(p, name).await?.filter(|r| has_identity(r.tags(), &req.stack, req.urn.as_str())).map(|r| {
+                let (inputs, outputs) = role_description(&r);
+                ReadResult { id: name.to_owned(), inputs, outputs }
+            });
+        Ok(unless_known(&req, found))
     }
 }
 
@@ -344,12 +346,16 @@ impl Handler for RolePolicyHandler {
         // An inline policy is named by its role and name.
         let i = In::new(&req.inputs, "");
         let (Some(role), Some(name)) = (i.opt_str("role"), i.opt_str("name")) else { return Ok(None) };
+        let id = format!("{role}:{name}");
+        if req.is_known(&id) {
+            return Ok(None);
+        }
         self.read(
             p,
             ReadRequest {
                 type_token: ROLE_POLICY,
                 urn: req.urn,
-                id: format!("{role}:{name}"),
+                id,
                 inputs: req.inputs.clone(),
                 outputs: Value::map(),
             },

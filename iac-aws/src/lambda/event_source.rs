@@ -404,14 +404,18 @@ impl Handler for EventSourceMappingHandler {
             .list_event_source_mappings()
             .function_name(function)
             .event_source_arn(source)
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
         {
             Ok(l) => l,
             Err(e) if is_code(&e, &["ResourceNotFoundException"]) => return Ok(None),
             Err(e) => return Err(aws_err("ListEventSourceMappings", e)),
         };
-        let Some(uuid) = list.event_source_mappings().iter().find_map(|m| m.uuid()) else { return Ok(None) };
+        // The old copy of a replace may still be listed (being deleted).
+        let Some(uuid) = req.first_unknown(list.iter().filter_map(|m| m.uuid())) else { return Ok(None) };
         Ok(describe(p, uuid).await?.map(|m| {
             let (inputs, outputs) = values(&m, &req.inputs);
             ReadResult { id: uuid.to_owned(), inputs, outputs }

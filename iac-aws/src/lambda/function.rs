@@ -16,7 +16,8 @@ use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
 use crate::util::{
-    drop_computed_when_unset, keep_write_only, map, opt_expr, tags_value, tags_with_identity, wait_for, In,
+    drop_computed_when_unset, keep_write_only, map, opt_expr, tags_value, tags_with_identity, unless_known, wait_for,
+    In,
 };
 use crate::util::{TAG_NAME, TAG_STACK};
 
@@ -496,6 +497,6 @@ impl Handler for FunctionHandler {
         }
         let Some(c) = out.configuration() else { return Ok(None) };
         let (inputs, outputs) = values(c, out.tags(), &req.inputs);
-        Ok(Some(ReadResult { id: name.to_owned(), inputs, outputs }))
+        Ok(unless_known(&req, Some(ReadResult { id: name.to_owned(), inputs, outputs })))
     }
 }

@@ -9,7 +9,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{map, opt_expr, In};
+use crate::util::{map, opt_expr, unless_known, In};
 
 pub(crate) const TYPE: &str = "aws:lambda:Permission";
 
@@ -266,10 +266,11 @@ impl Handler for PermissionHandler {
         let i = In::new(&req.inputs, "");
         let (Some(function), Some(sid)) = (i.opt_str("function"), i.opt_str("statementId")) else { return Ok(None) };
         let qualifier = i.opt_str("qualifier");
-        Ok(describe(p, function, qualifier, sid).await?.map(|inputs| ReadResult {
+        let found = describe(p, function, qualifier, sid).await?.map(|inputs| ReadResult {
             id: statement_id(function, qualifier, sid),
             inputs,
             outputs: Value::map(),
-        }))
+        });
+        Ok(unless_known(&req, found))
     }
 }

@@ -12,7 +12,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{map, In};
+use crate::util::{map, unless_known, In};
 
 pub(crate) const VERSION: &str = "aws:lambda:Version";
 pub(crate) const ALIAS: &str = "aws:lambda:Alias";
@@ -171,17 +171,27 @@ impl Handler for VersionHandler {
         // version holding this code is this resource's.
         let i = In::new(&req.inputs, "");
         let (Some(function), Some(sha)) = (i.opt_str("function"), i.opt_str("codeSha256")) else { return Ok(None) };
-        let out = match p.lambda().await.list_versions_by_function().function_name(function).send().await {
+        let versions = match p
+            .lambda()
+            .await
+            .list_versions_by_function()
+            .function_name(function)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+        {
             Ok(o) => o,
             Err(e) if is_code(&e, &["ResourceNotFoundException"]) => return Ok(None),
             Err(e) => return Err(aws_err("ListVersionsByFunction", e)),
         };
-        let Some(v) = out
-            .versions()
+        // The newest such version the state does not already record.
+        let Some(v) = versions
             .iter()
             .filter(|v| v.version() != Some("$LATEST") && v.code_sha256() == Some(sha))
             .filter_map(|v| v.version())
-            .next_back()
+            .rfind(|v| !req.is_known(&format!("{function}:{v}")))
         else {
             return Ok(None);
         };
@@ -356,10 +366,11 @@ impl Handler for AliasHandler {
         // CreateAlias refuses a second one.
         let i = In::new(&req.inputs, "");
         let (Some(function), Some(name)) = (i.opt_str("function"), i.opt_str("name")) else { return Ok(None) };
-        Ok(describe_alias(p, function, name).await?.map(|(inputs, outputs)| ReadResult {
+        let found = describe_alias(p, function, name).await?.map(|(inputs, outputs)| ReadResult {
             id: format!("{function}:{name}"),
             inputs,
             outputs,
-        }))
+        });
+        Ok(unless_known(&req, found))
     }
 }

@@ -16,7 +16,9 @@ use super::{
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{drop_computed_when_unset, map, opt_expr, tags_value, tags_with_identity, wait_for, In};
+use crate::util::{
+    drop_computed_when_unset, map, opt_expr, tags_value, tags_with_identity, unless_known, wait_for, In,
+};
 
 pub(crate) const TYPE: &str = "aws:rds:DbClusterInstance";
 
@@ -337,6 +339,6 @@ impl Handler for ClusterInstanceHandler {
             return Ok(None);
         }
         let (inputs, outputs) = values(&d, &req.inputs);
-        Ok(Some(ReadResult { id: id.to_owned(), inputs, outputs }))
+        Ok(unless_known(&req, Some(ReadResult { id: id.to_owned(), inputs, outputs })))
     }
 }

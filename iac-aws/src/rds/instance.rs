@@ -19,7 +19,7 @@ use crate::handler::Handler;
 use crate::provider::AwsProvider;
 use crate::util::{
     drop_computed_when_unset, keep_write_only, list_expr, map, opt_expr, ordered_like, tags_value, tags_with_identity,
-    wait_for, In,
+    unless_known, wait_for, In,
 };
 
 pub(crate) const TYPE: &str = "aws:rds:DbInstance";
@@ -719,6 +719,6 @@ impl Handler for InstanceHandler {
             return Ok(None);
         }
         let (inputs, outputs) = values(&d, &req.inputs);
-        Ok(Some(ReadResult { id: id.to_owned(), inputs, outputs }))
+        Ok(unless_known(&req, Some(ReadResult { id: id.to_owned(), inputs, outputs })))
     }
 }

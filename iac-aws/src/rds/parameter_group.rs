@@ -13,7 +13,7 @@ use super::{check_group_name, has_identity, list_tags, rds_tags, tag_pairs, upda
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{map, tags_value, tags_with_identity, In};
+use crate::util::{map, tags_value, tags_with_identity, unless_known, In};
 
 pub(crate) const INSTANCE_TYPE: &str = "aws:rds:DbParameterGroup";
 pub(crate) const CLUSTER_TYPE: &str = "aws:rds:DbClusterParameterGroup";
@@ -523,6 +523,6 @@ impl Handler for ParameterGroupHandler {
         if !has_identity(&list_tags(p.rds().await, arn).await?, &req.stack, req.urn.as_str()) {
             return Ok(None);
         }
-        Ok(Some(ReadResult { id: name.to_owned(), inputs, outputs }))
+        Ok(unless_known(&req, Some(ReadResult { id: name.to_owned(), inputs, outputs })))
     }
 }

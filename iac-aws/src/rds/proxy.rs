@@ -18,7 +18,7 @@ use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
 use crate::util::{
-    drop_computed_when_unset, list_expr, map, ordered_like, tags_value, tags_with_identity, wait_for, In,
+    drop_computed_when_unset, list_expr, map, ordered_like, tags_value, tags_with_identity, unless_known, wait_for, In,
 };
 
 pub(crate) const TYPE: &str = "aws:rds:DbProxy";
@@ -484,6 +484,6 @@ impl Handler for ProxyHandler {
         if !has_identity(&list_tags(p.rds().await, arn).await?, &req.stack, req.urn.as_str()) {
             return Ok(None);
         }
-        Ok(Some(ReadResult { id: name.to_owned(), inputs, outputs }))
+        Ok(unless_known(&req, Some(ReadResult { id: name.to_owned(), inputs, outputs })))
     }
 }

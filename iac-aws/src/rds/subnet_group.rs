@@ -10,7 +10,7 @@ use super::{has_identity, list_tags, rds_tags, tag_pairs, update_tags};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{list_expr, map, ordered_like, tags_value, tags_with_identity, In};
+use crate::util::{list_expr, map, ordered_like, tags_value, tags_with_identity, unless_known, In};
 
 pub(crate) const TYPE: &str = "aws:rds:DbSubnetGroup";
 
@@ -181,6 +181,6 @@ impl Handler for SubnetGroupHandler {
         if !has_identity(&list_tags(p.rds().await, arn).await?, &req.stack, req.urn.as_str()) {
             return Ok(None);
         }
-        Ok(Some(ReadResult { id: name.to_owned(), inputs, outputs }))
+        Ok(unless_known(&req, Some(ReadResult { id: name.to_owned(), inputs, outputs })))
     }
 }

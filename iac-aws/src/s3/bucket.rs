@@ -27,7 +27,9 @@ use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::policy::{self, PolicyDocument, PolicyKind};
 use crate::provider::AwsProvider;
-use crate::util::{keep_write_only, map, tags_value, tags_with_identity, wait_for, In, TAG_NAME, TAG_STACK};
+use crate::util::{
+    keep_write_only, map, tags_value, tags_with_identity, unless_known, wait_for, In, TAG_NAME, TAG_STACK,
+};
 
 pub(crate) const TYPE: &str = "aws:s3:Bucket";
 
@@ -818,10 +820,11 @@ impl Handler for BucketHandler {
         if get(TAG_STACK) != Some(req.stack.as_str()) || get(TAG_NAME) != Some(req.urn.as_str()) {
             return Ok(None);
         }
-        Ok(describe(p, name, &req.inputs).await?.map(|(inputs, outputs)| ReadResult {
+        let found = describe(p, name, &req.inputs).await?.map(|(inputs, outputs)| ReadResult {
             id: name.to_owned(),
             inputs,
             outputs,
-        }))
+        });
+        Ok(unless_known(&req, found))
     }
 }

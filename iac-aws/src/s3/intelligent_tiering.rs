@@ -219,6 +219,9 @@ impl Handler for IntelligentTieringHandler {
         let i = In::new(&req.inputs, "");
         let (Some(bucket), Some(name)) = (i.opt_str("bucket"), i.opt_str("name")) else { return Ok(None) };
         let id = format!("{bucket}:{name}");
+        if req.is_known(&id) {
+            return Ok(None);
+        }
         Ok(describe(p, &id).await?.map(|inputs| ReadResult { id, inputs, outputs: Value::map() }))
     }
 }

@@ -464,7 +464,8 @@ impl Handler for StateMachineHandler {
 
     async fn find(&self, p: &AwsProvider, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
         let Some(name) = In::new(&req.inputs, "").opt_str("name") else { return Ok(None) };
-        let Some(arn) = arn_by_name(p, name).await? else { return Ok(None) };
+        // Names are unique in the region: the one machine holding it.
+        let Some(arn) = arn_by_name(p, name).await?.filter(|arn| !req.is_known(arn)) else { return Ok(None) };
         let tags = match p.sfn().await.list_tags_for_resource().resource_arn(&arn).send().await {
             Ok(t) => t,
             Err(e) if matches!(code(&e), Some("ResourceNotFound" | "StateMachineDoesNotExist")) => return Ok(None),

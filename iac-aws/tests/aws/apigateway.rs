@@ -245,6 +245,7 @@ async fn rest_api_fronting_a_lambda_function() {
 
     let s = api_session(&h, &v1);
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "apigw").await;
     let api_id = id_of(&a, "api");
     let api = gw.get_rest_api().rest_api_id(&api_id).send().await.unwrap();
     assert_eq!(api.name(), Some("orders"));
@@ -519,6 +520,7 @@ async fn usage_plans_and_api_keys_lifecycle() {
     };
     let s = plans_session(&h, &v1);
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "apigw-plans").await;
     let api_id = id_of(&a, "plan-api");
     let plan_id = id_of(&a, "plan");
     let (key_a, key_b) = (id_of(&a, "key-a"), id_of(&a, "key-b"));

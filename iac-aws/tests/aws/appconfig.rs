@@ -136,6 +136,7 @@ async fn appconfig_lifecycle() {
     let x = v1.clone();
     let s = h.session("appconfig", move |s| program(s, &x));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "appconfig").await;
     let app = id_of(&a, "checkout");
     let got = ac.get_application().application_id(&app).send().await.unwrap();
     assert_eq!(got.name(), Some("checkout"));

@@ -158,6 +158,7 @@ async fn fargate_batch_lifecycle() {
 
     let s = session(&h, &v1);
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "batch").await;
     let (od_arn, spot_arn) = (output(&a, "on-demand", "arn"), output(&a, "spot", "arn"));
     let envs = batch
         .describe_compute_environments()
@@ -443,6 +444,7 @@ async fn job_definition_logs_to_its_log_group() {
     let batch = h.aws.batch().await.clone();
     let s = h.session("batch-logs", |s| logged_program(s, "convert"));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "batch-logs").await;
     let arn = output(&a, "convert", "arn");
     let jd = batch.describe_job_definitions().job_definitions(&arn).send().await.unwrap().job_definitions()[0].clone();
     let log = jd.container_properties().unwrap().log_configuration().expect("a log configuration");

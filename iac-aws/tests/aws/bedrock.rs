@@ -123,6 +123,7 @@ async fn knowledge_base_lifecycle() {
     let x = v1.clone();
     let s = h.session("bedrock", move |s| program(s, &x));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "bedrock").await;
     let kb_id = a.report.state.resources[&Urn::new("product-docs")].id.clone().unwrap();
     let collection_arn =
         a.report.state.resources[&Urn::new("kb-vectors")].outputs.get("arn").as_str().unwrap().to_owned();

@@ -89,6 +89,7 @@ async fn codebuild_project_lifecycle() {
 
     let s = h.session("cicd-build", move |s| build_stack(s, v1));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "cicd-build").await;
     let role_arn =
         a.report.state.resources[&Urn::new("cicd-build-role")].outputs.get("arn").as_str().unwrap().to_owned();
     let got = cb.batch_get_projects().names("cicd-api-image").send().await.unwrap();
@@ -307,6 +308,7 @@ async fn codepipeline_release_lifecycle() {
 
     let s = h.session("cicd-release", move |s| release_stack(s, v1));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "cicd-release").await;
     let state = &a.report.state.resources;
     let role_arn = state[&Urn::new("cicd-pipeline-role")].outputs.get("arn").as_str().unwrap().to_owned();
     let got = cp.get_pipeline().name("cicd-api-release").send().await.unwrap();

@@ -140,6 +140,7 @@ async fn codedeploy_lifecycle() {
     let x = v1.clone();
     let s = h.session("codedeploy", move |s| program(s, &x));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "codedeploy").await;
     let app = cd.get_application().application_name("checkout").send().await.unwrap();
     assert_eq!(app.application().and_then(|a| a.compute_platform()).map(|c| c.as_str()), Some("Lambda"));
     let app_arn = "arn:aws:codedeploy:us-east-1:123456789012:application:checkout";

@@ -32,6 +32,7 @@ async fn vpc_and_subnet_lifecycle() {
     // Create.
     let s = h.session("net", |s| network(s, "10.10.0.0/16", false, "dev"));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "net").await;
     let vpc_id = a.report.state.resources[&Urn::new("vpc")].id.clone().unwrap();
     let subnet_id = a.report.state.resources[&Urn::new("public-a")].id.clone().unwrap();
     let vpcs = ec2.describe_vpcs().vpc_ids(&vpc_id).send().await.unwrap();
@@ -134,6 +135,7 @@ async fn internet_gateway_route_table_route_and_association_lifecycle() {
     let ec2 = h.aws.ec2().await.clone();
     let s = h.session("public", |s| public_network(s, "dev", false));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "public").await;
     let id = |n: &str| a.report.state.resources[&Urn::new(n)].id.clone().unwrap();
     let (vpc, igw, rt, subnet) = (id("vpc"), id("igw"), id("public-rt"), id("public-a"));
     let gws = ec2.describe_internet_gateways().internet_gateway_ids(&igw).send().await.unwrap();
@@ -201,6 +203,7 @@ async fn nat_gateway_with_elastic_ip_routes_a_private_subnet() {
     };
     let s = h.session("nat", prog("dev"));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "nat").await;
     let id = |n: &str| a.report.state.resources[&Urn::new(n)].id.clone().unwrap();
     let (nat, eip, rt) = (id("nat"), id("nat-ip"), id("private-rt"));
     let gw = ec2.describe_nat_gateways().nat_gateway_ids(&nat).send().await.unwrap();

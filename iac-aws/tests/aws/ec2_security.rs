@@ -106,6 +106,7 @@ async fn security_groups_and_rules_lifecycle() {
     // Create.
     let s = h.session("sg", move |s| groups(s, v1));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "sg").await;
     let (web, db) = (id(&a, "web"), id(&a, "db"));
     let web_sg = group(&ec2, &web).await.expect("web group exists");
     assert_eq!(web_sg.group_name(), Some("web"));
@@ -265,6 +266,7 @@ async fn endpoints_flow_logs_and_launch_templates_lifecycle() {
     // Create.
     let s = h.session("extras", move |s| extras(s, v1));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "extras").await;
     let gw = endpoint(&ec2, &id(&a, "s3-endpoint")).await.expect("gateway endpoint");
     assert_eq!(gw.service_name(), Some("com.amazonaws.us-east-1.s3"));
     assert_eq!(gw.vpc_endpoint_type().map(|t| t.as_str()), Some("Gateway"));

@@ -125,6 +125,7 @@ async fn cluster_task_definition_and_service_lifecycle() {
 
     let s = h.session("ecs", move |s| app(s, v1));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "ecs").await;
     for name in ["cluster", "task", "service", "logs", "execution-role"] {
         assert_adoptable(&h, &a, "ecs", name).await;
     }
@@ -328,7 +329,8 @@ async fn service_auto_scaling_lifecycle() {
 
     let v1 = Scaling { min: 2, max: 6, cpu: 60.0, memory_policy: true };
     let s = h.session("scaling", move |s| scaled_service(s, v1));
-    up(&s).await;
+    let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "scaling").await;
     let t = targets().await.unwrap();
     assert_eq!((t.scalable_targets()[0].min_capacity(), t.scalable_targets()[0].max_capacity()), (2, 6));
     let p = policies().await.unwrap();

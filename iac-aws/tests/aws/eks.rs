@@ -80,6 +80,7 @@ async fn cluster_and_node_group_lifecycle() {
 
     let s = h.session("eks", move |s| eks(s, v1));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "eks").await;
     for name in ["cluster", "nodes", "secrets-key"] {
         assert_adoptable(&h, &a, "eks", name).await;
     }
@@ -171,6 +172,7 @@ async fn addon_lifecycle_and_failure() {
     let v1 = Addons { version: None, team: "net" };
     let s = h.session("eks-addon", move |s| addons(s, v1));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "eks-addon").await;
     let got = client.describe_addon().cluster_name("addons").addon_name("vpc-cni").send().await.unwrap();
     let got = got.addon().unwrap();
     assert!(got.addon_version().is_some_and(|v| v.contains("eksbuild")), "AWS's default version: {got:?}");

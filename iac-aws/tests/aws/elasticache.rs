@@ -166,6 +166,7 @@ async fn subnet_group_parameter_group_and_replication_groups_lifecycle() {
     let x = v1.clone();
     let s = h.session("cache", move |s| cache(s, &x));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "cache").await;
 
     let group = ec.describe_cache_subnet_groups().cache_subnet_group_name("cache-subnets").send().await.unwrap();
     let group = &group.cache_subnet_groups()[0];

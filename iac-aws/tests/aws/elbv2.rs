@@ -204,6 +204,7 @@ async fn load_balancer_target_group_listeners_and_rules_lifecycle() {
     let x = v1.clone();
     let s = h.session("elb", move |s| web(s, &x));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "elb").await;
     let lb_arn = id(&a, "alb");
     let lbs = elb.describe_load_balancers().load_balancer_arns(&lb_arn).send().await.unwrap();
     let lb = &lbs.load_balancers()[0];

@@ -95,6 +95,7 @@ async fn rules_and_targets_lifecycle() {
     let x = v1.clone();
     let s = h.session("events", move |s| events(s, &x));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "events").await;
     let r = eb.describe_rule().name("file-landed").send().await.unwrap();
     let pattern: serde_json::Value = serde_json::from_str(r.event_pattern().unwrap()).unwrap();
     assert_eq!(pattern["detail"]["bucket"]["name"][0], "landing-zone");

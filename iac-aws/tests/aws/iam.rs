@@ -130,6 +130,7 @@ async fn iam_lifecycle() {
     // Create.
     let s = h.session("iam", move |s| iam(s, v1));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "iam").await;
     for name in ["role", "managed", "profile", "oidc"] {
         assert_adoptable(&h, &a, "iam", name).await;
     }

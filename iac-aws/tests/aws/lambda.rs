@@ -102,6 +102,7 @@ async fn function_and_permission_lifecycle() {
 
     let s = session(&h, &v1);
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "lambda").await;
     let f = lambda.get_function().function_name("ingest").send().await.unwrap();
     let c = f.configuration().unwrap();
     assert_eq!(c.runtime().map(|r| r.as_str()), Some("python3.12"));
@@ -293,6 +294,7 @@ async fn event_source_mapping_lifecycle() {
     let v1 = Feed { batch: 200, patterns: vec![serde_json::json!({"data": {"symbol": ["BTC"]}})], enabled: true };
     let s = session(v1.clone());
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "lambda-feed").await;
     let recorded = &a.report.state.resources[&iac_core::Urn::new("feed")];
     let uuid = recorded.id.clone().expect("mapping recorded");
     let m = lambda.get_event_source_mapping().uuid(&uuid).send().await.unwrap();
@@ -459,6 +461,7 @@ async fn alias_permission_lifecycle() {
     let d = dir.clone();
     let s = h.session("lambda-alias", move |s| alias_program(s, &d, Some(API_A)));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "lambda-alias").await;
     assert_eq!(
         a.report.state.resources[&iac_core::Urn::new("from-api")].id.as_deref(),
         Some("orders/live/api-gateway")

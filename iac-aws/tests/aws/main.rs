@@ -29,3 +29,4 @@ mod s3;
 mod s3_tiering;
 mod stepfunctions;
 mod timestream;
+mod twins;

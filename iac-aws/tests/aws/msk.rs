@@ -71,6 +71,7 @@ async fn cluster_lifecycle() {
     let v1 = Kafka { name: "events", brokers: 3, team: "data" };
     let s = h.session("kafka", move |s| kafka(s, v1));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "kafka").await;
     let arn = a.report.state.resources[&Urn::new("events")].id.clone().expect("cluster ARN");
     assert_adoptable(&h, &a, "kafka", "events").await;
 
@@ -226,6 +227,7 @@ async fn prometheus_and_bootstrap_brokers() {
         );
     });
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "kafka-brokers").await;
     let r = &a.report.state.resources[&Urn::new("clicks")];
     let arn = r.id.clone().expect("cluster ARN");
     let c = msk.describe_cluster().cluster_arn(&arn).send().await.unwrap().cluster_info.unwrap();

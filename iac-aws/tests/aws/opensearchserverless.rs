@@ -91,6 +91,7 @@ async fn collection_and_policies_lifecycle() {
     let x = v1.clone();
     let s = h.session("aoss", move |s| program(s, &x));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "aoss").await;
     let id = a.report.state.resources[&Urn::new("docs")].id.clone().unwrap();
     let got = aoss.batch_get_collection().ids(&id).send().await.unwrap();
     let c = &got.collection_details()[0];
@@ -336,7 +337,8 @@ async fn access_policy_principals_from_outputs() {
         format!("{:?}", got.access_policy_detail().unwrap().policy().unwrap())
     };
     let s = h.session("aoss-principals", program("docs-indexer"));
-    up(&s).await;
+    let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "aoss-principals").await;
     let doc = principals().await;
     assert!(doc.contains(ROLE) && doc.contains(":role/docs-indexer"), "given and output principals: {doc}");
     assert_no_drift(&s).await;

@@ -55,6 +55,7 @@ async fn keys_aliases_and_log_groups_lifecycle() {
 
     let s = h.session("keys", move |s| keys(s, v1));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "keys").await;
     for name in ["key", "key2", "logs"] {
         assert_adoptable(&h, &a, "keys", name).await;
     }
@@ -138,7 +139,8 @@ async fn repositories_lifecycle() {
         }
     };
     let s = h.session("ecr", repo("platform/api", 30, false));
-    up(&s).await;
+    let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "ecr").await;
     let r = ecr.describe_repositories().repository_names("platform/api").send().await.unwrap();
     let r = &r.repositories()[0];
     assert_eq!(r.image_tag_mutability().map(|m| m.as_str()), Some("MUTABLE"));
@@ -207,6 +209,7 @@ async fn topics_subscriptions_and_secrets_lifecycle() {
     };
     let s = h.session("notify", program("Alarms", false, 24, "db-master"));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "notify").await;
     for name in ["topic", "generated", "given"] {
         assert_adoptable(&h, &a, "notify", name).await;
     }
@@ -360,6 +363,7 @@ async fn alarms_dashboards_and_streams_lifecycle() {
     };
     let s = h.session("observe", program(80.0, 1, 24, "cpu-high", "Platform"));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "observe").await;
     for name in ["alarm", "stream"] {
         assert_adoptable(&h, &a, "observe", name).await;
     }

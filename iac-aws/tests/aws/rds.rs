@@ -99,6 +99,7 @@ async fn subnet_and_parameter_groups_lifecycle() {
         Groups { subnets: 2, description: "orders", work_mem: "4096", extra: false, family: "postgres16", suffix: "" };
     let s = h.session("groups", move |s| groups(s, v1));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "groups").await;
     for name in ["subnet-group", "params", "cluster-params"] {
         assert_adoptable(&h, &a, "groups", name).await;
     }
@@ -251,6 +252,7 @@ async fn instances_with_managed_and_given_passwords_and_a_read_replica() {
     };
     let s = h.session("instances", move |s| instances(s, v1));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "instances").await;
 
     let describe = |id: &'static str| {
         let rds = rds.clone();
@@ -428,6 +430,7 @@ async fn aurora_serverless_v2_cluster_instances_and_proxy() {
     };
     let s = h.session("aurora", move |s| aurora(s, v1));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "aurora").await;
 
     let cluster = || {
         let rds = rds.clone();

@@ -122,6 +122,7 @@ async fn bucket_lifecycle_with_every_block() {
     let x = v1.clone();
     let s = h.session("lake", move |s| lake(s, &x));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "lake").await;
     for name in ["lake", "key"] {
         assert_adoptable(&h, &a, "lake", name).await;
     }
@@ -213,7 +214,8 @@ async fn a_non_empty_bucket_is_kept_unless_force_destroy() {
     let s = h.session("keep", move |s| {
         s.add("b", Bucket::builder().bucket(n.as_str()).build());
     });
-    up(&s).await;
+    let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "keep").await;
     s3.put_object().bucket(&name).key("k").body(b"v".to_vec().into()).send().await.unwrap();
     let a = s.destroy(&opts(), &mut |_, _| Ok(true)).await.expect("destroy runs");
     let failure = format!("{:?}", a.report.failures);
@@ -286,7 +288,8 @@ async fn cross_region_replication_through_a_second_provider() {
         }
     };
     let s = h.session("replication", program(StorageClass::StandardIa));
-    up(&s).await;
+    let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "replication").await;
     let loc = s3.get_bucket_location().bucket(&dst).send().await.unwrap();
     assert_eq!(loc.location_constraint().map(|c| c.as_str()), Some("us-west-2"), "replica in the second region");
     let rep = s3.get_bucket_replication().bucket(&src).send().await.unwrap();

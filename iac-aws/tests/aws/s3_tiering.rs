@@ -63,6 +63,7 @@ async fn intelligent_tiering_lifecycle() {
     let b = bucket.clone();
     let s = h.session("tiering", move |s| program(s, &b, v1));
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "tiering").await;
     let id = a.report.state.resources[&Urn::new("tiering")].id.clone();
     assert_eq!(id.as_deref(), Some(format!("{bucket}:archive").as_str()));
     let want = |status: &str, prefix: Option<&str>, tiers: &[(&str, i32)]| {

@@ -172,6 +172,7 @@ async fn state_machine_lifecycle() {
 
     let s = session(&h, &v1);
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "stepfunctions").await;
     let arn = a.report.state.resources[&iac_core::Urn::new("ingest")].id.clone().unwrap();
     assert!(arn.ends_with(":stateMachine:sfn-ingest"), "{arn}");
     let function_arn = h

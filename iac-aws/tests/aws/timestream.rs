@@ -56,6 +56,7 @@ async fn database_and_table_lifecycle() {
 
     let s = session(&h, &v1);
     let a = up(&s).await;
+    assert_find_skips_known(&h, &a, "timestream").await;
     let key_arn = a.report.state.resources[&iac_core::Urn::new("key")].outputs.get("arn").as_str().unwrap().to_owned();
     let db = ts.describe_database().database_name("ts-metrics").send().await.unwrap().database.unwrap();
     assert_eq!(db.kms_key_id(), Some(key_arn.as_str()), "encrypted with our key");

@@ -490,16 +490,24 @@ impl Session {
         let res = async {
             to.lock(&self.stack, &LockInfo::here("state copy")).await?;
             let res = self.copy_locked(&from, &to, force).await;
-            let unlocked = to.unlock(&self.stack).await;
-            let n = res?;
-            unlocked?;
-            Ok(n)
+            self.release_after_copy(&to, to.unlock(&self.stack).await, &res);
+            res
         }
         .await;
-        let unlocked = from.unlock(&self.stack).await;
-        let n = res?;
-        unlocked?;
-        Ok(n)
+        self.release_after_copy(&from, from.unlock(&self.stack).await, &res);
+        res
+    }
+
+    /// A copy that finished never fails over a lock it could not release
+    /// (the lease lapses by itself): the failure is a warning, as for `up`.
+    fn release_after_copy(&self, on: &Arc<dyn Backend>, unlocked: Result<()>, copied: &Result<usize>) {
+        if let Err(e) = unlocked {
+            let message = match copied {
+                Ok(_) => format!("the state copy to or from {} finished, but {e}", on.describe(&self.stack)),
+                Err(_) => e.to_string(),
+            };
+            (self.observer)(&crate::engine::Event::Warning { message });
+        }
     }
 
     async fn copy_locked(&self, from: &Arc<dyn Backend>, to: &Arc<dyn Backend>, force: bool) -> Result<usize> {

@@ -87,11 +87,12 @@ impl Table {
     }
 }
 
-/// Declares a lazily parsed table embedded from `data/<file>`.
+/// Declares a lazily parsed table embedded from `iac-aws/catalog/<file>`.
 macro_rules! table {
     ($name:ident, $file:literal) => {
-        pub(crate) static $name: std::sync::LazyLock<$crate::catalog::Table> =
-            std::sync::LazyLock::new(|| $crate::catalog::Table::parse($file, include_str!(concat!("../../catalog/", $file))));
+        pub(crate) static $name: std::sync::LazyLock<$crate::catalog::Table> = std::sync::LazyLock::new(|| {
+            $crate::catalog::Table::parse($file, include_str!(concat!("../../catalog/", $file)))
+        });
     };
 }
 pub(crate) use table;

@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use crate::error::{Error, Result};
+use crate::state::backend::LockSeen;
 use crate::state::{Backend, LockInfo, Stored};
 
 /// Freezes the test cloud and the test backend at once (see the module).
@@ -135,6 +136,12 @@ impl Backend for FaultyBackend {
     }
     async fn lock_holder(&self, stack: &str) -> Result<Option<LockInfo>> {
         self.inner.lock_holder(stack).await
+    }
+    async fn lock_seen(&self, stack: &str) -> Result<Option<LockSeen>> {
+        self.inner.lock_seen(stack).await
+    }
+    async fn force_unlock(&self, stack: &str, seen: &LockSeen) -> Result<bool> {
+        self.inner.force_unlock(stack, seen).await
     }
     async fn list_stacks(&self) -> Result<Vec<String>> {
         self.inner.list_stacks().await

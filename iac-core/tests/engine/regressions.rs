@@ -179,8 +179,12 @@ async fn an_unresolved_create_in_flight_stops_the_next_run() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_journal_append_after_a_create_keeps_the_resource() {
     let h = H::new();
-    let s = session(&h, App { servers: 0, ..App::default() });
-    // Appends: the begin of `net`'s create, then its end.
+    // One resource and no component, so the appends are exactly the begin
+    // of `net`'s create and then its end.
+    let s = h.session(|s| {
+        s.add("net", Network::builder().cidr("10.0.0.0/16").build());
+        Ok(())
+    });
     h.backend.fail_append(2);
     let applied = try_up(&s).await.unwrap();
     assert!(!applied.report.failures.is_empty());

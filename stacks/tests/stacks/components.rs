@@ -395,7 +395,7 @@ taints = [{ key = "spot", value = "true", effect = "NO_SCHEDULE" }]
     assert_eq!(inputs.get_path("scaling.desiredSize").as_i64(), Some(1));
 
     for (stack, text, words) in [
-        ("lowercase", good.replace("\"SPOT\"", "\"spot\""), &["node_groups", "unknown variant `spot`", "SPOT"][..]),
+        ("lowercase", good.replace("\"SPOT\"", "\"spot\""), &["node_groups", "`spot` is not one of", "SPOT"][..]),
         ("typo", good.replace("desired_size", "desired_capacity"), &["node_groups", "desired_capacity"][..]),
     ] {
         std::fs::write(config_dir.join(format!("{stack}.toml")), text).unwrap();

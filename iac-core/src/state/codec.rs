@@ -147,8 +147,16 @@ impl SecretsCodec {
 
     /// Resource → stored form, owned (secrets sealed).
     pub fn resource_file(&self, r: &ResourceState) -> Result<ResourceFile> {
-        let json = serde_json::to_value(self.resource_out(r)).map_err(|e| Error::Secrets(e.to_string()))?;
-        serde_json::from_value(json).map_err(|e| Error::Secrets(e.to_string()))
+        Ok(ResourceFile {
+            urn: r.urn.clone(),
+            type_token: r.type_token.clone(),
+            provider: r.provider.clone(),
+            id: r.id.clone(),
+            inputs: self.to_json(&r.inputs)?,
+            outputs: self.to_json(&r.outputs)?,
+            deps: r.deps.clone(),
+            options: r.options.clone(),
+        })
     }
 
     /// Stored form → resource.

@@ -196,14 +196,7 @@ impl Backend for LocalBackend {
 
     async fn lock_seen(&self, stack: &str) -> Result<Option<LockSeen>> {
         let p = self.lockfile(stack);
-        let Some(bytes) = read_opt(&p)? else { return Ok(None) };
-        // A lock file nobody holds is no lock, whatever it says.
-        if let Ok(f) = File::open(&p) {
-            if try_flock(&f) {
-                unflock(&f);
-                return Ok(None);
-            }
-        }
+        let Some(bytes) = held_lock(&p)? else { return Ok(None) };
         let digest = sha2::Sha256::digest(&bytes);
         let token = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
         Ok(Some(LockSeen { info: serde_json::from_slice(&bytes).ok(), location: p.display().to_string(), token }))
@@ -233,15 +226,7 @@ impl Backend for LocalBackend {
     }
 
     async fn lock_holder(&self, stack: &str) -> Result<Option<LockInfo>> {
-        let p = self.lockfile(stack);
-        let Some(bytes) = read_opt(&p)? else { return Ok(None) };
-        // A lock file nobody holds names no one, whatever it says.
-        if let Ok(f) = File::open(&p) {
-            if try_flock(&f) {
-                unflock(&f);
-                return Ok(None);
-            }
-        }
+        let Some(bytes) = held_lock(&self.lockfile(stack))? else { return Ok(None) };
         Ok(serde_json::from_slice(&bytes).ok())
     }
 
@@ -264,6 +249,19 @@ impl Backend for LocalBackend {
 }
 
 /// Releases the advisory lock held through `f`.
+/// The lock file's content while a process holds its lock: a lock file
+/// nobody holds is no lock, whatever it says.
+fn held_lock(p: &Path) -> Result<Option<Vec<u8>>> {
+    let Some(bytes) = read_opt(p)? else { return Ok(None) };
+    if let Ok(f) = File::open(p) {
+        if try_flock(&f) {
+            unflock(&f);
+            return Ok(None);
+        }
+    }
+    Ok(Some(bytes))
+}
+
 fn unflock(f: &File) {
     use std::os::fd::AsRawFd;
     // SAFETY: flock on a file descriptor we own; no memory is shared.

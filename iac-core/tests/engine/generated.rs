@@ -421,10 +421,7 @@ impl Fuzz {
             );
         }
         // No secret in plaintext: files, events, what the operation said.
-        for f in files(h.dir.path()).keys() {
-            let text = std::fs::read(f).unwrap_or_default();
-            assert!(!contains(&text, SECRET.as_bytes()), "plaintext secret in {f}");
-        }
+        assert_no_plaintext(h.dir.path(), SECRET);
         let events = format!("{:?}", h.events.lock().unwrap());
         assert!(!events.contains(SECRET), "plaintext secret in an event");
         assert!(!said.contains(SECRET), "plaintext secret in what the operation said: {said}");
@@ -478,27 +475,6 @@ fn outcome(r: Result<iac_core::ops::Applied, Error>) -> String {
         Ok(a) => format!("ok, {} change(s), failures: {:?}", a.plan.changes().count(), a.report.failures),
         Err(e) => format!("error: {e}"),
     }
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
-/// Every file under `dir` with its bytes.
-fn files(dir: &std::path::Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.insert(p.display().to_string(), std::fs::read(&p).unwrap_or_default());
-            }
-        }
-    }
-    out
 }
 
 fn shrinks() -> u32 {

@@ -280,10 +280,7 @@ async fn destroy_after_a_crash_keeps_options_dependencies_and_secrets() {
     let state = s.load_state().await.unwrap();
     assert!(state.resources.contains_key(&Urn::new("net")));
     assert!(copies(&h, "app/server-0").is_empty(), "the children went before the network");
-    for f in walk(h.dir.path()) {
-        let text = std::fs::read_to_string(&f).unwrap_or_default();
-        assert!(!text.contains(PASSWORD), "plaintext secret in {}", f.display());
-    }
+    assert_no_plaintext(h.dir.path(), PASSWORD);
 
     let h = H::new();
     h.cloud.fault_on_resource("app/server-0", "create", Fault::Kill { after: true });
@@ -302,10 +299,7 @@ async fn destroy_after_a_crash_keeps_options_dependencies_and_secrets() {
     let server = &state.resources[&Urn::new("app/server-0")];
     assert!(matches!(server.inputs.get("password"), Value::Secret(_)), "still a secret");
     assert!(server.deps.contains(&Urn::new("net")) && server.deps.contains(&Urn::new("app")), "{:?}", server.deps);
-    for f in walk(h.dir.path()) {
-        let text = std::fs::read_to_string(&f).unwrap_or_default();
-        assert!(!text.contains(PASSWORD), "plaintext secret in {}", f.display());
-    }
+    assert_no_plaintext(h.dir.path(), PASSWORD);
     destroy(&s).await;
     assert!(h.cloud.inventory().is_empty());
 }
@@ -437,10 +431,7 @@ async fn refresh_keeps_nested_secrets_sealed() {
     let id = copies(&h, "db")[0].clone();
     h.cloud.tamper(&id, "drifted", serde_json::json!(true));
     s.refresh(8, &mut |_| Ok(true)).await.unwrap();
-    for f in walk(h.dir.path()) {
-        let text = std::fs::read_to_string(&f).unwrap_or_default();
-        assert!(!text.contains(PASSWORD), "plaintext secret in {}", f.display());
-    }
+    assert_no_plaintext(h.dir.path(), PASSWORD);
     let state = s.load_state().await.unwrap();
     assert!(matches!(state.resources[&Urn::new("db")].inputs.get("config").get("password"), Value::Secret(_)));
 }
@@ -497,23 +488,6 @@ async fn a_targeted_destroy_rerun_after_a_kill_finishes() {
     let state = s.load_state().await.unwrap();
     assert!(!state.resources.contains_key(&Urn::new("net")));
     assert!(h.cloud.inventory().is_empty());
-}
-
-/// Every file under `dir`.
-pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 // Found by the fuzzer: a copy the state lets go of (retained on delete, or

@@ -1,6 +1,7 @@
 //! Shared harness: a temp directory holding state and config, one in-memory
 //! cloud, and sessions whose program is a closure.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -99,4 +100,29 @@ pub async fn destroy(s: &Session) -> Applied {
 /// Index of the first call-log line equal to `line`.
 pub fn pos(log: &[String], line: &str) -> usize {
     log.iter().position(|l| l == line).unwrap_or_else(|| panic!("`{line}` not in call log {log:?}"))
+}
+
+/// Every file under `dir` with its bytes.
+pub fn files(dir: &std::path::Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(p.display().to_string(), std::fs::read(&p).unwrap_or_default());
+            }
+        }
+    }
+    out
+}
+
+/// No file under `dir` (state, journal, backup, config) holds `secret` in
+/// plaintext.
+pub fn assert_no_plaintext(dir: &std::path::Path, secret: &str) {
+    for (path, bytes) in files(dir) {
+        assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "plaintext secret in {path}");
+    }
 }

@@ -10,7 +10,10 @@
 //!
 //! `IAC_SOAK_TRIALS` sets the number of trials (30 by default);
 //! `IAC_SOAK_SEED` replays a run's kill times. `scripts/soak` runs a
-//! longer soak.
+//! longer soak. A second soak kills `up`s that replace nearly everything
+//! (create-before-delete and delete-before-replace), where the old copy of
+//! a resource carries the same identity as the new one
+//! (`IAC_SOAK_REPLACE_TRIALS`, else a quarter of `IAC_SOAK_TRIALS`, else 6).
 
 use std::time::{Duration, Instant};
 
@@ -82,6 +85,69 @@ async fn killed_ups_and_destroys_leave_no_orphans_duplicates_or_gaps() {
     // Most kills must land mid-run, or the trials prove little.
     assert!(ups_killed * 10 >= trials * 8, "only {ups_killed} of {trials} ups were killed mid-run");
     assert!(destroys_killed * 10 >= trials * 8, "only {destroys_killed} of {trials} destroys were killed mid-run");
+}
+
+/// Moves the stack to another address range and renames it
+/// (`environment`, which every cloud name starts with), so a run replaces
+/// nearly every resource: create-before-delete (the VPC, its subnets, route
+/// tables and S3 endpoint, found again by their identity tags alone, which
+/// the old copy carries too; target groups, the ECS cluster, task
+/// definitions, listeners) and delete-before-replace (security groups, the
+/// load balancer, Aurora, Redis, buckets, repositories, roles, log groups,
+/// the stream, ECS services). The new names still start with the subject's
+/// prefix.
+fn replacing(s: &Subject, stack: &str) {
+    s.run.edit_config("vpc_cidr", "\"10.0.0.0/16\"", "\"10.8.0.0/16\"");
+    s.run.edit_config("environment", &format!("\"{stack}\""), &format!("\"{stack}-b\""));
+}
+
+/// Replaces killed mid-run: after a clean `up`, `replacing` changes the
+/// config and the `up` that replaces is killed (SIGKILL) at a random
+/// moment, then run again. The cloud must then match the state as after
+/// the other trials: above all no twin, the new copy a dead replace made
+/// being adopted rather than left beside another, and no old copy left.
+/// `IAC_SOAK_REPLACE_TRIALS` trials; without it a quarter of
+/// `IAC_SOAK_TRIALS` if that is set (so `scripts/soak` runs 50), else 6.
+/// `IAC_SOAK_SEED` replays.
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_replaces_leave_no_orphans_duplicates_or_gaps() {
+    let var = |name: &str| std::env::var(name).ok().and_then(|n| n.parse::<usize>().ok());
+    let trials = var("IAC_SOAK_REPLACE_TRIALS").or_else(|| var("IAC_SOAK_TRIALS").map(|n| (n / 4).max(1))).unwrap_or(6);
+    let seed: u64 = std::env::var("IAC_SOAK_SEED").ok().and_then(|n| n.parse().ok()).unwrap_or_else(rand::random);
+    eprintln!("replace soak: {trials} trials, IAC_SOAK_SEED={seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let stack = "rsoak";
+
+    // A clean replace first: how long it takes here.
+    let s = Subject::new(stack);
+    s.run.ok(&["up", "--yes"]);
+    replacing(&s, stack);
+    let t = Instant::now();
+    s.run.ok(&["up", "--yes"]);
+    let replace_time = t.elapsed();
+    eprintln!("replace soak: a replacing up takes {replace_time:?}");
+    s.assert_inventory_matches("clean replace").await;
+    s.run.ok(&["destroy", "--yes"]);
+    s.assert_nothing_left("clean replace").await;
+
+    let mut killed_mid_run = 0;
+    for trial in 1..=trials {
+        let s = Subject::new(stack);
+        s.run.ok(&["up", "--yes"]);
+        replacing(&s, stack);
+        let at = replace_time.mul_f64(rng.gen_range(0.02..0.9));
+        let killed = kill_after(&s.run, &["up", "--yes"], at);
+        killed_mid_run += usize::from(killed);
+        let name = format!("replace trial {trial} (seed {seed}): up killed at {at:?}");
+        eprintln!("soak: {name}{}", if killed { "" } else { " (had finished)" });
+        s.run.ok(&["up", "--yes"]);
+        s.assert_inventory_matches(&name).await;
+        s.run.ok(&["destroy", "--yes"]);
+        s.assert_nothing_left(&name).await;
+    }
+    eprintln!("replace soak: {killed_mid_run}/{trials} replacing ups killed mid-run");
+    // Few trials: at least half must land mid-run.
+    assert!(killed_mid_run * 2 >= trials, "only {killed_mid_run} of {trials} replacing ups were killed mid-run");
 }
 
 /// The same on the team backend (state and lock in the emulator's S3): two

@@ -484,3 +484,118 @@ async fn refresh_reads_resources_in_batches_per_type() {
     assert_eq!(state.resources[&Urn::new("s7")].inputs.get("size").as_i64(), Some(3));
     assert!(!state.resources.contains_key(&Urn::new("s140")));
 }
+
+/// ```text
+/// b-0 … b-7 (replaced delete-first) ◄── srv (replaced create-first)
+/// ```
+/// The buckets' old copies go, together, while the server's old copy still
+/// depends on them (the server moves only once the new buckets exist).
+/// When the new buckets' creates then fail, the state stored still passes
+/// its integrity check, and the next run finishes the replaces.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failure_after_a_delete_first_replace_leaves_a_state_that_loads() {
+    let h = H::new();
+    let prog = |name: &'static str, zone: &'static str| {
+        move |s: &Stack| {
+            let net = s.add("net", Network::builder().cidr("10.0.0.0/16").build());
+            let mut options = ResourceOptions::new();
+            for i in 0..8 {
+                s.add(&format!("b-{i}"), Bucket::builder().name(format!("{name}-{i}")).build());
+                options = options.depends_on(Urn::new(format!("b-{i}")));
+            }
+            s.add_with("srv", Server::builder().size(1).zone(zone).network_id(net.id.clone()).build(), options);
+            Ok(())
+        }
+    };
+    up(&h.session(prog("logs", "a"))).await;
+    for i in 0..8 {
+        h.cloud.fault_on_resource(&format!("b-{i}"), "create", Fault::Fail);
+    }
+    let s = h.session(prog("logs-2", "b"));
+    let a = s.up(&opts(), None, &mut |_, _| Ok(true)).await.unwrap();
+    assert_eq!(a.report.failures.len(), 8, "{:?}", a.report.failures);
+    let state = s.load_state().await.expect("the state stored mid-replace loads");
+    assert!(state.resources.keys().all(|u| !u.as_str().starts_with("b-")), "the old buckets are gone");
+    h.assert_cloud_matches(&state);
+    h.cloud.clear_faults();
+    up(&s).await;
+    let state = s.load_state().await.unwrap();
+    assert_eq!(state.resources[&Urn::new("srv")].deps.iter().filter(|d| d.as_str().starts_with("b-")).count(), 8);
+    h.assert_cloud_matches(&state);
+}
+
+/// ```text
+/// net ◄── server-0 … server-7     (all replaced create-first)
+/// ```
+/// The replaces' deletes fail, leaving every old copy to the next run: it
+/// deletes them dependents first, as their records say, the old servers
+/// before the old network.
+#[tokio::test(flavor = "multi_thread")]
+async fn old_copies_left_by_a_failed_replace_are_deleted_dependents_first() {
+    let h = H::new();
+    let prog = |zone: &'static str, cidr: &'static str| {
+        move |s: &Stack| {
+            let net = s.add("net", Network::builder().cidr(cidr).build());
+            for i in 0..8 {
+                s.add(&format!("server-{i}"), Server::builder().size(1).zone(zone).network_id(net.id.clone()).build());
+            }
+            Ok(())
+        }
+    };
+    up(&h.session(prog("a", "10.0.0.0/16"))).await;
+    for i in 0..8 {
+        h.cloud.fault_on_resource(&format!("server-{i}"), "delete", Fault::Fail);
+    }
+    let s = h.session(prog("b", "10.1.0.0/16"));
+    let a = s.up(&opts(), None, &mut |_, _| Ok(true)).await.unwrap();
+    assert_eq!(a.report.failures.len(), 8, "{:?}", a.report.failures);
+    assert_eq!(s.load_state().await.unwrap().retired.len(), 9, "every old copy is left");
+    h.cloud.clear_faults();
+    let before = h.cloud.call_log().len();
+    up(&s).await;
+    let log = h.cloud.call_log()[before..].to_vec();
+    let net = pos(&log, "delete net");
+    assert!((0..8).all(|i| pos(&log, &format!("delete server-{i}")) < net), "{log:?}");
+    let state = s.load_state().await.unwrap();
+    assert!(state.retired.is_empty());
+    h.assert_cloud_matches(&state);
+}
+
+/// ```text
+/// net ◄── server-0 … server-7     (all replaced create-first)
+/// ```
+/// The new servers' creates fail: the new network exists, its old copy is
+/// left to the next run, and the servers' live records still point at it.
+/// The next run replaces the servers and deletes the old network only once
+/// the old servers are gone.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_old_copy_left_by_a_failed_replace_goes_after_the_records_that_point_at_it() {
+    let h = H::new();
+    let prog = |zone: &'static str, cidr: &'static str| {
+        move |s: &Stack| {
+            let net = s.add("net", Network::builder().cidr(cidr).build());
+            for i in 0..8 {
+                s.add(&format!("server-{i}"), Server::builder().size(1).zone(zone).network_id(net.id.clone()).build());
+            }
+            Ok(())
+        }
+    };
+    up(&h.session(prog("a", "10.0.0.0/16"))).await;
+    for i in 0..8 {
+        h.cloud.fault_on_resource(&format!("server-{i}"), "create", Fault::Fail);
+    }
+    let s = h.session(prog("b", "10.1.0.0/16"));
+    let a = s.up(&opts(), None, &mut |_, _| Ok(true)).await.unwrap();
+    assert_eq!(a.report.failures.len(), 8, "{:?}", a.report.failures);
+    let state = s.load_state().await.unwrap();
+    assert_eq!(state.retired.iter().map(|r| r.urn.as_str()).collect::<Vec<_>>(), ["net"], "the old network is left");
+    h.cloud.clear_faults();
+    let before = h.cloud.call_log().len();
+    up(&s).await;
+    let log = h.cloud.call_log()[before..].to_vec();
+    let net = pos(&log, "delete net");
+    assert!((0..8).all(|i| pos(&log, &format!("delete server-{i}")) < net), "{log:?}");
+    let state = s.load_state().await.unwrap();
+    assert!(state.retired.is_empty());
+    h.assert_cloud_matches(&state);
+}

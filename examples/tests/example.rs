@@ -6,7 +6,7 @@
 use std::process::{Command, Output};
 
 use aws_sdk_ec2::types::Filter;
-use iac_aws::testing::moto;
+use iac_tests::moto;
 
 mod team_backend;
 

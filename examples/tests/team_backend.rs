@@ -9,7 +9,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use iac_aws::backend::S3Backend;
-use iac_aws::testing::moto;
+use iac_tests::moto;
 use iac_core::state::{Backend, LockInfo};
 
 /// A stack of the example on the S3 backend in `bucket`.

@@ -15,8 +15,6 @@ pub mod error;
 pub mod handler;
 pub mod policy;
 pub mod provider;
-#[cfg(feature = "testing")]
-pub mod testing;
 pub mod util;
 
 #[cfg(feature = "apigateway")]

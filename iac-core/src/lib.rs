@@ -9,7 +9,7 @@
 //! `state`, `config`, `graph`).
 //!
 //! This crate knows nothing about any cloud: providers live in other crates
-//! (`iac-aws`), and [`testing`] (feature `testing`) has an in-memory one.
+//! (`iac-aws`), and [`testing`] has an in-memory one.
 #![warn(missing_docs)]
 
 pub mod cli;
@@ -26,7 +26,6 @@ pub mod resource;
 pub mod secrets;
 pub mod stack;
 pub mod state;
-#[cfg(feature = "testing")]
 pub mod testing;
 pub mod value;
 

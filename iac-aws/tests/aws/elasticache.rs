@@ -7,7 +7,7 @@
 //!
 //! moto 5.2.5 lacks much of ElastiCache (parameter groups, subnet group
 //! changes, member clusters, replica and shard changes); the harness
-//! emulates those calls (`iac-aws/src/moto_elasticache.py`).
+//! emulates those calls (`tests/emulator/moto_elasticache.py`).
 
 use iac_aws::ec2::{SecurityGroup, Subnet, Vpc};
 use iac_aws::elasticache::{ClusterMode, ParameterGroup, ReplicationGroup, SubnetGroup};

@@ -231,7 +231,7 @@ async fn cross_region_replication_through_a_second_provider() {
     use iac_aws::iam::Role;
     let h = Harness::new();
     let s3 = h.aws.s3().await.clone();
-    let endpoint = iac_aws::testing::moto().endpoint.clone();
+    let endpoint = iac_tests::moto().endpoint.clone();
     let (src, dst) = (unique("trades"), unique("trades-replica"));
     let (src2, dst2) = (src.clone(), dst.clone());
     let program = move |storage: StorageClass| {

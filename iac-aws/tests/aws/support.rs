@@ -1,10 +1,10 @@
 //! The emulator harness: sessions against the test binary's moto server
-//! (`iac_aws::testing`), which fails the test, never skips it, when it
+//! (`iac_tests`), which fails the test, never skips it, when it
 //! cannot start.
 
 use std::sync::Arc;
 
-use iac_aws::testing::moto;
+use iac_tests::moto;
 use iac_aws::{AwsProvider, AwsSettings};
 use iac_core::ops::{Applied, RunOptions, Session};
 use iac_core::provider::{FindRequest, Provider, ReadRequest, ReadResult};
@@ -16,8 +16,11 @@ use iac_core::{Stack, Urn};
 pub fn provider() -> AwsProvider {
     // `RUST_LOG=aws_smithy_runtime=debug` shows the SDK's attempts.
     if std::env::var_os("RUST_LOG").is_some() {
-        let filter = tracing_subscriber::EnvFilter::from_default_env();
-        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+        use tracing_subscriber::prelude::*;
+        let directives = std::env::var("RUST_LOG").unwrap_or_default();
+        let filter: tracing_subscriber::filter::Targets = directives.parse().expect("RUST_LOG as target=level directives");
+        let fmt = tracing_subscriber::fmt::layer().with_test_writer();
+        let _ = tracing_subscriber::registry().with(fmt).with(filter).try_init();
     }
     let m = moto();
     // The SDK's default chain reads these; they name nothing real.

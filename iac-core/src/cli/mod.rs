@@ -684,8 +684,17 @@ fn ask(question: &str) -> Result<bool> {
     Ok(matches!(line.trim(), "y" | "Y" | "yes" | "Yes"))
 }
 
+/// Logs to standard error at the levels `RUST_LOG` sets, as `target=level`
+/// directives (`debug`, `aws_smithy_runtime=debug,warn`); `warn` when unset
+/// or unreadable. `Targets` reads `EnvFilter`'s syntax less its span-field
+/// filters, without putting a regex engine in every stack binary.
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|directives| directives.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::WARN));
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let _ = tracing_subscriber::registry().with(fmt).with(filter).try_init();
 }

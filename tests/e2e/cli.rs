@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use iac_aws::testing::moto;
+use iac_tests::moto;
 use iac_aws::{AwsProvider, AwsSettings};
 
 /// One stack of one program, in a temp dir.
@@ -20,8 +20,8 @@ pub struct StackRun {
 }
 
 impl StackRun {
-    /// `bin` (a `CARGO_BIN_EXE_…` path) on stack `stack`, with the config
-    /// files of `config_dir` copied in.
+    /// Binary `bin` (a name, see [`crate::bins`]) on stack `stack`, with the
+    /// config files of `config_dir` copied in.
     pub fn new(bin: &str, config_dir: &str, stack: &str) -> StackRun {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir(dir.path().join("config")).unwrap();
@@ -29,7 +29,7 @@ impl StackRun {
             let path = entry.unwrap().path();
             std::fs::copy(&path, dir.path().join("config").join(path.file_name().unwrap())).unwrap();
         }
-        StackRun { dir, bin: bin.into(), stack: stack.into(), env: Vec::new() }
+        StackRun { dir, bin: crate::bins::path(bin).into(), stack: stack.into(), env: Vec::new() }
     }
 
     /// `bin` on stack `stack`, whose config file holds `config`.
@@ -37,7 +37,7 @@ impl StackRun {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir(dir.path().join("config")).unwrap();
         std::fs::write(dir.path().join("config").join(format!("{stack}.toml")), config).unwrap();
-        StackRun { dir, bin: bin.into(), stack: stack.into(), env: Vec::new() }
+        StackRun { dir, bin: crate::bins::path(bin).into(), stack: stack.into(), env: Vec::new() }
     }
 
     /// Sets `key` to `value` for every command of this run.
@@ -208,9 +208,9 @@ pub fn aws_in(region: &str) -> AwsProvider {
     })
 }
 
-/// The config directory of a program in this crate.
+/// The config directory of a platform (`stacks/config/<program>`).
 pub fn config_dir(program: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("config").join(program).to_string_lossy().into_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../stacks/config").join(program).to_string_lossy().into_owned()
 }
 
 /// Every command's output, to search for the token.

@@ -1,6 +1,6 @@
 # Starts moto's server with fixes for where moto 5.2.5 answers differently
 # from AWS in ways the Rust SDK (stricter than boto3) rejects. Test harness
-# only: `iac_aws::testing` runs it with the virtualenv's python.
+# only: `iac_tests::moto` runs it with the virtualenv's python.
 import json
 import re
 import sys

@@ -1,6 +1,6 @@
 # ElastiCache calls moto 5.2.5 lacks or keeps incompletely, emulated after
 # AWS's documented behaviour so iac-aws's ElastiCache resources can be tested
-# end to end against the emulator. Test harness only (`iac_aws::testing`
+# end to end against the emulator. Test harness only (`iac_tests::moto`
 # runs it before `moto_fixes.py` starts the server). The gaps, by number:
 #
 #  1. No cache parameter groups at all (Create/Describe/DescribeCacheParameters/

@@ -9,7 +9,7 @@
 
 use crate::cli::*;
 
-const IPRS: &str = env!("CARGO_BIN_EXE_iprs-platform");
+const IPRS: &str = "iprs-platform";
 const PASSWORD: &str = "Sweep-Secret-Pa55word-9e2b!";
 const ENCODED: &str = "Sweep-Secret-Pa55word-9e2b%21";
 const BUCKET: &str = "iac-secrets-sweep-state";

@@ -9,8 +9,8 @@ use aws_sdk_ec2::types::Filter;
 
 use crate::cli::*;
 
-const DEV: &str = env!("CARGO_BIN_EXE_dev-stack");
-const PROD: &str = env!("CARGO_BIN_EXE_prod-stack");
+const DEV: &str = "dev-stack";
+const PROD: &str = "prod-stack";
 
 /// What the document (and its tfvars) says an environment holds.
 struct Expected {

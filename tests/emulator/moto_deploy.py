@@ -1,7 +1,7 @@
 # AppConfig, CodeDeploy, OpenSearch Serverless and Bedrock knowledge-base
 # calls moto 5.2.5 lacks, emulated after AWS's API reference so iac-aws's
 # resources of those services can be tested end to end against the
-# emulator. Test harness only (`iac_aws::testing` runs it before
+# emulator. Test harness only (`iac_tests::moto` runs it before
 # `moto_fixes.py`, which corrects what moto answers wrongly). The gaps, by
 # number:
 #

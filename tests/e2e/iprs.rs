@@ -16,7 +16,7 @@ use aws_sdk_ec2::types::Filter;
 
 use crate::cli::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_iprs-platform");
+const BIN: &str = "iprs-platform";
 
 /// The document's example password (`-var="db_master_password=…"`).
 const PASSWORD: &str = "YourSecurePassword123!";

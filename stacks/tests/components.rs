@@ -1,6 +1,6 @@
 //! Component-level tests: stack programs built from this crate's
 //! components, previewed offline (no credentials, no network) and deployed
-//! to the AWS emulator (moto, `iac_aws::testing`), checked with the SDK.
+//! to the AWS emulator (moto, `iac_tests`), checked with the SDK.
 //!
 //! `EksCluster`: the arguments' problems at preview; the graph's order
 //! (roles and log group before the cluster, node policies before the node
@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use iac_aws::eks::{CapacityType, LogType, Taint, TaintEffect};
-use iac_aws::testing::moto;
+use iac_tests::moto;
 use iac_aws::{AwsProvider, AwsSettings};
 use iac_core::ops::{RunOptions, Session};
 use iac_core::state::local::LocalBackend;

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cli::*;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_dev-stack");
+pub const BIN: &str = "dev-stack";
 
 /// The Bitcoin pipeline's `dev` config as stack `stack`.
 pub struct Subject {

@@ -1,6 +1,6 @@
-//! The AWS emulator for tests (feature `testing`): one moto server per test
-//! process on a free loopback port, started on first use, killed when the
-//! process ends. Tests fail, never skip, when it cannot start.
+//! One moto server per test process on a free loopback port, started on
+//! first use, killed when the process ends. Tests fail, never skip, when it
+//! cannot start.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 pub struct Moto {
     /// Its URL (`http://127.0.0.1:<port>`), for `AWS_ENDPOINT_URL`.
     pub endpoint: String,
-    /// The same emulator behind the fault-injecting layer (`moto_faults.py`):
+    /// The same emulator behind the fault-injecting layer
+    /// (`emulator/moto_faults.py`):
     /// see [`Moto::set_faults`].
     pub faults_endpoint: String,
     _child: Child,
@@ -85,15 +86,15 @@ fn moto_binary() -> PathBuf {
 /// S3's conditional writes made atomic, and a second, fault-injecting
 /// endpoint (see each script's comments).
 const MOTO_FIXES: &str = concat!(
-    include_str!("moto_conditional.py"),
+    include_str!("../emulator/moto_conditional.py"),
     "\n",
-    include_str!("moto_faults.py"),
+    include_str!("../emulator/moto_faults.py"),
     "\n",
-    include_str!("moto_elasticache.py"),
+    include_str!("../emulator/moto_elasticache.py"),
     "\n",
-    include_str!("moto_deploy.py"),
+    include_str!("../emulator/moto_deploy.py"),
     "\n",
-    include_str!("moto_fixes.py")
+    include_str!("../emulator/moto_fixes.py")
 );
 
 /// The process's emulator, started on first use. Panics with the reason

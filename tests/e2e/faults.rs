@@ -7,7 +7,7 @@
 //! independent is created and recorded, and the error names the resource,
 //! the operation and the cloud's message.
 
-use iac_aws::testing::moto;
+use iac_tests::moto;
 use serde_json::json;
 
 use crate::cli::FAULT_ENDPOINT;

@@ -11,7 +11,7 @@ use aws_sdk_ec2::types::Filter;
 
 use crate::cli::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ecommerce-analytics");
+const BIN: &str = "ecommerce-analytics";
 const REGION: &str = "us-west-2";
 
 /// What a stack's config (the document's values for its environment, and

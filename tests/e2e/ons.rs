@@ -14,7 +14,7 @@ use aws_sdk_ec2::types::Filter;
 
 use crate::cli::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ons-data-platform");
+const BIN: &str = "ons-data-platform";
 
 /// What a stack's config says it holds.
 struct Expected {

@@ -12,7 +12,7 @@ use aws_sdk_ec2::types::Filter;
 
 use crate::cli::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_trading-platform");
+const BIN: &str = "trading-platform";
 
 /// What a stack's config (for prod: the document) says it holds.
 struct Expected {
@@ -371,7 +371,7 @@ async fn lifecycle(x: Expected) {
     for region in ["us-east-1", "us-west-2"] {
         let provider = iac_aws::AwsProvider::new(iac_aws::AwsSettings {
             region: Some(region.into()),
-            endpoint_url: Some(iac_aws::testing::moto().endpoint.clone()),
+            endpoint_url: Some(iac_tests::moto().endpoint.clone()),
             ..Default::default()
         });
         let kms = provider.kms().await;

@@ -21,14 +21,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use iac_aws::testing::moto;
+use iac_tests::moto;
 use serde_json::json;
 
 use crate::cli::*;
 use crate::inventory::Subject;
 
-const TRADING: &str = env!("CARGO_BIN_EXE_trading-platform");
-const ONS: &str = env!("CARGO_BIN_EXE_ons-data-platform");
+const TRADING: &str = "trading-platform";
+const ONS: &str = "ons-data-platform";
 const AUTH_TOKEN: &str = "bad-input-AUTH-token-5e1f";
 
 /// Which program a case runs.
@@ -385,14 +385,14 @@ async fn bad_input_exits_1_naming_the_problem_and_changes_nothing() {
     let trading = StackRun::new(TRADING, &config_dir("trading-platform"), "dev");
     let set = trading.offline(&["config", "set", "--secret", "elasticache_auth_token", AUTH_TOKEN]);
     assert!(set.status.success(), "{}", String::from_utf8_lossy(&set.stderr));
-    let mut test_stack = StackRun::with_config(&sibling("iac-test-stack"), "dev", "");
+    let mut test_stack = StackRun::with_config("iac-test-stack", "dev", "");
     let dir = test_stack.dir.path().to_owned();
     test_stack.set_env("IAC_TEST_CONFIG_DIR", &dir.join("config").to_string_lossy());
     test_stack.set_env("IAC_TEST_CLOUD", &dir.join("cloud.json").to_string_lossy());
     test_stack.ok(&["up", "--yes"]);
     let ons = StackRun::new(ONS, &config_dir("ons-data-platform"), "dev");
     let network = StackRun::with_config(
-        &sibling("network-example"),
+        "network-example",
         "dev",
         "vpcCidr = \"10.0.0.0/16\"\n\
          publicSubnets = [\"10.0.0.0/24\", \"10.0.1.0/24\"]\n\
@@ -475,19 +475,6 @@ async fn bad_input_exits_1_naming_the_problem_and_changes_nothing() {
     btc.assert_inventory_matches("after the bad input").await;
     btc.run.ok(&["destroy", "--yes"]);
     btc.assert_nothing_left("after the bad input").await;
-}
-
-/// A binary of another workspace crate (`network-example`,
-/// `iac-test-stack`), built beside this crate's by the workspace's tests
-/// (`cargo test --workspace`, as `./scripts/test` runs them).
-fn sibling(bin: &str) -> String {
-    let path = Path::new(TRADING).with_file_name(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} is not built: run the workspace's tests (./scripts/test), or `cargo build --workspace --all-features`",
-        path.display()
-    );
-    path.to_string_lossy().into_owned()
 }
 
 /// The stack's state directory in the local backend.

@@ -9,8 +9,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use iac_aws::backend::S3Backend;
-use iac_tests::moto;
 use iac_core::state::{Backend, LockInfo};
+use iac_tests::moto;
 
 /// A stack of the example on the S3 backend in `bucket`.
 struct Team {

@@ -14,11 +14,11 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use iac_aws::eks::{CapacityType, LogType, Taint, TaintEffect};
-use iac_tests::moto;
 use iac_aws::{AwsProvider, AwsSettings};
 use iac_core::ops::{RunOptions, Session};
 use iac_core::state::local::LocalBackend;
 use iac_core::{Config, Error, Op, Stack, Urn, Value};
+use iac_tests::moto;
 use stacks::components::{AddonArgs, EksCluster, EksClusterArgs, NatMode, Network, NetworkArgs, NodeGroupArgs};
 
 type ProgramResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use iac_tests::moto;
 use iac_aws::{AwsProvider, AwsSettings};
+use iac_tests::moto;
 
 /// One stack of one program, in a temp dir.
 pub struct StackRun {

@@ -13,6 +13,7 @@ mod ecommerce;
 mod faults;
 mod inventory;
 mod iprs;
+mod layout;
 mod ons;
 mod secrets;
 mod trading;

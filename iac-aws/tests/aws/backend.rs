@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use iac_aws::backend::S3Backend;
 use iac_aws::logs::LogGroup;
-use iac_tests::moto;
 use iac_core::state::local::LocalBackend;
 use iac_core::state::{Backend, LockInfo};
 use iac_core::{Error, Stack};
+use iac_tests::moto;
 
 use crate::support::*;
 

@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
-use iac_tests::moto;
 use iac_aws::{AwsProvider, AwsSettings};
 use iac_core::ops::{Applied, RunOptions, Session};
 use iac_core::provider::{FindRequest, Provider, ReadRequest, ReadResult};
 use iac_core::state::local::LocalBackend;
 use iac_core::state::ResourceState;
 use iac_core::{Stack, Urn};
+use iac_tests::moto;
 
 /// A provider pointed at the emulator with dummy credentials.
 pub fn provider() -> AwsProvider {
@@ -18,7 +18,8 @@ pub fn provider() -> AwsProvider {
     if std::env::var_os("RUST_LOG").is_some() {
         use tracing_subscriber::prelude::*;
         let directives = std::env::var("RUST_LOG").unwrap_or_default();
-        let filter: tracing_subscriber::filter::Targets = directives.parse().expect("RUST_LOG as target=level directives");
+        let filter: tracing_subscriber::filter::Targets =
+            directives.parse().expect("RUST_LOG as target=level directives");
         let fmt = tracing_subscriber::fmt::layer().with_test_writer();
         let _ = tracing_subscriber::registry().with(fmt).with(filter).try_init();
     }

@@ -1,28 +1,19 @@
-//! With the `dynamic` feature the binaries load `libiac_aws_dylib.so` and the
-//! Rust standard library's shared object at run time. `cargo run` and
-//! `cargo test` set the library path for them; the run paths written here
-//! let the binaries also run on their own (`target/debug/prod-stack up`),
-//! as the tests and users run them.
-
-use std::path::PathBuf;
-use std::process::Command;
+//! With the `dynamic` feature the binaries load `libiac_aws_dylib.so`, and
+//! the Rust standard library's shared object linked beside it
+//! (`iac-aws-dylib/build.rs`), at run time. `cargo run` and `cargo test` set
+//! the library path for them; the run paths written here let the binaries
+//! also run on their own (`target/debug/prod-stack up`), as the tests and
+//! users run them.
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    let unix = matches!(std::env::var("CARGO_CFG_TARGET_OS").as_deref(), Ok("linux" | "macos"));
-    if std::env::var_os("CARGO_FEATURE_DYNAMIC").is_none() || !unix {
+    let os = std::env::var("CARGO_CFG_TARGET_OS");
+    if std::env::var_os("CARGO_FEATURE_DYNAMIC").is_none() || !matches!(os.as_deref(), Ok("linux" | "macos")) {
         return;
     }
-    let origin =
-        if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("macos") { "@loader_path" } else { "$ORIGIN" };
-    // Binaries sit in target/<profile>/, the shared library in its deps/.
+    let origin = if os.as_deref() == Ok("macos") { "@loader_path" } else { "$ORIGIN" };
+    // Binaries sit in target/<profile>/, the shared library in its deps/,
+    // beside the test binaries.
     println!("cargo:rustc-link-arg-bins=-Wl,-rpath,{origin}/deps");
     println!("cargo:rustc-link-arg-tests=-Wl,-rpath,{origin}");
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let sysroot = Command::new(rustc).args(["--print", "sysroot"]).output().expect("rustc --print sysroot");
-    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
-    let target = std::env::var("TARGET").expect("TARGET");
-    let std_dir = sysroot.join("lib").join("rustlib").join(target).join("lib");
-    println!("cargo:rustc-link-arg-bins=-Wl,-rpath,{}", std_dir.display());
-    println!("cargo:rustc-link-arg-tests=-Wl,-rpath,{}", std_dir.display());
 }

@@ -132,12 +132,19 @@ impl Session {
     /// Runs the program: the desired graph and its providers, or every
     /// problem found.
     pub fn run_program(&self) -> Result<(Graph, Providers)> {
+        self.run_program_keeping_stack().map(|(graph, providers, _)| (graph, providers))
+    }
+
+    /// [`Session::run_program`], keeping the stack: its config knows which
+    /// keys the program read, to name them in problems found later.
+    fn run_program_keeping_stack(&self) -> Result<(Graph, Providers, Stack)> {
         let stack = Stack::new(&self.project, &self.stack, self.config()?);
         (self.program)(&stack).map_err(|e| match e.downcast::<Error>() {
             Ok(e) => *e,
             Err(e) => Error::Program(e.to_string()),
         })?;
-        stack.finish_with_providers()
+        let (graph, providers) = stack.finish_with_providers()?;
+        Ok((graph, providers, stack))
     }
 
     /// The state store, sealing secrets with the stack's passphrase (asked
@@ -167,6 +174,7 @@ impl Session {
     async fn plan_with(
         &self,
         graph: &Graph,
+        config: &Config,
         engine: &Engine,
         loaded: Loaded,
         opts: &RunOptions,
@@ -192,16 +200,19 @@ impl Session {
         }
         let mut plan = plan_update(graph, &state, &opts.plan_options(vec![]))?;
         plan.state_fingerprint = fingerprint;
+        check_live(graph, config, engine, &plan).await?;
         Ok((plan, state, drift))
     }
 
-    /// Plans without changing anything. From an empty state this needs no
-    /// cloud call at all.
+    /// Plans without changing anything. From an empty state and without
+    /// credentials this needs no cloud call at all; with them, the
+    /// providers are asked whether they offer what the plan makes
+    /// ([`crate::provider::Provider::check_live`]).
     pub async fn preview(&self, opts: &RunOptions) -> Result<Preview> {
-        let (graph, providers) = self.run_program()?;
+        let (graph, providers, stack) = self.run_program_keeping_stack()?;
         let engine = self.engine(providers);
         let loaded = engine.store().load().await?;
-        let (plan, state, drift) = self.plan_with(&graph, &engine, loaded, opts).await?;
+        let (plan, state, drift) = self.plan_with(&graph, stack.config(), &engine, loaded, opts).await?;
         Ok(Preview { plan, state, drift })
     }
 
@@ -254,7 +265,7 @@ impl Session {
         saved: Option<(&Path, SavedPlan)>,
         confirm: &mut (dyn FnMut(&Plan, &State) -> Result<bool> + Send),
     ) -> Result<Applied> {
-        let (graph, providers) = self.run_program()?;
+        let (graph, providers, stack) = self.run_program_keeping_stack()?;
         let graph = Arc::new(graph);
         self.locked("up", async {
             let engine = self.engine(providers);
@@ -302,6 +313,7 @@ impl Session {
             }
             let mut plan = plan_update(&graph, &state, &opts.plan_options(vec![]))?;
             plan.state_fingerprint = loaded.fingerprint.clone();
+            check_live(&graph, stack.config(), &engine, &plan).await?;
             if let Some((path, s)) = &saved {
                 if plan.digest() != s.digest {
                     return Err(Error::StalePlan {
@@ -607,4 +619,18 @@ pub enum ForceUnlocked {
     /// This lock was released by its holder (or lapsed and was cleared)
     /// before it could be removed; nothing else was touched.
     ReleasedMeanwhile(crate::state::LockSeen),
+}
+
+/// What the providers that can be reached say of the plan
+/// ([`Engine::check_live`]): every problem at once, each naming the config
+/// key its value came from, before anything changes.
+async fn check_live(graph: &Graph, config: &Config, engine: &Engine, plan: &Plan) -> Result<()> {
+    let mut diags = engine.check_live(plan).await?;
+    if diags.is_empty() {
+        return Ok(());
+    }
+    for d in &mut diags {
+        crate::stack::name_config_origin(config, graph, d);
+    }
+    Err(Error::Invalid(diags))
 }

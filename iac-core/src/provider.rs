@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::error::Diagnostic;
 use crate::output::Urn;
 use crate::value::Value;
 
@@ -229,6 +230,29 @@ pub trait Provider: Send + Sync + 'static {
     async fn find(&self, _req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
         Ok(None)
     }
+    /// Checks what a plan creates or changes against what the cloud offers
+    /// this account and region, which no catalog shipped with the program
+    /// can know: the zones an account sees, the classes orderable in a
+    /// region. `preview` and `up` call it once per provider before the plan
+    /// is shown, and only when the provider's preflight passes: offline
+    /// (no credentials) nothing is asked. Problems come back as diagnostics
+    /// naming the resource and field; an error means the cloud could not be
+    /// asked, and the run goes on with a warning. Must not mutate anything.
+    async fn check_live(&self, _reqs: Vec<LiveCheckRequest>) -> Result<Vec<Diagnostic>, ProviderError> {
+        Ok(Vec::new())
+    }
+}
+
+/// A resource a plan creates or changes, for [`Provider::check_live`].
+#[derive(Clone, Debug)]
+pub struct LiveCheckRequest {
+    /// The resource.
+    pub urn: Urn,
+    /// Its type token.
+    pub type_token: String,
+    /// Its inputs as planned; what is known only after apply is
+    /// [`Value::Unknown`].
+    pub inputs: Value,
 }
 
 /// A named provider instance registered with a stack.

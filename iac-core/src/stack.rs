@@ -224,7 +224,7 @@ impl Stack {
         }
         if !diags.is_empty() {
             for d in &mut diags {
-                self.name_config_origin(&r.graph, d);
+                name_config_origin(&self.config, &r.graph, d);
             }
             return Err(Error::Invalid(diags));
         }
@@ -234,23 +234,21 @@ impl Stack {
     }
 }
 
-impl Stack {
-    /// Adds to a problem with a resource's input where its value came
-    /// from, when the program read it from the stack's config: the user
-    /// edits `memory` in `dev.toml`, not `memorySize`.
-    fn name_config_origin(&self, graph: &Graph, d: &mut Diagnostic) {
-        struct NothingKnown;
-        impl crate::output::Resolver for NothingKnown {
-            fn output(&self, _: &Urn, _: &str) -> Value {
-                Value::Unknown
-            }
+/// Adds to a problem with a resource's input where its value came from,
+/// when the program read it from the stack's config: the user edits
+/// `memory` in `dev.toml`, not `memorySize`.
+pub(crate) fn name_config_origin(config: &Config, graph: &Graph, d: &mut Diagnostic) {
+    struct NothingKnown;
+    impl crate::output::Resolver for NothingKnown {
+        fn output(&self, _: &Urn, _: &str) -> Value {
+            Value::Unknown
         }
-        let Some(decl) = graph.resources.get(&d.urn) else { return };
-        let value = decl.inputs.resolve(&NothingKnown);
-        let origins = self.config.origins_of(&value.get_path(&d.field).unwrap_secrets().0);
-        if !origins.is_empty() && origins.len() <= 3 {
-            d.message.push_str(&format!(" (set by config {})", origins.join(" or ")));
-        }
+    }
+    let Some(decl) = graph.resources.get(&d.urn) else { return };
+    let value = decl.inputs.resolve(&NothingKnown);
+    let origins = config.origins_of(&value.get_path(&d.field).unwrap_secrets().0);
+    if !origins.is_empty() && origins.len() <= 3 {
+        d.message.push_str(&format!(" (set by config {})", origins.join(" or ")));
     }
 }
 

@@ -27,6 +27,7 @@ use crate::state::store::{Journal, StateStore};
 use crate::state::{Mutation, PendingOp, ResourceState, State};
 use crate::value::Value;
 
+mod live;
 mod nodes;
 mod recover;
 mod steps;

@@ -27,6 +27,7 @@ mod latency;
 
 pub use backend::{FaultyBackend, KillSwitch};
 
+use crate::error::Diagnostic;
 use crate::output::{Expr, Input, Output, Urn};
 use crate::provider::*;
 use crate::resource::{props, Checks, Resource, Schema};
@@ -121,6 +122,17 @@ struct Inner {
     log: Mutex<Vec<String>>,
     persist: Option<PathBuf>,
     switch: KillSwitch,
+    live: Mutex<Live>,
+}
+
+/// What [`Provider::check_live`] and [`Provider::preflight`] answer.
+#[derive(Default)]
+struct Live {
+    /// The zones this cloud offers servers: `None` asks nothing; an error
+    /// is an answer that failed.
+    zones: Option<Result<Vec<String>, String>>,
+    /// No credentials: the preflight fails.
+    offline: bool,
 }
 
 /// The in-memory provider. Cheap to clone; clones share one cloud.
@@ -147,6 +159,7 @@ impl TestProvider {
                 log: Mutex::new(Vec::new()),
                 persist: None,
                 switch: KillSwitch::default(),
+                live: Mutex::default(),
             }),
         }
     }
@@ -169,6 +182,7 @@ impl TestProvider {
                 log: Mutex::new(Vec::new()),
                 persist: Some(path),
                 switch: KillSwitch::default(),
+                live: Mutex::default(),
             }),
         }
     }
@@ -176,7 +190,8 @@ impl TestProvider {
     /// A provider configured from the environment, for test stack binaries:
     /// `IAC_TEST_CLOUD` (file), `IAC_TEST_LATENCY_MS`, `IAC_TEST_ABORT_ON_CALL`
     /// (abort on that call, after doing it), `IAC_TEST_FAIL_ON` (`urn:op`,
-    /// op one of create/update/delete).
+    /// op one of create/update/delete), `IAC_TEST_ZONES` (the zones offered,
+    /// comma-separated), `IAC_TEST_OFFLINE` (no credentials).
     pub fn from_env() -> TestProvider {
         let p = match std::env::var("IAC_TEST_CLOUD") {
             Ok(path) => TestProvider::persistent(path),
@@ -198,12 +213,28 @@ impl TestProvider {
                 p.fault_on_resource(urn, op, Fault::Fail);
             }
         }
+        if let Ok(zones) = std::env::var("IAC_TEST_ZONES") {
+            p.set_offered_zones(Ok(zones.split(',').map(str::to_owned).collect()));
+        }
+        p.set_offline(std::env::var_os("IAC_TEST_OFFLINE").is_some());
         p
     }
 
     /// Sets the latency of every call.
     pub fn set_latency(&self, d: Duration) {
         *self.inner.latency.lock().unwrap() = d;
+    }
+
+    /// The zones this cloud offers servers, which [`Provider::check_live`]
+    /// then checks planned servers against (`Err`: asking fails). Asking is
+    /// logged as `check_live *` but is not a numbered call.
+    pub fn set_offered_zones(&self, zones: Result<Vec<String>, String>) {
+        self.inner.live.lock().unwrap().zones = Some(zones);
+    }
+
+    /// Without credentials: the preflight fails, so nothing is asked.
+    pub fn set_offline(&self, offline: bool) {
+        self.inner.live.lock().unwrap().offline = offline;
     }
 
     /// Builder form of [`TestProvider::set_latency`].
@@ -478,6 +509,31 @@ impl Provider for TestProvider {
         let found = self.find_in_cloud(&req);
         then.finish("find", &self.inner.switch).await?;
         Ok(found)
+    }
+
+    async fn preflight(&self) -> Result<(), ProviderError> {
+        if self.inner.live.lock().unwrap().offline {
+            return Err(ProviderError::fatal("configure", "no credentials (injected)"));
+        }
+        Ok(())
+    }
+
+    async fn check_live(&self, reqs: Vec<LiveCheckRequest>) -> Result<Vec<Diagnostic>, ProviderError> {
+        let Some(zones) = self.inner.live.lock().unwrap().zones.clone() else { return Ok(Vec::new()) };
+        self.inner.log.lock().unwrap().push("check_live *".into());
+        let zones = zones.map_err(|e| ProviderError::retriable("DescribeZones", e))?;
+        let servers = reqs.iter().filter(|r| r.type_token == SERVER.type_token);
+        Ok(servers
+            .filter_map(|r| {
+                let zone = r.inputs.get("zone").as_str()?;
+                (!zones.iter().any(|z| z == zone)).then(|| Diagnostic {
+                    urn: r.urn.clone(),
+                    type_token: r.type_token.clone(),
+                    field: "zone".into(),
+                    message: format!("zone `{zone}` is not offered to this account (it offers {})", zones.join(", ")),
+                })
+            })
+            .collect())
     }
 }
 

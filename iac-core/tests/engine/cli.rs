@@ -347,3 +347,42 @@ fn errors_point_at_the_config_the_user_wrote() {
     assert!(err.contains("expected a whole number, 0 or more, found the string \"two\""), "{err}");
     assert!(!err.contains("u32"), "no Rust type names: {err}");
 }
+
+/// With credentials the preview asks the cloud what it offers (here: the
+/// zones of the account), and a value it does not offer fails the preview
+/// as an offline check does: exit 1, the resource, the field and the config
+/// key and line named, nothing changed. Without credentials nothing is
+/// asked; an answer that fails is a warning, not a failure.
+#[test]
+fn preview_asks_the_cloud_what_it_offers_when_it_can() {
+    let d = Dir::new();
+    let cfg = d.path().join("config/dev.toml");
+    std::fs::write(&cfg, "servers = 1\nzone = \"us-east-1c\"\n").unwrap();
+    let with = |env: &[(&str, &str)], args: &[&str]| {
+        let mut c = d.cmd(args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let o = with(&[("IAC_TEST_ZONES", "us-east-1a,us-east-1b")], &["preview"]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("app/server-0") && err.contains("zone"), "names the resource and field: {err}");
+    assert!(err.contains("zone `us-east-1c` is not offered to this account (it offers us-east-1a, us-east-1b)"), "{err}");
+    assert!(err.contains(&format!("`zone` ({}:2)", cfg.display())), "names the config key and line: {err}");
+    let o = with(&[("IAC_TEST_ZONES", "us-east-1a,us-east-1b")], &["up", "--yes"]);
+    assert_eq!(o.status.code(), Some(1), "up refuses too: {}", text(&o.stderr));
+    assert!(d.cloud()["resources"].as_object().unwrap().is_empty(), "nothing was made");
+    assert!(!d.snapshot().exists(), "no state was written");
+
+    // Offline: not asked, and the preview passes.
+    let o = with(&[("IAC_TEST_ZONES", "us-east-1a,us-east-1b"), ("IAC_TEST_OFFLINE", "1")], &["preview"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+
+    // An offered zone passes, in preview and up.
+    std::fs::write(&cfg, "servers = 1\nzone = \"us-east-1b\"\n").unwrap();
+    d.ok(&["preview"]);
+    let o = with(&[("IAC_TEST_ZONES", "us-east-1a,us-east-1b")], &["up", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}

@@ -599,3 +599,36 @@ async fn an_old_copy_left_by_a_failed_replace_goes_after_the_records_that_point_
     assert!(state.retired.is_empty());
     h.assert_cloud_matches(&state);
 }
+
+/// The preview asks the provider about what the plan creates or changes,
+/// never about what stays as it is, and reports every problem at once. An
+/// answer that fails is a warning: the offline checks still hold.
+#[tokio::test(flavor = "multi_thread")]
+async fn preview_asks_the_provider_only_about_what_changes() {
+    let h = H::new();
+    let prog = |zones: [&'static str; 3]| {
+        move |s: &Stack| {
+            let net = s.add("net", Network::builder().cidr("10.0.0.0/16").build());
+            for (i, zone) in zones.iter().enumerate() {
+                s.add(&format!("srv-{i}"), Server::builder().size(1).zone(*zone).network_id(net.id.clone()).build());
+            }
+            Ok(())
+        }
+    };
+    up(&h.session(prog(["a", "a", "a"]))).await;
+    h.cloud.set_offered_zones(Ok(vec!["b".into()]));
+    let Err(Error::Invalid(diags)) = h.session(prog(["a", "c", "d"])).preview(&opts()).await else {
+        panic!("the preview must fail on the zones not offered")
+    };
+    let urns: Vec<&str> = diags.iter().map(|d| d.urn.as_str()).collect();
+    assert_eq!(urns, ["srv-1", "srv-2"], "srv-0 is unchanged, so not asked about: {diags:?}");
+    assert!(diags.iter().all(|d| d.field == "zone" && d.message.contains("it offers b")), "{diags:?}");
+
+    h.cloud.set_offered_zones(Err("endpoint unreachable".into()));
+    h.events.lock().unwrap().clear();
+    h.session(prog(["a", "c", "d"])).preview(&opts()).await.expect("a failed answer does not fail the preview");
+    let warned = h.events.lock().unwrap().iter().any(
+        |e| matches!(e, iac_core::Event::Warning { message } if message.contains("could not ask provider `test`") && message.contains("endpoint unreachable")),
+    );
+    assert!(warned, "the failed answer is a warning");
+}

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::ProvideCredentials;
 use iac_core::provider::*;
+use iac_core::Diagnostic;
 use tokio::sync::OnceCell;
 
 use crate::handler::handler_for;
@@ -312,6 +313,10 @@ impl Provider for AwsProvider {
 
     async fn read(&self, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
         handler_for(req.type_token).ok_or_else(|| unsupported(req.type_token))?.read(self, req).await
+    }
+
+    async fn check_live(&self, reqs: Vec<LiveCheckRequest>) -> Result<Vec<Diagnostic>, ProviderError> {
+        crate::catalog::live::check(self, reqs).await
     }
 
     async fn update(&self, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

@@ -5,10 +5,12 @@
 //! classes each engine offers, the EC2 types EKS nodes run on, and the
 //! parameter names of the parameter-group families the platforms use.
 //!
-//! Each table is a text file in `data/` (one row a line, fields separated
-//! by tabs; `# source:`, `# as-of:` and `# refresh:` lines say where it
-//! came from), embedded at build time. `scripts/refresh-catalog`
-//! regenerates the files from AWS's own APIs with the user's credentials.
+//! Each table is a text file in `iac-aws/catalog/` (one row a line, fields
+//! separated by tabs; `# source:`, `# as-of:` and `# refresh:` lines say
+//! where it came from), embedded at build time. `scripts/refresh-catalog`
+//! regenerates the files from AWS's own APIs with the user's credentials;
+//! [`live`] asks AWS, at preview, what no file can know (one account's
+//! zones, the classes orderable in its region).
 //!
 //! A value the catalog does not hold is an error at preview naming the
 //! nearest values it does hold. The catalog can be older than AWS, so the
@@ -22,6 +24,7 @@ pub mod engine_versions;
 pub mod instance_classes;
 pub mod kubernetes;
 pub mod lambda_runtimes;
+pub mod live;
 pub mod node_types;
 pub mod parameters;
 pub mod regions;

@@ -9,6 +9,7 @@ mod backend;
 mod backend_stores;
 mod batch;
 mod bedrock;
+mod catalog_live;
 mod cicd;
 mod codedeploy;
 mod ec2_network;

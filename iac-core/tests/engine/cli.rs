@@ -369,7 +369,10 @@ fn preview_asks_the_cloud_what_it_offers_when_it_can() {
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("app/server-0") && err.contains("zone"), "names the resource and field: {err}");
-    assert!(err.contains("zone `us-east-1c` is not offered to this account (it offers us-east-1a, us-east-1b)"), "{err}");
+    assert!(
+        err.contains("zone `us-east-1c` is not offered to this account (it offers us-east-1a, us-east-1b)"),
+        "{err}"
+    );
     assert!(err.contains(&format!("`zone` ({}:2)", cfg.display())), "names the config key and line: {err}");
     let o = with(&[("IAC_TEST_ZONES", "us-east-1a,us-east-1b")], &["up", "--yes"]);
     assert_eq!(o.status.code(), Some(1), "up refuses too: {}", text(&o.stderr));

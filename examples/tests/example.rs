@@ -47,6 +47,7 @@ fn sdk_config() -> aws_sdk_ec2::config::Config {
         .region(aws_sdk_ec2::config::Region::new("us-east-1"))
         .endpoint_url(&moto().endpoint)
         .credentials_provider(aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "test"))
+        .http_client(iac_aws::provider::https_client())
         .build()
 }
 
@@ -152,5 +153,6 @@ fn s3_config() -> aws_sdk_s3::config::Config {
         .endpoint_url(&moto().endpoint)
         .force_path_style(true)
         .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"))
+        .http_client(iac_aws::provider::https_client())
         .build()
 }

@@ -145,7 +145,7 @@ impl AwsProvider {
             .sdk
             .get_or_init(|| async {
                 let s = &self.inner.settings;
-                let mut loader = aws_config::defaults(BehaviorVersion::latest());
+                let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https_client());
                 if let Some(r) = &s.region {
                     loader = loader.region(aws_config::Region::new(r.clone()));
                 }
@@ -330,4 +330,12 @@ impl Provider for AwsProvider {
     async fn find(&self, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
         handler_for(req.type_token).ok_or_else(|| unsupported(req.type_token))?.find(self, req).await
     }
+}
+
+/// The SDKs' HTTPS client: rustls over ring, with the platform's trust
+/// roots. The SDKs' default is rustls over aws-lc, whose C build is the
+/// longest single step of a clean build (see docs/performance.md).
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
 }

@@ -22,21 +22,42 @@ use rand::{Rng, SeedableRng};
 use crate::cli::*;
 use crate::inventory::Subject;
 
-/// Starts `args`, kills it (SIGKILL) after `after`; returns whether it was
-/// still running when killed.
-fn kill_after(run: &StackRun, args: &[&str], after: Duration) -> bool {
+/// Starts `args`, kills it (SIGKILL) after `after`; returns `None` if it
+/// was still running when killed, else how long it took to finish.
+fn kill_after(run: &StackRun, args: &[&str], after: Duration) -> Option<Duration> {
     let mut child = run.spawn(args);
     let started = Instant::now();
     while started.elapsed() < after {
         if child.try_wait().unwrap().is_some() {
-            return false;
+            return Some(started.elapsed());
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    let running = child.try_wait().unwrap().is_none();
+    let finished = child.try_wait().unwrap().map(|_| started.elapsed());
     child.kill().unwrap();
     child.wait().unwrap();
-    running
+    finished
+}
+
+/// How long a command takes here: the fastest run seen so far. Kills are
+/// drawn from it, so that they land mid-run even when the machine gets
+/// faster than it was when the clean runs were timed (other work on it
+/// stopped).
+struct Pace(Duration);
+
+impl Pace {
+    /// Kills `args` at a random point of its expected run; whether the kill
+    /// landed mid-run.
+    fn kill(&mut self, run: &StackRun, args: &[&str], rng: &mut impl Rng) -> (bool, Duration) {
+        let at = self.0.mul_f64(rng.gen_range(0.02..0.9));
+        match kill_after(run, args, at) {
+            None => (true, at),
+            Some(took) => {
+                self.0 = self.0.min(took);
+                (false, at)
+            }
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -61,20 +82,19 @@ async fn killed_ups_and_destroys_leave_no_orphans_duplicates_or_gaps() {
         s.assert_nothing_left("clean run").await;
     }
     eprintln!("soak: up {up_time:?}, destroy {destroy_time:?}");
+    let (mut up_pace, mut destroy_pace) = (Pace(up_time), Pace(destroy_time));
 
     let (mut ups_killed, mut destroys_killed) = (0, 0);
     for trial in 1..=trials {
         let s = Subject::new("soak");
-        let at = up_time.mul_f64(rng.gen_range(0.02..0.9));
-        let killed = kill_after(&s.run, &["up", "--yes"], at);
+        let (killed, at) = up_pace.kill(&s.run, &["up", "--yes"], &mut rng);
         ups_killed += usize::from(killed);
         let name = format!("trial {trial} (seed {seed}): up killed at {at:?}");
         eprintln!("soak: {name}{}", if killed { "" } else { " (had finished)" });
         s.run.ok(&["up", "--yes"]);
         s.assert_inventory_matches(&name).await;
 
-        let at = destroy_time.mul_f64(rng.gen_range(0.02..0.9));
-        let killed = kill_after(&s.run, &["destroy", "--yes"], at);
+        let (killed, at) = destroy_pace.kill(&s.run, &["destroy", "--yes"], &mut rng);
         destroys_killed += usize::from(killed);
         let name = format!("trial {trial} (seed {seed}): destroy killed at {at:?}");
         eprintln!("soak: {name}{}", if killed { "" } else { " (had finished)" });
@@ -131,12 +151,12 @@ async fn killed_replaces_leave_no_orphans_duplicates_or_gaps() {
     s.assert_nothing_left("clean replace").await;
 
     let mut killed_mid_run = 0;
+    let mut pace = Pace(replace_time);
     for trial in 1..=trials {
         let s = Subject::new(stack);
         s.run.ok(&["up", "--yes"]);
         replacing(&s, stack);
-        let at = replace_time.mul_f64(rng.gen_range(0.02..0.9));
-        let killed = kill_after(&s.run, &["up", "--yes"], at);
+        let (killed, at) = pace.kill(&s.run, &["up", "--yes"], &mut rng);
         killed_mid_run += usize::from(killed);
         let name = format!("replace trial {trial} (seed {seed}): up killed at {at:?}");
         eprintln!("soak: {name}{}", if killed { "" } else { " (had finished)" });
@@ -192,11 +212,11 @@ async fn on_the_s3_backend_a_second_run_is_locked_out_and_killed_runs_recover() 
     let destroy_time = t.elapsed();
     s.assert_nothing_left("two runs at once").await;
 
+    let mut paces = [Pace(up_time), Pace(destroy_time)];
     for trial in 1..=trials {
         let s = subject();
-        for (args, time) in [(&["up", "--yes"], up_time), (&["destroy", "--yes"], destroy_time)] {
-            let at = time.mul_f64(rng.gen_range(0.02..0.9));
-            let killed = kill_after(&s.run, args, at);
+        for (args, pace) in [&["up", "--yes"], &["destroy", "--yes"]].into_iter().zip(&mut paces) {
+            let (killed, at) = pace.kill(&s.run, args, &mut rng);
             let name = format!("S3 trial {trial} (seed {seed}): {} killed at {at:?}", args[0]);
             eprintln!("soak: {name}{}", if killed { "" } else { " (had finished)" });
             // The dead run's lock holds until its lease lapses.

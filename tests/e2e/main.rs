@@ -14,5 +14,6 @@ mod faults;
 mod inventory;
 mod iprs;
 mod ons;
+mod refresh;
 mod secrets;
 mod trading;

@@ -8,13 +8,16 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use std::collections::HashMap;
+
 use aws_sdk_applicationautoscaling::types::{
-    MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ServiceNamespace,
-    TargetTrackingScalingPolicyConfiguration,
+    MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ScalableTarget as SdkTarget,
+    ScalingPolicy as SdkPolicy, ServiceNamespace, TargetTrackingScalingPolicyConfiguration,
 };
 use iac_core::provider::*;
 use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value};
 
+use crate::batch_read::{read_batched, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
@@ -280,22 +283,56 @@ async fn describe_target(p: &AwsProvider, recorded: &Value, id: &str) -> Result<
         .send()
         .await
         .map_err(|e| aws_err("DescribeScalableTargets", e))?;
-    Ok(out.scalable_targets().first().map(|t| {
-        let inputs = map([
-            ("serviceNamespace", Value::from(t.service_namespace().as_str())),
-            ("resourceId", Value::from(t.resource_id())),
-            ("scalableDimension", Value::from(t.scalable_dimension().as_str())),
-            ("minCapacity", Value::from(i64::from(t.min_capacity()))),
-            ("maxCapacity", Value::from(i64::from(t.max_capacity()))),
-        ]);
-        let outputs = map([
-            ("arn", Value::from(t.scalable_target_arn())),
-            ("serviceNamespace", Value::from(t.service_namespace().as_str())),
-            ("resourceId", Value::from(t.resource_id())),
-            ("scalableDimension", Value::from(t.scalable_dimension().as_str())),
-        ]);
-        (inputs, outputs)
-    }))
+    Ok(out.scalable_targets().first().map(target_values))
+}
+
+fn target_values(t: &SdkTarget) -> (Value, Value) {
+    let inputs = map([
+        ("serviceNamespace", Value::from(t.service_namespace().as_str())),
+        ("resourceId", Value::from(t.resource_id())),
+        ("scalableDimension", Value::from(t.scalable_dimension().as_str())),
+        ("minCapacity", Value::from(i64::from(t.min_capacity()))),
+        ("maxCapacity", Value::from(i64::from(t.max_capacity()))),
+    ]);
+    let outputs = map([
+        ("arn", Value::from(t.scalable_target_arn())),
+        ("serviceNamespace", Value::from(t.service_namespace().as_str())),
+        ("resourceId", Value::from(t.resource_id())),
+        ("scalableDimension", Value::from(t.scalable_dimension().as_str())),
+    ]);
+    (inputs, outputs)
+}
+
+/// The most resource ids, or policy names, one describe takes.
+const PER_CALL: usize = 50;
+
+/// A batched read's group: what a describe is scoped by, the namespace and
+/// (for targets) the dimension, joined by a newline (in neither).
+fn scope(ns: &ServiceNamespace, dim: Option<&ScalableDimension>) -> String {
+    match dim {
+        Some(d) => format!("{}\n{}", ns.as_str(), d.as_str()),
+        None => ns.as_str().to_owned(),
+    }
+}
+
+/// Many targets of one namespace and dimension in one call, by resource id
+/// (an id that is not registered is not answered).
+async fn describe_targets(p: &AwsProvider, group: &str, ids: Vec<String>) -> Result<Chunk<SdkTarget>, ProviderError> {
+    let (ns, dim) = group.split_once('\n').unwrap_or((group, ""));
+    let targets: Vec<SdkTarget> = p
+        .autoscaling()
+        .await
+        .describe_scalable_targets()
+        .service_namespace(ServiceNamespace::from(ns))
+        .scalable_dimension(ScalableDimension::from(dim))
+        .set_resource_ids(Some(ids))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| aws_err("DescribeScalableTargets", e))?;
+    Ok(crate::batch_read::by(targets, |t| Some(t.resource_id())))
 }
 
 async fn register(p: &AwsProvider, inputs: &Value, op: &str) -> Result<String, ProviderError> {
@@ -345,6 +382,29 @@ impl Handler for TargetHandler {
             inputs,
             outputs,
         }))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        // By resource id, per namespace and dimension, as the single read.
+        read_batched(
+            reqs,
+            PER_CALL,
+            |req| {
+                let (ns, _, dim) = target_key(In::new(&req.inputs, "DescribeScalableTargets"))?;
+                Ok((scope(&ns, Some(&dim)), req.id.clone()))
+            },
+            |group, ids| async move { describe_targets(p, &group, ids).await },
+            |req, t| async move {
+                let (inputs, outputs) = target_values(&t);
+                Ok(Some(ReadResult { id: req.id, inputs, outputs }))
+            },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {
@@ -397,25 +457,60 @@ async fn describe_policy(p: &AwsProvider, recorded: &Value) -> Result<Option<(St
         .await
         .map_err(|e| aws_err("DescribeScalingPolicies", e))?;
     // Filter here too: moto ignores `PolicyNames`.
-    Ok(out.scaling_policies().iter().find(|sp| sp.policy_name() == name).map(|sp| {
-        let c = sp.target_tracking_scaling_policy_configuration();
-        let metric = c.and_then(|c| c.predefined_metric_specification());
-        let inputs = map([
-            ("name", Value::from(sp.policy_name())),
-            ("serviceNamespace", Value::from(sp.service_namespace().as_str())),
-            ("resourceId", Value::from(sp.resource_id())),
-            ("scalableDimension", Value::from(sp.scalable_dimension().as_str())),
-            ("metricType", Value::from(metric.map(|m| m.predefined_metric_type().as_str()))),
-            ("resourceLabel", Value::from(metric.and_then(|m| m.resource_label()))),
-            ("targetValue", Value::Float(c.map_or(0.0, |c| c.target_value()))),
-            ("scaleInCooldown", Value::from(c.and_then(|c| c.scale_in_cooldown()).map(i64::from))),
-            ("scaleOutCooldown", Value::from(c.and_then(|c| c.scale_out_cooldown()).map(i64::from))),
-            ("disableScaleIn", Value::from(c.and_then(|c| c.disable_scale_in()).unwrap_or(false))),
-        ]);
-        let alarms: Vec<String> = sp.alarms().iter().map(|a| a.alarm_arn().to_owned()).collect();
-        let outputs = map([("alarmArns", Value::from(alarms))]);
-        (sp.policy_arn().to_owned(), inputs, outputs)
-    }))
+    Ok(out.scaling_policies().iter().find(|sp| sp.policy_name() == name).map(policy_values))
+}
+
+fn policy_values(sp: &SdkPolicy) -> (String, Value, Value) {
+    let c = sp.target_tracking_scaling_policy_configuration();
+    let metric = c.and_then(|c| c.predefined_metric_specification());
+    let inputs = map([
+        ("name", Value::from(sp.policy_name())),
+        ("serviceNamespace", Value::from(sp.service_namespace().as_str())),
+        ("resourceId", Value::from(sp.resource_id())),
+        ("scalableDimension", Value::from(sp.scalable_dimension().as_str())),
+        ("metricType", Value::from(metric.map(|m| m.predefined_metric_type().as_str()))),
+        ("resourceLabel", Value::from(metric.and_then(|m| m.resource_label()))),
+        ("targetValue", Value::Float(c.map_or(0.0, |c| c.target_value()))),
+        ("scaleInCooldown", Value::from(c.and_then(|c| c.scale_in_cooldown()).map(i64::from))),
+        ("scaleOutCooldown", Value::from(c.and_then(|c| c.scale_out_cooldown()).map(i64::from))),
+        ("disableScaleIn", Value::from(c.and_then(|c| c.disable_scale_in()).unwrap_or(false))),
+    ]);
+    let alarms: Vec<String> = sp.alarms().iter().map(|a| a.alarm_arn().to_owned()).collect();
+    let outputs = map([("alarmArns", Value::from(alarms))]);
+    (sp.policy_arn().to_owned(), inputs, outputs)
+}
+
+/// What a policy is known by in a batch: a name is unique per scaled
+/// resource and dimension only, so all three, newline-joined.
+fn policy_key(resource: &str, dim: &str, name: &str) -> String {
+    format!("{resource}\n{dim}\n{name}")
+}
+
+/// Many policies of one namespace in one call, by name (at most
+/// [`PER_CALL`] names; a chunk holds at most that many keys), indexed by
+/// [`policy_key`]: names repeat across resources, so the call may answer
+/// policies no key asks for, which are dropped.
+async fn describe_policies(p: &AwsProvider, ns: &str, keys: Vec<String>) -> Result<Chunk<SdkPolicy>, ProviderError> {
+    let mut names: Vec<String> = keys.iter().filter_map(|k| k.rsplit('\n').next().map(str::to_owned)).collect();
+    names.sort();
+    names.dedup();
+    let policies: Vec<SdkPolicy> = p
+        .autoscaling()
+        .await
+        .describe_scaling_policies()
+        .service_namespace(ServiceNamespace::from(ns))
+        .set_policy_names(Some(names))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| aws_err("DescribeScalingPolicies", e))?;
+    let found: HashMap<String, SdkPolicy> = policies
+        .into_iter()
+        .map(|sp| (policy_key(sp.resource_id(), sp.scalable_dimension().as_str(), sp.policy_name()), sp))
+        .collect();
+    Ok(Chunk::Found(found))
 }
 
 async fn put_policy(p: &AwsProvider, inputs: &Value) -> Result<(String, Value), ProviderError> {
@@ -472,6 +567,31 @@ impl Handler for PolicyHandler {
             inputs,
             outputs,
         }))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        // By name, per namespace, as the single read (which also scopes by
+        // resource and dimension: so does the key).
+        read_batched(
+            reqs,
+            PER_CALL,
+            |req| {
+                let i = In::new(&req.inputs, "DescribeScalingPolicies");
+                let (ns, id, dim) = target_key(i)?;
+                Ok((scope(&ns, None), policy_key(&id, dim.as_str(), i.str("name")?)))
+            },
+            |ns, keys| async move { describe_policies(p, &ns, keys).await },
+            |req, sp| async move {
+                let (_, inputs, outputs) = policy_values(&sp);
+                Ok(Some(ReadResult { id: req.id, inputs, outputs }))
+            },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

@@ -3,10 +3,11 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricAlarm as SdkAlarm, Statistic, Tag};
 use iac_core::provider::*;
 use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value};
 
+use crate::batch_read::{by, by_id, read_batched, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
@@ -242,6 +243,29 @@ async fn describe_alarm(p: &AwsProvider, name: &str) -> Result<Option<(Value, Va
     let cw = p.cloudwatch().await;
     let out = cw.describe_alarms().alarm_names(name).send().await.map_err(|e| aws_err("DescribeAlarms", e))?;
     let Some(a) = out.metric_alarms().iter().find(|a| a.alarm_name() == Some(name)) else { return Ok(None) };
+    alarm_values(p, a).await
+}
+
+/// Up to a hundred alarms in one call (`DescribeAlarms`' limit on names);
+/// a name that is not an alarm is not answered.
+async fn describe_alarms(p: &AwsProvider, names: Vec<String>) -> Result<Chunk<SdkAlarm>, ProviderError> {
+    let out = p
+        .cloudwatch()
+        .await
+        .describe_alarms()
+        .set_alarm_names(Some(names))
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| aws_err("DescribeAlarms", e))?;
+    Ok(by(out.iter().flat_map(|page| page.metric_alarms().iter().cloned()), |a| a.alarm_name()))
+}
+
+/// An alarm's inputs and outputs: its tags are a call of their own (AWS
+/// describes no alarm's tags with it).
+async fn alarm_values(p: &AwsProvider, a: &SdkAlarm) -> Result<Option<(Value, Value)>, ProviderError> {
+    let cw = p.cloudwatch().await;
     let arn = a.alarm_arn().unwrap_or_default();
     let tags = match cw.list_tags_for_resource().resource_arn(arn).send().await {
         Ok(t) => t.tags().to_vec(),
@@ -290,6 +314,24 @@ impl Handler for AlarmHandler {
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
         Ok(describe_alarm(p, &req.id).await?.map(|(inputs, outputs)| ReadResult { id: req.id, inputs, outputs }))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        read_batched(
+            reqs,
+            100,
+            by_id,
+            |_, names| describe_alarms(p, names),
+            |req, a| async move {
+                Ok(alarm_values(p, &a).await?.map(|(inputs, outputs)| ReadResult { id: req.id, inputs, outputs }))
+            },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

@@ -4,12 +4,14 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_ecr::types::{
-    EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability, Tag,
+    EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability,
+    Repository as SdkRepository, Tag,
 };
 use iac_core::provider::*;
 use iac_core::{props, Checks, Expr, Output, Resource, Schema, Urn, Value};
 use serde::{Deserialize, Serialize};
 
+use crate::batch_read::{by, by_id, read_batched, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
@@ -244,6 +246,26 @@ async fn describe(p: &AwsProvider, name: &str, recorded: &Value) -> Result<Optio
         Err(e) if is_code(&e, &["RepositoryNotFoundException"]) => return Ok(None),
         Err(e) => return Err(aws_err("DescribeRepositories", e)),
     };
+    repo_values(p, &repo, recorded).await.map(Some)
+}
+
+/// Up to a hundred repositories in one call (`DescribeRepositories`'
+/// limit); ECR fails the call when one of them is gone, and then the chunk
+/// is read one by one.
+async fn describe_many(p: &AwsProvider, names: Vec<String>) -> Result<Chunk<SdkRepository>, ProviderError> {
+    let out = p.ecr().await.describe_repositories().set_repository_names(Some(names)).into_paginator().send();
+    match out.try_collect().await {
+        Ok(pages) => Ok(by(pages.iter().flat_map(|o| o.repositories().iter().cloned()), |r| r.repository_name())),
+        Err(e) if is_code(&e, &["RepositoryNotFoundException"]) => Ok(Chunk::one_is_gone()),
+        Err(e) => Err(aws_err("DescribeRepositories", e)),
+    }
+}
+
+/// A repository's inputs and outputs: its lifecycle policy and its tags are
+/// a call each.
+async fn repo_values(p: &AwsProvider, repo: &SdkRepository, recorded: &Value) -> Result<(Value, Value), ProviderError> {
+    let ecr = p.ecr().await;
+    let name = repo.repository_name().unwrap_or_default();
     let policy = match ecr.get_lifecycle_policy().repository_name(name).send().await {
         Ok(o) => o
             .lifecycle_policy_text()
@@ -267,7 +289,7 @@ async fn describe(p: &AwsProvider, name: &str, recorded: &Value) -> Result<Optio
     ]);
     keep_write_only(&mut inputs, recorded, &["forceDelete"]);
     let outputs = map([("arn", Value::from(arn)), ("repositoryUrl", Value::from(repo.repository_uri()))]);
-    Ok(Some((inputs, outputs)))
+    Ok((inputs, outputs))
 }
 
 async fn put_lifecycle(p: &AwsProvider, name: &str, i: In<'_>) -> Result<(), ProviderError> {
@@ -325,6 +347,25 @@ impl Handler for RepositoryHandler {
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
         Ok(describe(p, &req.id, &req.inputs).await?.map(|(inputs, outputs)| ReadResult { id: req.id, inputs, outputs }))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        read_batched(
+            reqs,
+            100,
+            by_id,
+            |_, names| describe_many(p, names),
+            |req, repo| async move {
+                let (inputs, outputs) = repo_values(p, &repo, &req.inputs).await?;
+                Ok(Some(ReadResult { id: req.id, inputs, outputs }))
+            },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

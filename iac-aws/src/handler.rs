@@ -18,6 +18,17 @@ pub trait Handler: Send + Sync + 'static {
     async fn create(&self, p: &AwsProvider, req: CreateRequest) -> Result<CreateResult, ProviderError>;
     /// Reads it back; `None` if it is gone.
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError>;
+    /// Reads many of this type back (a refresh's batch), answering in the
+    /// order asked exactly what `read` would answer for each. The default
+    /// reads one by one, concurrently; a type whose API describes many
+    /// resources per call overrides it (see `batch_read::read_batched`).
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        futures::future::try_join_all(reqs.into_iter().map(|r| self.read(p, r))).await
+    }
     /// Updates it in place and waits until it is ready.
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError>;
     /// Deletes it and waits until it is gone; gone already is success.

@@ -9,6 +9,8 @@
 
 #[cfg(feature = "s3")]
 pub mod backend;
+#[allow(dead_code)] // which helpers are used depends on the services compiled in
+pub(crate) mod batch_read;
 pub mod catalog;
 pub mod checks;
 pub mod error;

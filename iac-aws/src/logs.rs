@@ -1,11 +1,13 @@
 //! CloudWatch Logs: log groups.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use async_trait::async_trait;
+use aws_sdk_cloudwatchlogs::types::LogGroup as SdkLogGroup;
 use iac_core::provider::*;
 use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value};
 
+use crate::batch_read::{read_batched, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
@@ -97,6 +99,52 @@ async fn describe(p: &AwsProvider, name: &str) -> Result<Option<(Value, Value)>,
         .await
         .map_err(|e| aws_err("DescribeLogGroups", e))?;
     let Some(g) = out.log_groups().iter().find(|g| g.log_group_name() == Some(name)) else { return Ok(None) };
+    group_values(p, g).await
+}
+
+/// The groups named `names`, all under `prefix`, listed by that prefix
+/// (AWS describes groups by prefix only), pages until every name is found
+/// but never more pages than names: what is left after that (a prefix many
+/// other groups share) is read one by one.
+async fn describe_many(p: &AwsProvider, prefix: &str, names: Vec<String>) -> Result<Chunk<SdkLogGroup>, ProviderError> {
+    let logs = p.logs().await;
+    let mut wanted: HashSet<String> = names.iter().cloned().collect();
+    let mut found = HashMap::new();
+    let mut token = None;
+    for _ in 0..names.len() {
+        let out = logs
+            .describe_log_groups()
+            .log_group_name_prefix(prefix)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| aws_err("DescribeLogGroups", e))?;
+        for g in out.log_groups() {
+            if let Some(name) = g.log_group_name().filter(|n| wanted.remove(*n)) {
+                found.insert(name.to_owned(), g.clone());
+            }
+        }
+        token = out.next_token;
+        if wanted.is_empty() || token.is_none() {
+            return Ok(Chunk::Found(found));
+        }
+    }
+    Ok(Chunk::Partial(found))
+}
+
+/// What a group is listed by in a batch: the path it is in (`/ecs/app/` of
+/// `/ecs/app/api`), so a batch lists its siblings, not every group.
+fn group_prefix(req: &ReadRequest) -> Result<(String, String), ProviderError> {
+    let prefix = match req.id.rfind('/') {
+        Some(i) if i > 0 => &req.id[..=i],
+        _ => req.id.as_str(),
+    };
+    Ok((prefix.to_owned(), req.id.clone()))
+}
+
+/// A group's inputs and outputs: its tags are a call of their own.
+async fn group_values(p: &AwsProvider, g: &SdkLogGroup) -> Result<Option<(Value, Value)>, ProviderError> {
+    let logs = p.logs().await;
     // AWS's ARN ends in `:*`; the group's own ARN does not.
     let arn = g.arn().map(|a| a.trim_end_matches(":*").to_owned()).unwrap_or_default();
     let tags = match logs.list_tags_for_resource().resource_arn(&arn).send().await {
@@ -161,6 +209,24 @@ impl Handler for LogGroupHandler {
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
         Ok(describe(p, &req.id).await?.map(|(inputs, outputs)| ReadResult { id: req.id, inputs, outputs }))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        read_batched(
+            reqs,
+            READ_BATCH,
+            group_prefix,
+            |prefix, names| async move { describe_many(p, &prefix, names).await },
+            |req, g| async move {
+                Ok(group_values(p, &g).await?.map(|(inputs, outputs)| ReadResult { id: req.id, inputs, outputs }))
+            },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

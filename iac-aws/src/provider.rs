@@ -315,6 +315,34 @@ impl Provider for AwsProvider {
         handler_for(req.type_token).ok_or_else(|| unsupported(req.type_token))?.read(self, req).await
     }
 
+    async fn read_many(&self, reqs: Vec<ReadRequest>) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        // The engine batches by type; a mixed batch is read type by type.
+        let mut by_type: Vec<(&'static str, Vec<usize>)> = Vec::new();
+        for (i, r) in reqs.iter().enumerate() {
+            match by_type.iter_mut().find(|(t, _)| *t == r.type_token) {
+                Some((_, ix)) => ix.push(i),
+                None => by_type.push((r.type_token, vec![i])),
+            }
+        }
+        let mut slots: Vec<Option<ReadRequest>> = reqs.into_iter().map(Some).collect();
+        let mut answers: Vec<Option<ReadResult>> = vec![None; slots.len()];
+        for (type_token, ix) in by_type {
+            let handler = handler_for(type_token).ok_or_else(|| unsupported(type_token))?;
+            let batch = ix.iter().filter_map(|&i| slots[i].take()).collect();
+            let read = handler.read_many(self, batch).await?;
+            if read.len() != ix.len() {
+                return Err(ProviderError::fatal(
+                    "read",
+                    format!("{type_token}: answered {} of {} reads", read.len(), ix.len()),
+                ));
+            }
+            for (i, r) in ix.into_iter().zip(read) {
+                answers[i] = r;
+            }
+        }
+        Ok(answers)
+    }
+
     async fn check_live(&self, reqs: Vec<LiveCheckRequest>) -> Result<Vec<Diagnostic>, ProviderError> {
         crate::catalog::live::check(self, reqs).await
     }

@@ -1,7 +1,7 @@
 //! What the emulator holds of a stack, compared with the stack's state:
 //! the crash and fault tests' check that nothing was orphaned, duplicated
-//! or lost. The stack is the Bitcoin pipeline's `dev` config run as a stack
-//! of its own name, so its cloud names (`btc-<stack>-…`) and identity tag
+//! or lost. The stack is the Bitcoin pipeline's `dev` (or `prod`) config run
+//! as a stack of its own name, so its cloud names (`btc-<stack>-…`) and identity tag
 //! (`bitcoin-pipeline/<stack>`) are its own.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,11 +23,17 @@ pub struct Subject {
 
 impl Subject {
     pub fn new(stack: &str) -> Subject {
-        let run = StackRun::new(BIN, &config_dir("bitcoin-pipeline"), stack);
-        let dev = run.dir.path().join("config").join("dev.toml");
-        let text = std::fs::read_to_string(dev)
+        Subject::of(BIN, "dev", stack)
+    }
+
+    /// The Bitcoin pipeline's `config` config (`dev`, `prod`) as stack
+    /// `stack`, run by `bin`.
+    pub fn of(bin: &str, config: &str, stack: &str) -> Subject {
+        let run = StackRun::new(bin, &config_dir("bitcoin-pipeline"), stack);
+        let base = run.dir.path().join("config").join(format!("{config}.toml"));
+        let text = std::fs::read_to_string(base)
             .unwrap()
-            .replace("environment = \"dev\"", &format!("environment = \"{stack}\""));
+            .replace(&format!("environment = \"{config}\""), &format!("environment = \"{stack}\""));
         std::fs::write(run.config_file(), text).unwrap();
         Subject { run, identity: format!("bitcoin-pipeline/{stack}"), prefix: format!("btc-{stack}-") }
     }
@@ -132,8 +138,9 @@ impl Subject {
                 found.entry("codepipeline:pipeline".into()).or_default().push(p.name().unwrap_or_default().into());
             }
         }
-        // Deleted NAT gateways and RDS resources being deleted still list for a
-        // while on AWS; the emulator drops them at once, so nothing is filtered.
+        // RDS resources being deleted still list for a while on AWS; the
+        // emulator drops them at once, so nothing is filtered. Deleted NAT
+        // gateways list as `deleted` on both (see `exists`).
         found
     }
 
@@ -177,7 +184,8 @@ impl Subject {
 
 /// Whether a resource the tagging API lists still exists as AWS counts it:
 /// some stay listed once deleted — a deleted ECS cluster or service and a
-/// deregistered task definition are `INACTIVE`, a deleted KMS key waits out
+/// deregistered task definition are `INACTIVE`, a deleted NAT gateway is
+/// `deleted` (only the prod config has any), a deleted KMS key waits out
 /// its `PendingDeletion` days — and Aurora's automated snapshots, which AWS
 /// deletes with their cluster, outlive it in the emulator.
 async fn exists(aws: &iac_aws::AwsProvider, kind: &str, arn: &str) -> bool {
@@ -198,6 +206,13 @@ async fn exists(aws: &iac_aws::AwsProvider, kind: &str, arn: &str) -> bool {
             let ecs = aws.ecs().await;
             let t = ecs.describe_task_definition().task_definition(arn).send().await.unwrap();
             t.task_definition().and_then(|t| t.status()).map(|s| s.as_str()) == Some("ACTIVE")
+        }
+        "ec2:natgateway" => {
+            // arn:…:natgateway/<id>
+            let id = arn.rsplit('/').next().unwrap_or_default();
+            let ec2 = aws.ec2().await;
+            let n = ec2.describe_nat_gateways().nat_gateway_ids(id).send().await.unwrap();
+            n.nat_gateways().iter().any(|n| n.state().map(|s| s.as_str()) != Some("deleted"))
         }
         "kms:key" => {
             let kms = aws.kms().await;

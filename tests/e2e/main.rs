@@ -15,5 +15,6 @@ mod inventory;
 mod iprs;
 mod layout;
 mod ons;
+mod refresh;
 mod secrets;
 mod trading;

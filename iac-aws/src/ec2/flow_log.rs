@@ -8,7 +8,8 @@ use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType, ResourceType,
 use iac_core::provider::*;
 use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value};
 
-use super::{identity_filters, tag_map, tag_spec, update_tags};
+use super::{identity_filters, tag_map, tag_spec, update_tags, EC2_FILTER_VALUES};
+use crate::batch_read::{by, by_id, read_batched, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
@@ -171,6 +172,27 @@ async fn describe(p: &AwsProvider, id: &str) -> Result<Option<aws_sdk_ec2::types
     }
 }
 
+/// Many flow logs in one call (the `flow-log-id` filter answers only those
+/// that exist, where asking by id fails on the first that does not).
+async fn describe_many(p: &AwsProvider, ids: Vec<String>) -> Result<Chunk<aws_sdk_ec2::types::FlowLog>, ProviderError> {
+    let out = p
+        .ec2()
+        .await
+        .describe_flow_logs()
+        .filter(aws_sdk_ec2::types::Filter::builder().name("flow-log-id").set_values(Some(ids)).build())
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| aws_err("DescribeFlowLogs", e))?;
+    Ok(by(out, |f| f.flow_log_id()))
+}
+
+fn flow_log_read(req: ReadRequest, f: &aws_sdk_ec2::types::FlowLog) -> ReadResult {
+    ReadResult { inputs: description(f, &req.inputs), id: req.id, outputs: Value::map() }
+}
+
 fn description(f: &aws_sdk_ec2::types::FlowLog, recorded: &Value) -> Value {
     let rid = f.resource_id().unwrap_or_default();
     let rtype = if rid.starts_with("vpc-") {
@@ -240,11 +262,23 @@ impl Handler for FlowLogHandler {
     }
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
-        Ok(describe(p, &req.id).await?.map(|f| ReadResult {
-            inputs: description(&f, &req.inputs),
-            id: req.id,
-            outputs: Value::map(),
-        }))
+        Ok(describe(p, &req.id).await?.map(|f| flow_log_read(req, &f)))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        read_batched(
+            reqs,
+            EC2_FILTER_VALUES,
+            by_id,
+            |_, ids| describe_many(p, ids),
+            |req, f| async move { Ok(Some(flow_log_read(req, &f))) },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

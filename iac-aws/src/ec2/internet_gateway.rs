@@ -3,11 +3,12 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::ResourceType;
+use aws_sdk_ec2::types::{Filter, ResourceType};
 use iac_core::provider::*;
 use iac_core::{props, Expr, Input, Output, Resource, Schema, Urn, Value};
 
-use super::{identity_filters, tag_map, tag_spec, update_tags, InternetGatewayId, VpcId};
+use super::{identity_filters, tag_map, tag_spec, update_tags, InternetGatewayId, VpcId, EC2_FILTER_VALUES};
+use crate::batch_read::{by, by_id, read_batched, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
@@ -61,11 +62,36 @@ async fn describe(p: &AwsProvider, id: &str) -> Result<Option<(Value, Value)>, P
         Err(e) => return Err(aws_err("DescribeInternetGateways", e)),
     };
     let Some(igw) = out.internet_gateways().first() else { return Ok(None) };
+    Ok(Some(values(p, igw).await))
+}
+
+async fn values(p: &AwsProvider, igw: &aws_sdk_ec2::types::InternetGateway) -> (Value, Value) {
+    let id = igw.internet_gateway_id().unwrap_or_default();
     let vpc = igw.attachments().iter().find_map(|a| a.vpc_id());
     let region = p.region().await.unwrap_or_default();
     let inputs = map([("vpcId", Value::from(vpc)), ("tags", tags_value(tag_map(igw.tags())))]);
     let arn = format!("arn:aws:ec2:{region}:{}:internet-gateway/{id}", igw.owner_id().unwrap_or_default());
-    Ok(Some((inputs, map([("arn", Value::from(arn))]))))
+    (inputs, map([("arn", Value::from(arn))]))
+}
+
+/// Many gateways in one call (the `internet-gateway-id` filter answers only
+/// those that exist, where asking by id fails on the first that does not).
+async fn describe_many(
+    p: &AwsProvider,
+    ids: Vec<String>,
+) -> Result<Chunk<aws_sdk_ec2::types::InternetGateway>, ProviderError> {
+    let out = p
+        .ec2()
+        .await
+        .describe_internet_gateways()
+        .filters(Filter::builder().name("internet-gateway-id").set_values(Some(ids)).build())
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| aws_err("DescribeInternetGateways", e))?;
+    Ok(by(out, |g| g.internet_gateway_id()))
 }
 
 async fn attach(p: &AwsProvider, id: &str, vpc: &str) -> Result<(), ProviderError> {
@@ -117,6 +143,25 @@ impl Handler for InternetGatewayHandler {
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
         Ok(describe(p, &req.id).await?.map(|(inputs, outputs)| ReadResult { id: req.id, inputs, outputs }))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        read_batched(
+            reqs,
+            EC2_FILTER_VALUES,
+            by_id,
+            |_, ids| describe_many(p, ids),
+            |req, g| async move {
+                let (inputs, outputs) = values(p, &g).await;
+                Ok(Some(ReadResult { id: req.id, inputs, outputs }))
+            },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

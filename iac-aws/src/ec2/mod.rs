@@ -87,6 +87,10 @@ pub(crate) fn handler(type_token: &str) -> Option<&'static dyn Handler> {
     })
 }
 
+/// The most ids a batched read asks one EC2 describe for (as one filter's
+/// values), well within EC2's limits.
+pub(crate) const EC2_FILTER_VALUES: usize = 100;
+
 /// Tags to set at creation, for one EC2 resource type.
 pub(crate) fn tag_spec(rt: ResourceType, tags: &BTreeMap<String, String>) -> TagSpecification {
     TagSpecification::builder()

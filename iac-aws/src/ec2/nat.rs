@@ -4,11 +4,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{ConnectivityType, DomainType, NatGatewayState, ResourceType};
+use aws_sdk_ec2::types::{ConnectivityType, DomainType, Filter, NatGatewayState, ResourceType};
 use iac_core::provider::*;
 use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value};
 
-use super::{identity_filters, tag_map, tag_spec, update_tags, AllocationId, NatGatewayId, SubnetId};
+use super::{
+    identity_filters, tag_map, tag_spec, update_tags, AllocationId, NatGatewayId, SubnetId, EC2_FILTER_VALUES,
+};
+use crate::batch_read::{by, by_id, read_batched, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
@@ -108,12 +111,28 @@ async fn describe_eip(p: &AwsProvider, id: &str) -> Result<Option<(Value, Value)
         Err(e) if is_code(&e, &["InvalidAllocationID.NotFound"]) => return Ok(None),
         Err(e) => return Err(aws_err("DescribeAddresses", e)),
     };
-    Ok(out.addresses().first().map(|a| {
-        (
-            map([("domain", Value::from("vpc")), ("tags", tags_value(tag_map(a.tags())))]),
-            map([("publicIp", Value::from(a.public_ip()))]),
-        )
-    }))
+    Ok(out.addresses().first().map(eip_values))
+}
+
+fn eip_values(a: &aws_sdk_ec2::types::Address) -> (Value, Value) {
+    (
+        map([("domain", Value::from("vpc")), ("tags", tags_value(tag_map(a.tags())))]),
+        map([("publicIp", Value::from(a.public_ip()))]),
+    )
+}
+
+/// Many addresses in one call (the `allocation-id` filter answers only
+/// those that exist, where asking by id fails on the first that does not).
+async fn describe_eips(p: &AwsProvider, ids: Vec<String>) -> Result<Chunk<aws_sdk_ec2::types::Address>, ProviderError> {
+    let out = p
+        .ec2()
+        .await
+        .describe_addresses()
+        .filters(Filter::builder().name("allocation-id").set_values(Some(ids)).build())
+        .send()
+        .await
+        .map_err(|e| aws_err("DescribeAddresses", e))?;
+    Ok(by(out.addresses().iter().cloned(), |a| a.allocation_id()))
 }
 
 #[async_trait]
@@ -137,6 +156,25 @@ impl Handler for ElasticIpHandler {
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
         Ok(describe_eip(p, &req.id).await?.map(|(inputs, outputs)| ReadResult { id: req.id, inputs, outputs }))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        read_batched(
+            reqs,
+            EC2_FILTER_VALUES,
+            by_id,
+            |_, ids| describe_eips(p, ids),
+            |req, a| async move {
+                let (inputs, outputs) = eip_values(&a);
+                Ok(Some(ReadResult { id: req.id, inputs, outputs }))
+            },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {
@@ -174,10 +212,40 @@ pub(crate) struct NatGatewayHandler;
 
 async fn nat(p: &AwsProvider, id: &str) -> Result<Option<aws_sdk_ec2::types::NatGateway>, ProviderError> {
     match p.ec2().await.describe_nat_gateways().nat_gateway_ids(id).send().await {
-        Ok(o) => Ok(o.nat_gateways().first().filter(|n| n.state() != Some(&NatGatewayState::Deleted)).cloned()),
+        Ok(o) => Ok(o.nat_gateways().first().filter(|n| live(n)).cloned()),
         Err(e) if is_code(&e, &["NatGatewayNotFound", "InvalidNatGatewayID.NotFound"]) => Ok(None),
         Err(e) => Err(aws_err("DescribeNatGateways", e)),
     }
+}
+
+/// A deleted gateway stays listed for a while: it is gone.
+fn live(n: &aws_sdk_ec2::types::NatGateway) -> bool {
+    n.state() != Some(&NatGatewayState::Deleted)
+}
+
+/// Many gateways in one call (the `nat-gateway-id` filter answers only
+/// those that exist, where asking by id fails on the first that does not).
+async fn describe_nats(
+    p: &AwsProvider,
+    ids: Vec<String>,
+) -> Result<Chunk<aws_sdk_ec2::types::NatGateway>, ProviderError> {
+    let out = p
+        .ec2()
+        .await
+        .describe_nat_gateways()
+        .filter(Filter::builder().name("nat-gateway-id").set_values(Some(ids)).build())
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| aws_err("DescribeNatGateways", e))?;
+    Ok(by(out.into_iter().filter(live), |n| n.nat_gateway_id()))
+}
+
+fn nat_read(req: ReadRequest, n: &aws_sdk_ec2::types::NatGateway) -> ReadResult {
+    let (inputs, outputs) = nat_values(n);
+    ReadResult { id: req.id, inputs, outputs }
 }
 
 fn nat_values(n: &aws_sdk_ec2::types::NatGateway) -> (Value, Value) {
@@ -238,10 +306,23 @@ impl Handler for NatGatewayHandler {
     }
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
-        Ok(nat(p, &req.id).await?.map(|n| {
-            let (inputs, outputs) = nat_values(&n);
-            ReadResult { id: req.id, inputs, outputs }
-        }))
+        Ok(nat(p, &req.id).await?.map(|n| nat_read(req, &n)))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        read_batched(
+            reqs,
+            EC2_FILTER_VALUES,
+            by_id,
+            |_, ids| describe_nats(p, ids),
+            |req, n| async move { Ok(Some(nat_read(req, &n))) },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {
@@ -276,10 +357,8 @@ impl Handler for NatGatewayHandler {
             .await
             .map_err(|e| aws_err("DescribeNatGateways", e))?;
         // The old copy of a replace carries the same tags: look past it.
-        let live = out.iter().find(|n| {
-            n.state() != Some(&NatGatewayState::Deleted) && n.nat_gateway_id().is_some_and(|id| !req.is_known(id))
-        });
-        Ok(live.and_then(|n| {
+        let found = out.iter().find(|n| live(n) && n.nat_gateway_id().is_some_and(|id| !req.is_known(id)));
+        Ok(found.and_then(|n| {
             let (inputs, outputs) = nat_values(n);
             Some(ReadResult { id: n.nat_gateway_id()?.to_owned(), inputs, outputs })
         }))

@@ -1,6 +1,6 @@
 //! `RouteTable`, `Route` and `RouteTableAssociation`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType};
@@ -9,7 +9,9 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 
 use super::{
     identity_filters, tag_map, tag_spec, update_tags, InternetGatewayId, NatGatewayId, RouteTableId, SubnetId, VpcId,
+    EC2_FILTER_VALUES,
 };
+use crate::batch_read::{by, by_id, read_batched, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
@@ -148,7 +150,38 @@ async fn describe_table(p: &AwsProvider, id: &str) -> Result<Option<aws_sdk_ec2:
     }
 }
 
+/// Route tables by a filter's values (`route-table-id`, or the ids of
+/// their associations), every page: only those that exist are answered.
+async fn describe_tables_by(
+    p: &AwsProvider,
+    filter: &str,
+    values: Vec<String>,
+) -> Result<Vec<aws_sdk_ec2::types::RouteTable>, ProviderError> {
+    p.ec2()
+        .await
+        .describe_route_tables()
+        .filters(Filter::builder().name(filter).set_values(Some(values)).build())
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| aws_err("DescribeRouteTables", e))
+}
+
+/// Many route tables in one call, by id.
+async fn describe_tables(
+    p: &AwsProvider,
+    ids: Vec<String>,
+) -> Result<Chunk<aws_sdk_ec2::types::RouteTable>, ProviderError> {
+    Ok(by(describe_tables_by(p, "route-table-id", ids).await?, |t| t.route_table_id()))
+}
+
 pub(crate) struct RouteTableHandler;
+
+fn table_read(req: ReadRequest, t: &aws_sdk_ec2::types::RouteTable) -> ReadResult {
+    ReadResult { id: req.id, inputs: table_inputs(t), outputs: Value::map() }
+}
 
 fn table_inputs(t: &aws_sdk_ec2::types::RouteTable) -> Value {
     map([("vpcId", Value::from(t.vpc_id())), ("tags", tags_value(tag_map(t.tags())))])
@@ -178,11 +211,23 @@ impl Handler for RouteTableHandler {
     }
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
-        Ok(describe_table(p, &req.id).await?.map(|t| ReadResult {
-            id: req.id,
-            inputs: table_inputs(&t),
-            outputs: Value::map(),
-        }))
+        Ok(describe_table(p, &req.id).await?.map(|t| table_read(req, &t)))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        read_batched(
+            reqs,
+            EC2_FILTER_VALUES,
+            by_id,
+            |_, ids| describe_tables(p, ids),
+            |req, t| async move { Ok(Some(table_read(req, &t))) },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {
@@ -220,6 +265,26 @@ impl Handler for RouteTableHandler {
 }
 
 pub(crate) struct RouteHandler;
+
+/// A route's id is `<table>_<destination>`; it is described by its table.
+fn route_table(req: &ReadRequest) -> Result<(String, String), ProviderError> {
+    let Some((table, _)) = req.id.split_once('_') else {
+        return Err(ProviderError::fatal("DescribeRouteTables", format!("malformed route id `{}`", req.id)));
+    };
+    Ok((String::new(), table.to_owned()))
+}
+
+fn route_read(req: ReadRequest, t: &aws_sdk_ec2::types::RouteTable) -> Option<ReadResult> {
+    let (table, dest) = req.id.split_once('_')?;
+    let r = t.routes().iter().find(|r| r.destination_cidr_block() == Some(dest))?;
+    let inputs = map([
+        ("routeTableId", Value::from(table)),
+        ("destinationCidrBlock", Value::from(dest)),
+        ("gatewayId", Value::from(r.gateway_id())),
+        ("natGatewayId", Value::from(r.nat_gateway_id())),
+    ]);
+    Some(ReadResult { id: req.id, inputs, outputs: Value::map() })
+}
 
 async fn put_route(p: &AwsProvider, i: In<'_>, replace: bool) -> Result<(), ProviderError> {
     let ec2 = p.ec2().await;
@@ -259,18 +324,26 @@ impl Handler for RouteHandler {
     }
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
-        let Some((table, dest)) = req.id.split_once('_') else {
-            return Err(ProviderError::fatal("DescribeRouteTables", format!("malformed route id `{}`", req.id)));
-        };
-        let Some(t) = describe_table(p, table).await? else { return Ok(None) };
-        let Some(r) = t.routes().iter().find(|r| r.destination_cidr_block() == Some(dest)) else { return Ok(None) };
-        let inputs = map([
-            ("routeTableId", Value::from(table)),
-            ("destinationCidrBlock", Value::from(dest)),
-            ("gatewayId", Value::from(r.gateway_id())),
-            ("natGatewayId", Value::from(r.nat_gateway_id())),
-        ]);
-        Ok(Some(ReadResult { id: req.id, inputs, outputs: Value::map() }))
+        let (_, table) = route_table(&req)?;
+        let Some(t) = describe_table(p, &table).await? else { return Ok(None) };
+        Ok(route_read(req, &t))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        // By their tables, as the single read: a table holds many routes.
+        read_batched(
+            reqs,
+            EC2_FILTER_VALUES,
+            route_table,
+            |_, ids| describe_tables(p, ids),
+            |req, t| async move { Ok(route_read(req, &t)) },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {
@@ -322,6 +395,18 @@ impl Handler for RouteHandler {
 
 pub(crate) struct AssociationHandler;
 
+/// The filter that finds the table an association belongs to.
+const ASSOCIATION_ID: &str = "association.route-table-association-id";
+
+fn association_read(req: &ReadRequest, t: &aws_sdk_ec2::types::RouteTable) -> Option<ReadResult> {
+    let a = t.associations().iter().find(|a| a.route_table_association_id() == Some(req.id.as_str()))?;
+    Some(ReadResult {
+        id: req.id.clone(),
+        inputs: map([("routeTableId", Value::from(t.route_table_id())), ("subnetId", Value::from(a.subnet_id()))]),
+        outputs: Value::map(),
+    })
+}
+
 #[async_trait]
 impl Handler for AssociationHandler {
     async fn create(&self, p: &AwsProvider, req: CreateRequest) -> Result<CreateResult, ProviderError> {
@@ -341,22 +426,36 @@ impl Handler for AssociationHandler {
     }
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
-        let out = p
-            .ec2()
-            .await
-            .describe_route_tables()
-            .filters(Filter::builder().name("association.route-table-association-id").values(&req.id).build())
-            .send()
-            .await
-            .map_err(|e| aws_err("DescribeRouteTables", e))?;
-        let found = out.route_tables().iter().find_map(|t| {
-            t.associations().iter().find(|a| a.route_table_association_id() == Some(req.id.as_str())).map(|a| (t, a))
-        });
-        Ok(found.map(|(t, a)| ReadResult {
-            id: req.id.clone(),
-            inputs: map([("routeTableId", Value::from(t.route_table_id())), ("subnetId", Value::from(a.subnet_id()))]),
-            outputs: Value::map(),
-        }))
+        let tables = describe_tables_by(p, ASSOCIATION_ID, vec![req.id.clone()]).await?;
+        Ok(tables.iter().find_map(|t| association_read(&req, t)))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        read_batched(
+            reqs,
+            EC2_FILTER_VALUES,
+            by_id,
+            |_, ids| async move {
+                // Each association's table (a table has many associations).
+                let tables = describe_tables_by(p, ASSOCIATION_ID, ids).await?;
+                let mut by_association = HashMap::new();
+                for t in tables {
+                    for a in t.associations() {
+                        if let Some(id) = a.route_table_association_id() {
+                            by_association.insert(id.to_owned(), t.clone());
+                        }
+                    }
+                }
+                Ok(Chunk::Found(by_association))
+            },
+            |req, t| async move { Ok(association_read(&req, &t)) },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, _p: &AwsProvider, _req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

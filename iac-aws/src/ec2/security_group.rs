@@ -4,7 +4,7 @@
 //! `aws_vpc_security_group_ingress_rule`), so a rule can name another group
 //! as its source without a cycle between the two groups.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,7 +14,8 @@ use aws_sdk_ec2::types::{
 use iac_core::provider::*;
 use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value};
 
-use super::{identity_filters, tag_map, tag_spec, update_tags, SecurityGroupId, VpcId};
+use super::{identity_filters, tag_map, tag_spec, update_tags, SecurityGroupId, VpcId, EC2_FILTER_VALUES};
+use crate::batch_read::{by, by_id, read_batched, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
@@ -260,6 +261,31 @@ async fn describe_group(p: &AwsProvider, id: &str) -> Result<Option<aws_sdk_ec2:
     }
 }
 
+/// Many groups in one call (the `group-id` filter answers only those that
+/// exist, where asking by id fails on the first that does not).
+async fn describe_groups(
+    p: &AwsProvider,
+    ids: Vec<String>,
+) -> Result<Chunk<aws_sdk_ec2::types::SecurityGroup>, ProviderError> {
+    let out = p
+        .ec2()
+        .await
+        .describe_security_groups()
+        .filters(Filter::builder().name("group-id").set_values(Some(ids)).build())
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| aws_err("DescribeSecurityGroups", e))?;
+    Ok(by(out, |g| g.group_id()))
+}
+
+fn group_read(req: ReadRequest, g: &aws_sdk_ec2::types::SecurityGroup) -> ReadResult {
+    let (inputs, outputs) = group_description(g);
+    ReadResult { id: req.id, inputs, outputs }
+}
+
 /// Whether a permission is AWS's default "all traffic to anywhere".
 fn is_allow_all(perm: &IpPermission) -> bool {
     perm.ip_protocol() == Some("-1") && perm.ip_ranges().iter().any(|r| r.cidr_ip() == Some("0.0.0.0/0"))
@@ -329,10 +355,23 @@ impl Handler for SecurityGroupHandler {
     }
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
-        Ok(describe_group(p, &req.id).await?.map(|g| {
-            let (inputs, outputs) = group_description(&g);
-            ReadResult { id: req.id, inputs, outputs }
-        }))
+        Ok(describe_group(p, &req.id).await?.map(|g| group_read(req, &g)))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        read_batched(
+            reqs,
+            EC2_FILTER_VALUES,
+            by_id,
+            |_, ids| describe_groups(p, ids),
+            |req, g| async move { Ok(Some(group_read(req, &g))) },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {
@@ -424,18 +463,41 @@ async fn describe_rules(
     p: &AwsProvider,
     group: &str,
 ) -> Result<Vec<aws_sdk_ec2::types::SecurityGroupRule>, ProviderError> {
+    Ok(describe_rules_of(p, vec![group.to_owned()]).await?.unwrap_or_default())
+}
+
+/// The rules of `groups`, every page; `None` when EC2 refuses the call
+/// because a group is gone.
+async fn describe_rules_of(
+    p: &AwsProvider,
+    groups: Vec<String>,
+) -> Result<Option<Vec<aws_sdk_ec2::types::SecurityGroupRule>>, ProviderError> {
     match p
         .ec2()
         .await
         .describe_security_group_rules()
-        .filters(Filter::builder().name("group-id").values(group).build())
+        .filters(Filter::builder().name("group-id").set_values(Some(groups)).build())
+        .into_paginator()
+        .items()
         .send()
+        .try_collect()
         .await
     {
-        Ok(o) => Ok(o.security_group_rules().to_vec()),
-        Err(e) if is_code(&e, &["InvalidGroup.NotFound"]) => Ok(Vec::new()),
+        Ok(rules) => Ok(Some(rules)),
+        Err(e) if is_code(&e, &["InvalidGroup.NotFound"]) => Ok(None),
         Err(e) => Err(aws_err("DescribeSecurityGroupRules", e)),
     }
+}
+
+/// A rule's group, what its rules are described by.
+fn rule_group(req: &ReadRequest) -> Result<(String, String), ProviderError> {
+    let group = In::new(&req.inputs, "DescribeSecurityGroupRules").str("securityGroupId")?;
+    Ok((String::new(), group.to_owned()))
+}
+
+fn rule_read(req: ReadRequest, rules: &[aws_sdk_ec2::types::SecurityGroupRule]) -> Option<ReadResult> {
+    let r = rules.iter().find(|r| r.security_group_rule_id() == Some(req.id.as_str()))?;
+    Some(ReadResult { inputs: rule_inputs(r), id: req.id, outputs: Value::map() })
 }
 
 pub(crate) struct SecurityGroupRuleHandler;
@@ -472,13 +534,33 @@ impl Handler for SecurityGroupRuleHandler {
     }
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
-        let group = In::new(&req.inputs, "DescribeSecurityGroupRules").str("securityGroupId")?;
-        let rules = describe_rules(p, group).await?;
-        Ok(rules.iter().find(|r| r.security_group_rule_id() == Some(req.id.as_str())).map(|r| ReadResult {
-            id: req.id.clone(),
-            inputs: rule_inputs(r),
-            outputs: Value::map(),
-        }))
+        let (_, group) = rule_group(&req)?;
+        let rules = describe_rules(p, &group).await?;
+        Ok(rule_read(req, &rules))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        // By their groups, as the single read: a group's rules in one call.
+        read_batched(
+            reqs,
+            EC2_FILTER_VALUES,
+            rule_group,
+            |_, groups| async move {
+                let Some(rules) = describe_rules_of(p, groups).await? else { return Ok(Chunk::one_is_gone()) };
+                let mut by_group: HashMap<String, Vec<aws_sdk_ec2::types::SecurityGroupRule>> = HashMap::new();
+                for r in rules {
+                    by_group.entry(r.group_id().unwrap_or_default().to_owned()).or_default().push(r);
+                }
+                Ok(Chunk::Found(by_group))
+            },
+            |req, rules| async move { Ok(rule_read(req, &rules)) },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

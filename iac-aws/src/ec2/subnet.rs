@@ -4,12 +4,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, SubnetState};
+use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, Subnet as SdkSubnet, SubnetState};
 use iac_core::provider::*;
 use iac_core::{props, Checks, Diagnostic, Expr, Graph, Input, Output, Resource, Schema, Urn, Value};
 use ipnet::Ipv4Net;
 
-use super::{identity_filters, tag_map, tag_spec, update_tags, SubnetId, VpcId};
+use super::{identity_filters, tag_map, tag_spec, update_tags, SubnetId, VpcId, EC2_FILTER_VALUES};
+use crate::batch_read::{by, by_id, read_batched, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
@@ -148,7 +149,27 @@ async fn describe(p: &AwsProvider, id: &str) -> Result<Option<(Value, Value)>, P
         Err(e) if is_code(&e, &["InvalidSubnetID.NotFound"]) => return Ok(None),
         Err(e) => return Err(aws_err("DescribeSubnets", e)),
     };
-    let Some(s) = out.subnets().first() else { return Ok(None) };
+    Ok(out.subnets().first().map(values))
+}
+
+/// Many subnets in one call (the `subnet-id` filter answers only those
+/// that exist, where asking by id fails on the first that does not).
+async fn describe_many(p: &AwsProvider, ids: Vec<String>) -> Result<Chunk<SdkSubnet>, ProviderError> {
+    let out = p
+        .ec2()
+        .await
+        .describe_subnets()
+        .filters(Filter::builder().name("subnet-id").set_values(Some(ids)).build())
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| aws_err("DescribeSubnets", e))?;
+    Ok(by(out, |s| s.subnet_id()))
+}
+
+fn values(s: &SdkSubnet) -> (Value, Value) {
     let inputs = map([
         ("vpcId", Value::from(s.vpc_id())),
         ("cidrBlock", Value::from(s.cidr_block())),
@@ -157,7 +178,12 @@ async fn describe(p: &AwsProvider, id: &str) -> Result<Option<(Value, Value)>, P
         ("tags", tags_value(tag_map(s.tags()))),
     ]);
     let outputs = map([("arn", Value::from(s.subnet_arn())), ("availabilityZone", Value::from(s.availability_zone()))]);
-    Ok(Some((inputs, outputs)))
+    (inputs, outputs)
+}
+
+fn read_result(req: ReadRequest, (mut inputs, outputs): (Value, Value)) -> ReadResult {
+    drop_computed_when_unset(&mut inputs, &req.inputs, &["availabilityZone"]);
+    ReadResult { id: req.id, inputs, outputs }
 }
 
 async fn set_public_ip(p: &AwsProvider, id: &str, on: bool) -> Result<(), ProviderError> {
@@ -208,10 +234,23 @@ impl Handler for SubnetHandler {
     }
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
-        Ok(describe(p, &req.id).await?.map(|(mut inputs, outputs)| {
-            drop_computed_when_unset(&mut inputs, &req.inputs, &["availabilityZone"]);
-            ReadResult { id: req.id, inputs, outputs }
-        }))
+        Ok(describe(p, &req.id).await?.map(|d| read_result(req, d)))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        read_batched(
+            reqs,
+            EC2_FILTER_VALUES,
+            by_id,
+            |_, ids| describe_many(p, ids),
+            |req, s| async move { Ok(Some(read_result(req, values(&s)))) },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

@@ -1,14 +1,15 @@
 //! `Vpc`: a virtual network.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcState};
+use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, Vpc as SdkVpc, VpcState};
 use iac_core::provider::*;
 use iac_core::{props, Checks, Expr, Output, Resource, Schema, Urn, Value};
 
-use super::{identity_filters, tag_map, tag_spec, update_tags, VpcId};
+use super::{identity_filters, tag_map, tag_spec, update_tags, VpcId, EC2_FILTER_VALUES};
+use crate::batch_read::{by_id, read_batched, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
@@ -89,13 +90,21 @@ impl Resource for Vpc {
 pub(crate) struct VpcHandler;
 
 async fn describe(p: &AwsProvider, id: &str, inputs_tags_only: bool) -> Result<Option<(Value, Value)>, ProviderError> {
-    let ec2 = p.ec2().await;
-    let out = match ec2.describe_vpcs().vpc_ids(id).send().await {
+    let out = match p.ec2().await.describe_vpcs().vpc_ids(id).send().await {
         Ok(o) => o,
         Err(e) if is_code(&e, &["InvalidVpcID.NotFound"]) => return Ok(None),
         Err(e) => return Err(aws_err("DescribeVpcs", e)),
     };
     let Some(vpc) = out.vpcs().first() else { return Ok(None) };
+    let dns = if inputs_tags_only { (None, None) } else { dns(p, id).await? };
+    let defaults = defaults(p, vec![id.to_owned()]).await?;
+    Ok(Some(values(p, vpc, dns, &defaults).await))
+}
+
+/// Whether DNS resolution and DNS host names are on: one call each, for
+/// AWS answers one attribute per call.
+async fn dns(p: &AwsProvider, id: &str) -> Result<(Option<bool>, Option<bool>), ProviderError> {
+    let ec2 = p.ec2().await;
     let attr = |a| async move {
         ec2.describe_vpc_attribute()
             .vpc_id(id)
@@ -104,41 +113,97 @@ async fn describe(p: &AwsProvider, id: &str, inputs_tags_only: bool) -> Result<O
             .await
             .map_err(|e| aws_err("DescribeVpcAttribute", e))
     };
-    let (dns_support, dns_hostnames) = if inputs_tags_only {
-        (None, None)
-    } else {
-        let s = attr(aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport).await?;
-        let h = attr(aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames).await?;
-        (s.enable_dns_support().and_then(|v| v.value()), h.enable_dns_hostnames().and_then(|v| v.value()))
-    };
-    let inputs = map([
-        ("cidrBlock", Value::from(vpc.cidr_block())),
-        ("enableDnsSupport", Value::from(dns_support)),
-        ("enableDnsHostnames", Value::from(dns_hostnames)),
-        ("tags", tags_value(tag_map(vpc.tags()))),
-    ]);
-    let sg = ec2
+    let s = attr(aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport).await?;
+    let h = attr(aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames).await?;
+    Ok((s.enable_dns_support().and_then(|v| v.value()), h.enable_dns_hostnames().and_then(|v| v.value())))
+}
+
+/// The default security group and main route table of each of `vpcs` (by
+/// VPC id), two calls however many VPCs.
+struct Defaults {
+    groups: HashMap<String, String>,
+    tables: HashMap<String, String>,
+}
+
+async fn defaults(p: &AwsProvider, vpcs: Vec<String>) -> Result<Defaults, ProviderError> {
+    let ec2 = p.ec2().await;
+    let by_vpc = || Filter::builder().name("vpc-id").set_values(Some(vpcs.clone())).build();
+    let groups: Vec<_> = ec2
         .describe_security_groups()
-        .filters(aws_sdk_ec2::types::Filter::builder().name("vpc-id").values(id).build())
-        .filters(aws_sdk_ec2::types::Filter::builder().name("group-name").values("default").build())
+        .filters(by_vpc())
+        .filters(Filter::builder().name("group-name").values("default").build())
+        .into_paginator()
+        .items()
         .send()
+        .try_collect()
         .await
         .map_err(|e| aws_err("DescribeSecurityGroups", e))?;
-    let rt = ec2
+    let tables: Vec<_> = ec2
         .describe_route_tables()
-        .filters(aws_sdk_ec2::types::Filter::builder().name("vpc-id").values(id).build())
-        .filters(aws_sdk_ec2::types::Filter::builder().name("association.main").values("true").build())
+        .filters(by_vpc())
+        .filters(Filter::builder().name("association.main").values("true").build())
+        .into_paginator()
+        .items()
         .send()
+        .try_collect()
         .await
         .map_err(|e| aws_err("DescribeRouteTables", e))?;
+    let index = |pairs: Vec<(Option<&str>, Option<&str>)>| {
+        let mut m = HashMap::new();
+        for (vpc, id) in pairs {
+            if let (Some(vpc), Some(id)) = (vpc, id) {
+                m.entry(vpc.to_owned()).or_insert_with(|| id.to_owned());
+            }
+        }
+        m
+    };
+    Ok(Defaults {
+        groups: index(groups.iter().map(|g| (g.vpc_id(), g.group_id())).collect()),
+        tables: index(tables.iter().map(|t| (t.vpc_id(), t.route_table_id())).collect()),
+    })
+}
+
+async fn values(p: &AwsProvider, vpc: &SdkVpc, dns: (Option<bool>, Option<bool>), d: &Defaults) -> (Value, Value) {
+    let id = vpc.vpc_id().unwrap_or_default();
+    let inputs = map([
+        ("cidrBlock", Value::from(vpc.cidr_block())),
+        ("enableDnsSupport", Value::from(dns.0)),
+        ("enableDnsHostnames", Value::from(dns.1)),
+        ("tags", tags_value(tag_map(vpc.tags()))),
+    ]);
     let region = p.region().await.unwrap_or_default();
     let outputs = map([
         ("arn", Value::from(format!("arn:aws:ec2:{region}:{}:vpc/{id}", vpc.owner_id().unwrap_or_default()))),
         ("cidrBlock", Value::from(vpc.cidr_block())),
-        ("defaultSecurityGroupId", Value::from(sg.security_groups().first().and_then(|g| g.group_id()))),
-        ("mainRouteTableId", Value::from(rt.route_tables().first().and_then(|r| r.route_table_id()))),
+        ("defaultSecurityGroupId", Value::from(d.groups.get(id).cloned())),
+        ("mainRouteTableId", Value::from(d.tables.get(id).cloned())),
     ]);
-    Ok(Some((inputs, outputs)))
+    (inputs, outputs)
+}
+
+/// Many VPCs: one call for the VPCs (the `vpc-id` filter answers only those
+/// that exist), two for their defaults, two per VPC for its DNS settings.
+async fn describe_many(p: &AwsProvider, ids: Vec<String>) -> Result<Chunk<(Value, Value)>, ProviderError> {
+    let vpcs: Vec<SdkVpc> = p
+        .ec2()
+        .await
+        .describe_vpcs()
+        .filters(Filter::builder().name("vpc-id").set_values(Some(ids)).build())
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| aws_err("DescribeVpcs", e))?;
+    let found: Vec<String> = vpcs.iter().filter_map(|v| v.vpc_id().map(str::to_owned)).collect();
+    let defaults = &defaults(p, found).await?;
+    let described = futures::future::try_join_all(vpcs.iter().map(|vpc| async move {
+        let id = vpc.vpc_id().unwrap_or_default();
+        let dns = dns(p, id).await?;
+        Ok::<_, ProviderError>((id.to_owned(), values(p, vpc, dns, defaults).await))
+    }))
+    .await?;
+    Ok(Chunk::Found(described.into_iter().collect()))
 }
 
 async fn set_dns(p: &AwsProvider, id: &str, i: In<'_>) -> Result<(), ProviderError> {
@@ -195,6 +260,22 @@ impl Handler for VpcHandler {
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
         Ok(describe(p, &req.id, false).await?.map(|(inputs, outputs)| ReadResult { id: req.id, inputs, outputs }))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        read_batched(
+            reqs,
+            EC2_FILTER_VALUES,
+            by_id,
+            |_, ids| describe_many(p, ids),
+            |req, (inputs, outputs)| async move { Ok(Some(ReadResult { id: req.id, inputs, outputs })) },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

@@ -12,7 +12,9 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 
 use super::{
     identity_filters, tag_map, tag_spec, update_tags, RouteTableId, SecurityGroupId, SubnetId, VpcEndpointId, VpcId,
+    EC2_FILTER_VALUES,
 };
+use crate::batch_read::{by, by_id, read_batched, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
@@ -169,6 +171,26 @@ async fn describe(p: &AwsProvider, id: &str) -> Result<Option<aws_sdk_ec2::types
     }
 }
 
+/// Many endpoints in one call by id. Moto knows no `vpc-endpoint-id`
+/// filter, and AWS fails a describe by ids on the first missing one: a
+/// chunk holding a deleted endpoint is read one by one.
+async fn describe_many(
+    p: &AwsProvider,
+    ids: Vec<String>,
+) -> Result<Chunk<aws_sdk_ec2::types::VpcEndpoint>, ProviderError> {
+    let out = p.ec2().await.describe_vpc_endpoints().set_vpc_endpoint_ids(Some(ids)).into_paginator().items().send();
+    match out.try_collect().await {
+        Ok(found) => Ok(by(found.into_iter().filter(|e| state(e) != "deleted"), |e| e.vpc_endpoint_id())),
+        Err(e) if is_code(&e, &["InvalidVpcEndpointId.NotFound"]) => Ok(Chunk::one_is_gone()),
+        Err(e) => Err(aws_err("DescribeVpcEndpoints", e)),
+    }
+}
+
+fn endpoint_read(req: ReadRequest, e: &aws_sdk_ec2::types::VpcEndpoint) -> ReadResult {
+    let (inputs, outputs) = description(e, &req.inputs);
+    ReadResult { id: req.id, inputs, outputs }
+}
+
 /// An endpoint's state, lower-cased: AWS documents `Available` but answers
 /// `available`.
 fn state(e: &aws_sdk_ec2::types::VpcEndpoint) -> String {
@@ -258,10 +280,23 @@ impl Handler for VpcEndpointHandler {
     }
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
-        Ok(describe(p, &req.id).await?.map(|e| {
-            let (inputs, outputs) = description(&e, &req.inputs);
-            ReadResult { id: req.id, inputs, outputs }
-        }))
+        Ok(describe(p, &req.id).await?.map(|e| endpoint_read(req, &e)))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        read_batched(
+            reqs,
+            EC2_FILTER_VALUES,
+            by_id,
+            |_, ids| describe_many(p, ids),
+            |req, e| async move { Ok(Some(endpoint_read(req, &e))) },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

@@ -1,6 +1,6 @@
 //! `Cluster`: an ECS cluster with Fargate capacity providers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -10,6 +10,7 @@ use iac_core::{props, Checks, Expr, Output, Resource, Schema, Urn, Value};
 
 use super::{check_strategy, ecs_tags, has_identity, ordered_like, strategy_in, tag_pairs, update_tags};
 use super::{CapacityProviderStrategy, ClusterArn};
+use crate::batch_read::{by_id, read_batched, Chunk};
 use crate::error::{aws_err, code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
@@ -139,6 +140,40 @@ async fn describe(p: &AwsProvider, id: &str) -> Result<Option<aws_sdk_ecs::types
     }
 }
 
+/// Up to a hundred clusters in one call (`DescribeClusters`' limit); a
+/// missing one is reported as a failure, not an error. Each is indexed by
+/// its ARN and its name (an id is either).
+async fn describe_many(p: &AwsProvider, ids: Vec<String>) -> Result<Chunk<aws_sdk_ecs::types::Cluster>, ProviderError> {
+    let out = p
+        .ecs()
+        .await
+        .describe_clusters()
+        .set_clusters(Some(ids))
+        .include(ClusterField::Tags)
+        .include(ClusterField::Settings)
+        .send()
+        .await;
+    let out = match out {
+        Ok(o) => o,
+        // AWS reports a missing cluster as a failure; should it refuse the
+        // call instead, the chunk is read one by one.
+        Err(e) if code(&e) == Some("ClusterNotFoundException") => return Ok(Chunk::one_is_gone()),
+        Err(e) => return Err(aws_err("DescribeClusters", e)),
+    };
+    let mut found = HashMap::new();
+    for c in out.clusters().iter().filter(|c| c.status() != Some("INACTIVE")) {
+        for key in [c.cluster_arn(), c.cluster_name()].into_iter().flatten() {
+            found.insert(key.to_owned(), c.clone());
+        }
+    }
+    Ok(Chunk::Found(found))
+}
+
+fn cluster_read(req: ReadRequest, c: &aws_sdk_ecs::types::Cluster) -> ReadResult {
+    let (inputs, outputs) = values(c, &req.inputs);
+    ReadResult { id: req.id, inputs, outputs }
+}
+
 fn values(c: &aws_sdk_ecs::types::Cluster, recorded: &Value) -> (Value, Value) {
     let insights = c
         .settings()
@@ -221,10 +256,23 @@ impl Handler for ClusterHandler {
     }
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
-        Ok(describe(p, &req.id).await?.map(|c| {
-            let (inputs, outputs) = values(&c, &req.inputs);
-            ReadResult { id: req.id, inputs, outputs }
-        }))
+        Ok(describe(p, &req.id).await?.map(|c| cluster_read(req, &c)))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        read_batched(
+            reqs,
+            100,
+            by_id,
+            |_, ids| describe_many(p, ids),
+            |req, c| async move { Ok(Some(cluster_read(req, &c))) },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

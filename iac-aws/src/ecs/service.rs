@@ -1,6 +1,6 @@
 //! `Service`: keeps a number of tasks of a task definition running.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{check_strategy, ecs_tags, has_identity, list_expr, ordered_like, strategy_in, tag_pairs, update_tags};
 use super::{CapacityProviderStrategy, ClusterArn, ServiceArn};
+use crate::batch_read::{read_batched, Chunk};
 use crate::error::{aws_err, code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
@@ -451,6 +452,46 @@ async fn describe(
     }
 }
 
+/// Up to ten services of one cluster in one call (`DescribeServices`'s
+/// limit); a missing service is reported as a failure, not an error. Each
+/// is indexed by its ARN and its name (an id is either).
+async fn describe_many(
+    p: &AwsProvider,
+    cluster: &str,
+    services: Vec<String>,
+) -> Result<Chunk<aws_sdk_ecs::types::Service>, ProviderError> {
+    let out = p
+        .ecs()
+        .await
+        .describe_services()
+        .cluster(cluster)
+        .set_services(Some(services))
+        .include(ServiceField::Tags)
+        .send()
+        .await;
+    let out = match out {
+        Ok(o) => o,
+        // The cluster is gone, and every service in it.
+        Err(e) if code(&e) == Some("ClusterNotFoundException") => return Ok(Chunk::Found(HashMap::new())),
+        // A missing service is a failure, not an error; should AWS refuse
+        // the call for one, the chunk is read one by one.
+        Err(e) if GONE.contains(&code(&e).unwrap_or_default()) => return Ok(Chunk::one_is_gone()),
+        Err(e) => return Err(aws_err("DescribeServices", e)),
+    };
+    let mut found = HashMap::new();
+    for s in out.services().iter().filter(|s| s.status() != Some("INACTIVE")) {
+        for key in [s.service_arn(), s.service_name()].into_iter().flatten() {
+            found.insert(key.to_owned(), s.clone());
+        }
+    }
+    Ok(Chunk::Found(found))
+}
+
+fn service_read(req: ReadRequest, s: &aws_sdk_ecs::types::Service) -> ReadResult {
+    let (inputs, outputs) = values(s, &req.inputs);
+    ReadResult { id: req.id, inputs, outputs }
+}
+
 fn values(s: &aws_sdk_ecs::types::Service, recorded: &Value) -> (Value, Value) {
     let recorded_cluster = recorded.get("cluster").as_str().unwrap_or_default();
     let cluster_arn = s.cluster_arn().unwrap_or_default();
@@ -616,10 +657,30 @@ impl Handler for ServiceHandler {
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
         let Some(cluster) = cluster_of(&req.outputs, &req.inputs) else { return Ok(None) };
-        Ok(describe(p, &cluster, &req.id).await?.map(|s| {
-            let (inputs, outputs) = values(&s, &req.inputs);
-            ReadResult { id: req.id, inputs, outputs }
-        }))
+        Ok(describe(p, &cluster, &req.id).await?.map(|s| service_read(req, &s)))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        // Per cluster, as the single read; a service of no cluster is gone
+        // (the group no describe answers).
+        read_batched(
+            reqs,
+            10,
+            |req| Ok((cluster_of(&req.outputs, &req.inputs).unwrap_or_default(), req.id.clone())),
+            |cluster, services| async move {
+                if cluster.is_empty() {
+                    return Ok(Chunk::Found(HashMap::new()));
+                }
+                describe_many(p, &cluster, services).await
+            },
+            |req, s| async move { Ok(Some(service_read(req, &s))) },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

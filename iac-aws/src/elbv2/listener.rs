@@ -9,7 +9,11 @@ use iac_core::provider::*;
 use iac_core::{props, Checks, Diagnostic, Expr, Graph, Input, Output, Resource, Schema, Urn, Value};
 
 use super::action::{self, Action};
-use super::{elb_tags, has_identity, ref_key, tags_of, tags_of_one, update_tags, ListenerArn, LoadBalancerArn, GONE};
+use super::{
+    elb_tags, has_identity, ref_key, tags_of, tags_of_one, update_tags, with_tags, ListenerArn, LoadBalancerArn,
+    ARNS_PER_CALL, GONE,
+};
+use crate::batch_read::{by_id, read_batched};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
@@ -232,6 +236,32 @@ impl Handler for ListenerHandler {
         let Some(l) = get(p, &req.id).await? else { return Ok(None) };
         let tags = tags_of_one(p.elbv2().await, &req.id).await?;
         Ok(Some(ReadResult { inputs: values(&l, &tags, &req.inputs), outputs: outputs(&req.id), id: req.id }))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        let elb = p.elbv2().await;
+        read_batched(
+            reqs,
+            ARNS_PER_CALL,
+            by_id,
+            |_, arns| async move {
+                let described = match elb.describe_listeners().set_listener_arns(Some(arns)).send().await {
+                    Ok(o) => Some(o.listeners().to_vec()),
+                    Err(e) if is_code(&e, GONE) => None,
+                    Err(e) => return Err(aws_err("DescribeListeners", e)),
+                };
+                with_tags(elb, described, |l| l.listener_arn()).await
+            },
+            |req, (l, tags)| async move {
+                Ok(Some(ReadResult { inputs: values(&l, &tags, &req.inputs), outputs: outputs(&req.id), id: req.id }))
+            },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

@@ -11,7 +11,11 @@ use iac_core::provider::*;
 use iac_core::{props, Checks, Diagnostic, Expr, Graph, Input, Output, Resource, Schema, Urn, Value};
 
 use super::action::{self, Action};
-use super::{elb_tags, has_identity, ref_key, tags_of, tags_of_one, update_tags, ListenerArn, ListenerRuleArn, GONE};
+use super::{
+    elb_tags, has_identity, ref_key, tags_of, tags_of_one, update_tags, with_tags, ListenerArn, ListenerRuleArn,
+    ARNS_PER_CALL, GONE,
+};
+use crate::batch_read::{by_id, read_batched};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
@@ -255,6 +259,32 @@ impl Handler for ListenerRuleHandler {
         let Some(r) = get(p, &req.id).await? else { return Ok(None) };
         let tags = tags_of_one(p.elbv2().await, &req.id).await?;
         Ok(Some(ReadResult { inputs: values(&r, &tags), outputs: outputs(&req.id), id: req.id }))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        let elb = p.elbv2().await;
+        read_batched(
+            reqs,
+            ARNS_PER_CALL,
+            by_id,
+            |_, arns| async move {
+                let described = match elb.describe_rules().set_rule_arns(Some(arns)).send().await {
+                    Ok(o) => Some(o.rules().to_vec()),
+                    Err(e) if is_code(&e, GONE) => None,
+                    Err(e) => return Err(aws_err("DescribeRules", e)),
+                };
+                with_tags(elb, described, |r| r.rule_arn()).await
+            },
+            |req, (r, tags)| async move {
+                Ok(Some(ReadResult { inputs: values(&r, &tags), outputs: outputs(&req.id), id: req.id }))
+            },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

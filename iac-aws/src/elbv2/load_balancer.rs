@@ -11,7 +11,11 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use iac_core::provider::*;
 use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value};
 
-use super::{arn_suffix, check_name, elb_tags, has_identity, tags_of_one, update_tags, LoadBalancerArn, GONE};
+use super::{
+    arn_suffix, check_name, elb_tags, has_identity, tags_of_one, update_tags, with_tags, LoadBalancerArn,
+    ARNS_PER_CALL, GONE,
+};
+use crate::batch_read::{by_id, read_batched};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
@@ -260,6 +264,17 @@ fn outputs(lb: &SdkLoadBalancer) -> Value {
 
 /// Reads the load balancer back onto the input keys.
 async fn describe(p: &AwsProvider, lb: &SdkLoadBalancer, recorded: &Value) -> Result<Value, ProviderError> {
+    let tags = tags_of_one(p.elbv2().await, lb.load_balancer_arn().unwrap_or_default()).await?;
+    describe_tagged(p, lb, &tags, recorded).await
+}
+
+/// [`describe`] with the tags already read.
+async fn describe_tagged(
+    p: &AwsProvider,
+    lb: &SdkLoadBalancer,
+    tags: &BTreeMap<String, String>,
+    recorded: &Value,
+) -> Result<Value, ProviderError> {
     let elb = p.elbv2().await;
     let arn = lb.load_balancer_arn().unwrap_or_default();
     let attrs = elb
@@ -284,7 +299,6 @@ async fn describe(p: &AwsProvider, lb: &SdkLoadBalancer, recorded: &Value) -> Re
     };
     let subnets: Vec<String> =
         lb.availability_zones().iter().filter_map(|z| z.subnet_id()).map(str::to_owned).collect();
-    let tags = tags_of_one(elb, arn).await?;
     let mut inputs = map([
         ("name", Value::from(lb.load_balancer_name())),
         ("scheme", Value::from(lb.scheme().map(|s| s.as_str()))),
@@ -358,6 +372,33 @@ impl Handler for LoadBalancerHandler {
         let Some(lb) = get(p, &req.id).await? else { return Ok(None) };
         let inputs = describe(p, &lb, &req.inputs).await?;
         Ok(Some(ReadResult { id: req.id, inputs, outputs: outputs(&lb) }))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        let elb = p.elbv2().await;
+        read_batched(
+            reqs,
+            ARNS_PER_CALL,
+            by_id,
+            |_, arns| async move {
+                let described = match elb.describe_load_balancers().set_load_balancer_arns(Some(arns)).send().await {
+                    Ok(o) => Some(o.load_balancers().to_vec()),
+                    Err(e) if is_code(&e, GONE) => None,
+                    Err(e) => return Err(aws_err("DescribeLoadBalancers", e)),
+                };
+                with_tags(elb, described, |lb| lb.load_balancer_arn()).await
+            },
+            |req, (lb, tags)| async move {
+                let inputs = describe_tagged(p, &lb, &tags, &req.inputs).await?;
+                Ok(Some(ReadResult { id: req.id, inputs, outputs: outputs(&lb) }))
+            },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

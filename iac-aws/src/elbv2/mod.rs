@@ -59,6 +59,7 @@ use aws_sdk_elasticloadbalancingv2::types::Tag;
 use aws_sdk_elasticloadbalancingv2::Client;
 use iac_core::{Expr, ProviderError};
 
+use crate::batch_read::Chunk;
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::util::{TAG_NAME, TAG_STACK};
@@ -95,6 +96,10 @@ pub(crate) fn elb_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
+/// The most ARNs one ELBv2 describe takes (`DescribeTags`'s and
+/// `DescribeLoadBalancers`' limit, used for every kind).
+pub(crate) const ARNS_PER_CALL: usize = 20;
+
 /// The tags of each of `arns` (DescribeTags takes 20 at a time). A resource
 /// that is gone has none.
 pub(crate) async fn tags_of(
@@ -102,9 +107,16 @@ pub(crate) async fn tags_of(
     arns: &[String],
 ) -> Result<HashMap<String, BTreeMap<String, String>>, ProviderError> {
     let mut out = HashMap::new();
-    for chunk in arns.chunks(20) {
+    for chunk in arns.chunks(ARNS_PER_CALL) {
         let page = match elb.describe_tags().set_resource_arns(Some(chunk.to_vec())).send().await {
             Ok(p) => p,
+            // One gone fails the call for all: ask for the others one by one.
+            Err(e) if is_code(&e, GONE) && chunk.len() > 1 => {
+                for arn in chunk {
+                    out.extend(Box::pin(tags_of(elb, std::slice::from_ref(arn))).await?);
+                }
+                continue;
+            }
             Err(e) if is_code(&e, GONE) => continue,
             Err(e) => return Err(aws_err("DescribeTags", e)),
         };
@@ -114,6 +126,30 @@ pub(crate) async fn tags_of(
         }
     }
     Ok(out)
+}
+
+/// A batched read's chunk of one ELBv2 kind, with each resource's tags:
+/// `described` is what a describe of the chunk's ARNs answered, `None` when
+/// ELBv2 refused it because one of them is gone (it fails the whole call;
+/// the chunk is then read one by one).
+pub(crate) async fn with_tags<T>(
+    elb: &Client,
+    described: Option<Vec<T>>,
+    arn: impl Fn(&T) -> Option<&str>,
+) -> Result<Chunk<(T, BTreeMap<String, String>)>, ProviderError> {
+    let Some(items) = described else { return Ok(Chunk::one_is_gone()) };
+    let arns: Vec<String> = items.iter().filter_map(|i| arn(i).map(str::to_owned)).collect();
+    let mut tags = tags_of(elb, &arns).await?;
+    Ok(Chunk::Found(
+        items
+            .into_iter()
+            .filter_map(|i| {
+                let a = arn(&i)?.to_owned();
+                let t = tags.remove(&a).unwrap_or_default();
+                Some((a, (i, t)))
+            })
+            .collect(),
+    ))
 }
 
 /// The tags of one resource.

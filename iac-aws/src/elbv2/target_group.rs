@@ -12,7 +12,11 @@ use iac_core::provider::*;
 use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value};
 use serde::{Deserialize, Serialize};
 
-use super::{arn_suffix, check_name, elb_tags, has_identity, tags_of_one, update_tags, TargetGroupArn, GONE};
+use super::{
+    arn_suffix, check_name, elb_tags, has_identity, tags_of_one, update_tags, with_tags, TargetGroupArn, ARNS_PER_CALL,
+    GONE,
+};
+use crate::batch_read::{by_id, read_batched};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
@@ -288,6 +292,16 @@ fn outputs(tg: &SdkTargetGroup) -> Value {
 }
 
 async fn describe(p: &AwsProvider, tg: &SdkTargetGroup) -> Result<Value, ProviderError> {
+    let tags = tags_of_one(p.elbv2().await, tg.target_group_arn().unwrap_or_default()).await?;
+    describe_tagged(p, tg, &tags).await
+}
+
+/// [`describe`] with the tags already read.
+async fn describe_tagged(
+    p: &AwsProvider,
+    tg: &SdkTargetGroup,
+    tags: &BTreeMap<String, String>,
+) -> Result<Value, ProviderError> {
     let elb = p.elbv2().await;
     let arn = tg.target_group_arn().unwrap_or_default();
     let attrs = elb
@@ -310,7 +324,6 @@ async fn describe(p: &AwsProvider, tg: &SdkTargetGroup) -> Result<Value, Provide
         ("healthyThreshold", Value::from(tg.healthy_threshold_count())),
         ("unhealthyThreshold", Value::from(tg.unhealthy_threshold_count())),
     ]);
-    let tags = tags_of_one(elb, arn).await?;
     Ok(map([
         ("name", Value::from(tg.target_group_name())),
         ("targetType", Value::from(tg.target_type().map(|t| t.as_str()))),
@@ -361,6 +374,36 @@ impl Handler for TargetGroupHandler {
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
         let Some(tg) = get(p, &req.id).await? else { return Ok(None) };
         Ok(Some(ReadResult { inputs: describe(p, &tg).await?, outputs: outputs(&tg), id: req.id }))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        let elb = p.elbv2().await;
+        read_batched(
+            reqs,
+            ARNS_PER_CALL,
+            by_id,
+            |_, arns| async move {
+                let described = match elb.describe_target_groups().set_target_group_arns(Some(arns)).send().await {
+                    Ok(o) => Some(o.target_groups().to_vec()),
+                    Err(e) if is_code(&e, GONE) => None,
+                    Err(e) => return Err(aws_err("DescribeTargetGroups", e)),
+                };
+                with_tags(elb, described, |tg| tg.target_group_arn()).await
+            },
+            |req, (tg, tags)| async move {
+                Ok(Some(ReadResult {
+                    inputs: describe_tagged(p, &tg, &tags).await?,
+                    outputs: outputs(&tg),
+                    id: req.id,
+                }))
+            },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

@@ -14,12 +14,17 @@ pub use oidc::{OpenIdConnectProvider, OpenIdConnectProviderOutputs};
 pub use policy::{Policy, PolicyOutputs, RolePolicyAttachment, RolePolicyAttachmentOutputs};
 pub use role::{Role, RoleOutputs, RolePolicy, RolePolicyOutputs};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
 
-use aws_sdk_iam::types::Tag;
-use iac_core::Checks;
+use aws_sdk_iam::error::SdkError;
+use aws_sdk_iam::types::{Role as SdkRole, RoleDetail, Tag};
+use iac_core::{Checks, ProviderError};
 
+use crate::batch_read::Chunk;
+use crate::error::{aws_err, code};
 use crate::handler::Handler;
+use crate::provider::AwsProvider;
 use crate::util::{TAG_NAME, TAG_STACK};
 
 iac_core::typed_id!(
@@ -86,4 +91,99 @@ pub(crate) fn check_path(c: &mut Checks, field: &str, value: &str) {
         field,
         || format!("`{value}` is not a path like / or /service/"),
     );
+}
+
+/// The most items IAM lists per page.
+const PAGE: i32 = 1000;
+
+/// What an account-wide IAM listing found of `wanted` (by name), read page
+/// by page (`page` answers a page and the next marker, or `None` when IAM
+/// refuses the listing, as a policy granting only `GetRole` does) until
+/// every wanted name is found, the listing ends, or `budget` pages are read:
+/// IAM lists whole accounts, and a batch must not cost more than reading
+/// its roles one by one. The flag tells whether every wanted name not found
+/// is known to be gone.
+async fn list_wanted<T, F, Fut>(
+    wanted: &HashSet<String>,
+    budget: usize,
+    mut page: F,
+) -> Result<(HashMap<String, T>, bool), ProviderError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<Option<(Vec<(String, T)>, Option<String>)>, ProviderError>>,
+{
+    let mut found = HashMap::new();
+    let mut marker = None;
+    for _ in 0..budget.max(1) {
+        let Some((items, next)) = page(marker).await? else { return Ok((found, false)) };
+        found.extend(items.into_iter().filter(|(name, _)| wanted.contains(name)));
+        if found.len() == wanted.len() || next.is_none() {
+            return Ok((found, true));
+        }
+        marker = next;
+    }
+    Ok((found, false))
+}
+
+/// Whether IAM refused a listing for want of permission.
+fn refused<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    code(e).is_some_and(|c| c.starts_with("AccessDenied"))
+}
+
+/// The roles of `wanted` as `GetAccountAuthorizationDetails` details them
+/// (tags, inline policies, attached policies; no description), by name.
+pub(crate) async fn role_details(
+    p: &AwsProvider,
+    wanted: &HashSet<String>,
+    budget: usize,
+) -> Result<(HashMap<String, RoleDetail>, bool), ProviderError> {
+    let iam = p.iam().await;
+    list_wanted(wanted, budget, |marker| async move {
+        let out = iam
+            .get_account_authorization_details()
+            .filter(aws_sdk_iam::types::EntityType::Role)
+            .max_items(PAGE)
+            .set_marker(marker)
+            .send()
+            .await;
+        match out {
+            Ok(o) => {
+                let next = o.marker().filter(|_| o.is_truncated()).map(str::to_owned);
+                let roles = o.role_detail_list.unwrap_or_default();
+                Ok(Some((roles.into_iter().filter_map(|r| Some((r.role_name.clone()?, r))).collect(), next)))
+            }
+            Err(e) if refused(&e) => Ok(None),
+            Err(e) => Err(aws_err("GetAccountAuthorizationDetails", e)),
+        }
+    })
+    .await
+}
+
+/// The roles of `wanted` as `ListRoles` lists them (description and
+/// session duration; no tags), by name.
+pub(crate) async fn listed_roles(
+    p: &AwsProvider,
+    wanted: &HashSet<String>,
+    budget: usize,
+) -> Result<(HashMap<String, SdkRole>, bool), ProviderError> {
+    let iam = p.iam().await;
+    list_wanted(wanted, budget, |marker| async move {
+        match iam.list_roles().max_items(PAGE).set_marker(marker).send().await {
+            Ok(o) => {
+                let next = o.marker().filter(|_| o.is_truncated).map(str::to_owned);
+                Ok(Some((o.roles.into_iter().map(|r| (r.role_name.clone(), r)).collect(), next)))
+            }
+            Err(e) if refused(&e) => Ok(None),
+            Err(e) => Err(aws_err("ListRoles", e)),
+        }
+    })
+    .await
+}
+
+/// A chunk of roles' details for the batched reads of what lives in a role
+/// (inline policies, attachments): one listing, at most a page per role.
+pub(crate) async fn details_chunk(p: &AwsProvider, roles: Vec<String>) -> Result<Chunk<RoleDetail>, ProviderError> {
+    let wanted: HashSet<String> = roles.into_iter().collect();
+    let (found, complete) = role_details(p, &wanted, wanted.len()).await?;
+    Ok(if complete { Chunk::Found(found) } else { Chunk::Partial(found) })
 }

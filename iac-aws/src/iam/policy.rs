@@ -6,7 +6,10 @@ use async_trait::async_trait;
 use iac_core::provider::*;
 use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value};
 
-use super::{check_name, check_path, has_identity, iam_tags, tag_changes, tag_pairs, PolicyArn, RoleName};
+use super::{
+    check_name, check_path, details_chunk, has_identity, iam_tags, tag_changes, tag_pairs, PolicyArn, RoleName,
+};
+use crate::batch_read::read_batched;
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::policy::{self, PolicyDocument, PolicyKind};
@@ -309,6 +312,23 @@ impl Resource for RolePolicyAttachment {
 
 pub(crate) struct AttachmentHandler;
 
+/// An attachment's id, `<role>:<policy ARN>`, as (role, ARN).
+fn attachment_id(req: &ReadRequest) -> Result<(&str, &str), ProviderError> {
+    req.id
+        .split_once(':')
+        .ok_or_else(|| ProviderError::fatal("ListAttachedRolePolicies", format!("malformed id `{}`", req.id)))
+}
+
+/// What a read answers for an attachment AWS holds.
+fn attachment_read(req: &ReadRequest) -> ReadResult {
+    let (role, arn) = req.id.split_once(':').unwrap_or_default();
+    ReadResult {
+        inputs: map([("role", Value::from(role)), ("policyArn", Value::from(arn))]),
+        id: req.id.clone(),
+        outputs: Value::map(),
+    }
+}
+
 async fn attached(p: &AwsProvider, role: &str, arn: &str) -> Result<Option<bool>, ProviderError> {
     let iam = p.iam().await;
     let mut marker = None;
@@ -345,14 +365,30 @@ impl Handler for AttachmentHandler {
     }
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
-        let Some((role, arn)) = req.id.split_once(':') else {
-            return Err(ProviderError::fatal("ListAttachedRolePolicies", format!("malformed id `{}`", req.id)));
-        };
-        Ok((attached(p, role, arn).await? == Some(true)).then(|| ReadResult {
-            inputs: map([("role", Value::from(role)), ("policyArn", Value::from(arn))]),
-            id: req.id.clone(),
-            outputs: Value::map(),
-        }))
+        let (role, arn) = attachment_id(&req)?;
+        Ok((attached(p, role, arn).await? == Some(true)).then(|| attachment_read(&req)))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        // By their roles: the account's role details list each role's
+        // attached policies.
+        read_batched(
+            reqs,
+            READ_BATCH,
+            |req| Ok((String::new(), attachment_id(req)?.0.to_owned())),
+            |_, roles| details_chunk(p, roles),
+            |req, role| async move {
+                let (_, arn) = attachment_id(&req)?;
+                let on = role.attached_managed_policies().iter().any(|a| a.policy_arn() == Some(arn));
+                Ok(on.then(|| attachment_read(&req)))
+            },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, _p: &AwsProvider, _req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

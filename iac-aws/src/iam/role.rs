@@ -1,12 +1,16 @@
 //! `Role` (with its trust policy) and `RolePolicy` (an inline policy).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use async_trait::async_trait;
 use iac_core::provider::*;
 use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value};
 
-use super::{check_name, check_path, has_identity, iam_tags, tag_changes, tag_pairs, RoleName};
+use super::{
+    check_name, check_path, details_chunk, has_identity, iam_tags, listed_roles, role_details, tag_changes, tag_pairs,
+    RoleName,
+};
+use crate::batch_read::{by_id, read_batched, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::policy::{self, PolicyDocument, PolicyKind};
@@ -128,6 +132,30 @@ async fn get_role(p: &AwsProvider, name: &str) -> Result<Option<aws_sdk_iam::typ
     }
 }
 
+/// Many roles: `GetRole` is the only call that answers a role whole, so a
+/// batch reads it from two account-wide listings, `ListRoles` (all but the
+/// tags) and `GetAccountAuthorizationDetails` (the tags), each at most a
+/// page per two roles. A role only one listing shows (made or deleted
+/// between them), or any a listing cut short missed, is read one by one.
+async fn describe_roles(p: &AwsProvider, names: Vec<String>) -> Result<Chunk<aws_sdk_iam::types::Role>, ProviderError> {
+    let wanted: HashSet<String> = names.into_iter().collect();
+    let budget = wanted.len().div_ceil(2);
+    let (listed, listed_all) = listed_roles(p, &wanted, budget).await?;
+    let (mut details, detailed_all) = role_details(p, &wanted, budget).await?;
+    let mut settled = listed_all && detailed_all && listed.len() == details.len();
+    let mut found = HashMap::new();
+    for (name, mut role) in listed {
+        match details.remove(&name) {
+            Some(d) => {
+                role.tags = d.tags;
+                found.insert(name, role);
+            }
+            None => settled = false,
+        }
+    }
+    Ok(if settled { Chunk::Found(found) } else { Chunk::Partial(found) })
+}
+
 fn doc_text(i: In<'_>, key: &str, op: &str) -> Result<String, ProviderError> {
     i.json(key).map(|j| j.to_string()).ok_or_else(|| ProviderError::fatal(op, format!("input `{key}` is missing")))
 }
@@ -160,6 +188,25 @@ impl Handler for RoleHandler {
             let (inputs, outputs) = role_description(&r);
             ReadResult { id: req.id, inputs, outputs }
         }))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        read_batched(
+            reqs,
+            READ_BATCH,
+            by_id,
+            |_, names| describe_roles(p, names),
+            |req, r| async move {
+                let (inputs, outputs) = role_description(&r);
+                Ok(Some(ReadResult { id: req.id, inputs, outputs }))
+            },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {
@@ -288,6 +335,27 @@ impl Resource for RolePolicy {
 
 pub(crate) struct RolePolicyHandler;
 
+/// An inline policy's id, `<role>:<name>`, as (role, name).
+fn inline_policy_id(req: &ReadRequest) -> Result<(&str, &str), ProviderError> {
+    req.id
+        .split_once(':')
+        .ok_or_else(|| ProviderError::fatal("GetRolePolicy", format!("malformed inline policy id `{}`", req.id)))
+}
+
+/// What a read answers for an inline policy AWS holds with `doc`.
+fn inline_policy_read(req: ReadRequest, doc: &str) -> ReadResult {
+    let (role, name) = req.id.split_once(':').unwrap_or_default();
+    ReadResult {
+        inputs: map([
+            ("role", Value::from(role)),
+            ("name", Value::from(name)),
+            ("policy", policy::parse(doc).unwrap_or(Value::Null)),
+        ]),
+        id: req.id,
+        outputs: Value::map(),
+    }
+}
+
 async fn put_role_policy(p: &AwsProvider, i: In<'_>) -> Result<(), ProviderError> {
     p.iam()
         .await
@@ -310,22 +378,34 @@ impl Handler for RolePolicyHandler {
     }
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
-        let Some((role, name)) = req.id.split_once(':') else {
-            return Err(ProviderError::fatal("GetRolePolicy", format!("malformed inline policy id `{}`", req.id)));
-        };
+        let (role, name) = inline_policy_id(&req)?;
         match p.iam().await.get_role_policy().role_name(role).policy_name(name).send().await {
-            Ok(o) => Ok(Some(ReadResult {
-                inputs: map([
-                    ("role", Value::from(role)),
-                    ("name", Value::from(name)),
-                    ("policy", policy::parse(o.policy_document()).unwrap_or(Value::Null)),
-                ]),
-                id: req.id,
-                outputs: Value::map(),
-            })),
+            Ok(o) => Ok(Some(inline_policy_read(req.clone(), o.policy_document()))),
             Err(e) if is_code(&e, &["NoSuchEntity"]) => Ok(None),
             Err(e) => Err(aws_err("GetRolePolicy", e)),
         }
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        // By their roles: the account's role details list each role's
+        // inline policies, documents and all.
+        read_batched(
+            reqs,
+            READ_BATCH,
+            |req| Ok((String::new(), inline_policy_id(req)?.0.to_owned())),
+            |_, roles| details_chunk(p, roles),
+            |req, role| async move {
+                let (_, name) = inline_policy_id(&req)?;
+                let doc = role.role_policy_list().iter().find(|d| d.policy_name() == Some(name));
+                Ok(doc.map(|d| inline_policy_read(req.clone(), d.policy_document().unwrap_or_default())))
+            },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

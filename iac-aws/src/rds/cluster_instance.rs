@@ -8,11 +8,12 @@ use aws_sdk_rds::types::DbInstance as SdkInstance;
 use iac_core::provider::*;
 use iac_core::{props, Checks, Diagnostic, Expr, Graph, Input, Output, Resource, Schema, Urn, Value};
 
-use super::instance::{describe, wait_available};
+use super::instance::{describe, describe_many, instance_key, wait_available, FILTER_VALUES};
 use super::{
     check_class, check_identifier, check_monitoring, check_pi_retention, has_identity, rds_tags, tag_pairs,
     update_tags, AURORA_ENGINES,
 };
+use crate::batch_read::read_batched;
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
@@ -255,6 +256,25 @@ impl Handler for ClusterInstanceHandler {
             let (inputs, outputs) = values(&d, &req.inputs);
             ReadResult { id: req.id, inputs, outputs }
         }))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        read_batched(
+            reqs,
+            FILTER_VALUES,
+            instance_key,
+            |_, ids| describe_many(p, ids),
+            |req, d| async move {
+                let (inputs, outputs) = values(&d, &req.inputs);
+                Ok(Some(ReadResult { id: req.id, inputs, outputs }))
+            },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_rds::types::DbInstance as SdkInstance;
+use aws_sdk_rds::types::{DbInstance as SdkInstance, Filter};
 use iac_core::provider::*;
 use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value};
 
@@ -13,6 +13,7 @@ use super::{
     check_retention, check_username, has_identity, rds_tags, tag_pairs, update_tags, version_like, MasterPassword,
     AURORA_ENGINES, INSTANCE_ENGINES,
 };
+use crate::batch_read::{by, read_batched, Chunk};
 use crate::catalog::{self, CatalogOverride};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
@@ -469,6 +470,32 @@ pub(crate) async fn describe(p: &AwsProvider, id: &str) -> Result<Option<SdkInst
     }
 }
 
+/// Many instances in one call, by the `db-instance-id` filter (it answers
+/// only those that exist), each under its identifier lower-cased: AWS keeps
+/// identifiers lower-cased and matches them regardless of case.
+pub(crate) async fn describe_many(p: &AwsProvider, ids: Vec<String>) -> Result<Chunk<SdkInstance>, ProviderError> {
+    let found: Vec<SdkInstance> = p
+        .rds()
+        .await
+        .describe_db_instances()
+        .filters(Filter::builder().name("db-instance-id").set_values(Some(ids)).build())
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| aws_err("DescribeDBInstances", e))?;
+    Ok(by(found, |d| d.db_instance_identifier()).lower_cased())
+}
+
+/// An instance's key in a batch: its identifier, lower-cased.
+pub(crate) fn instance_key(req: &ReadRequest) -> Result<(String, String), ProviderError> {
+    Ok((String::new(), req.id.to_ascii_lowercase()))
+}
+
+/// The most identifiers one `db-instance-id` filter takes.
+pub(crate) const FILTER_VALUES: usize = 100;
+
 /// Waits for `available` and for pending modifications to be applied.
 pub(crate) async fn wait_available(
     p: &AwsProvider,
@@ -579,6 +606,25 @@ impl Handler for InstanceHandler {
             let (inputs, outputs) = values(&d, &req.inputs);
             ReadResult { id: req.id, inputs, outputs }
         }))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        read_batched(
+            reqs,
+            FILTER_VALUES,
+            instance_key,
+            |_, ids| describe_many(p, ids),
+            |req, d| async move {
+                let (inputs, outputs) = values(&d, &req.inputs);
+                Ok(Some(ReadResult { id: req.id, inputs, outputs }))
+            },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

@@ -1,7 +1,7 @@
 //! `Bucket`: the bucket and every configuration block of it, applied and
 //! read back as one resource so `preview --refresh` sees drift in any.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -23,6 +23,7 @@ use super::config::{
     self, Encryption, LifecycleRule, Logging, LoggingSpec, PublicAccessBlock, Replication, ReplicationRuleSpec,
     ReplicationSpec, StorageClass, Transition,
 };
+use crate::batch_read::{by_id, read_batched, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::policy::{self, PolicyDocument, PolicyKind};
@@ -209,19 +210,92 @@ async fn exists(p: &AwsProvider, name: &str) -> Result<bool, ProviderError> {
 /// Reads the bucket and every block back onto the input keys; `None` when
 /// it is gone.
 async fn describe(p: &AwsProvider, name: &str, recorded: &Value) -> Result<Option<(Value, Value)>, ProviderError> {
-    if !exists(p, name).await? {
-        return Ok(None);
-    }
-    let s3 = p.s3().await;
-    let region = match s3.get_bucket_location().bucket(name).send().await {
-        Ok(o) => match o.location_constraint().map(|c| c.as_str()) {
-            None | Some("") => "us-east-1".to_owned(),
-            Some("EU") => "eu-west-1".to_owned(),
-            Some(r) => r.to_owned(),
-        },
-        Err(e) => return Err(aws_err("GetBucketLocation", e)),
+    // The existence check names the bucket's region too (S3 answers it in
+    // a header); should it not, the location is a call of its own.
+    let region = match p.s3().await.head_bucket().bucket(name).send().await {
+        Ok(o) => o.bucket_region().map(str::to_owned),
+        Err(e) if matches!(e.as_service_error(), Some(HeadBucketError::NotFound(_))) => return Ok(None),
+        Err(e) if is_code(&e, &["NotFound", "NoSuchBucket"]) => return Ok(None),
+        Err(e) => return Err(aws_err("HeadBucket", e)),
     };
+    let region = match region {
+        Some(r) => r,
+        None => match p.s3().await.get_bucket_location().bucket(name).send().await {
+            Ok(o) => match o.location_constraint().map(|c| c.as_str()) {
+                None | Some("") => "us-east-1".to_owned(),
+                Some("EU") => "eu-west-1".to_owned(),
+                Some(r) => r.to_owned(),
+            },
+            Err(e) => return Err(aws_err("GetBucketLocation", e)),
+        },
+    };
+    configuration(p, name, &region, recorded).await.map(Some)
+}
 
+/// Many buckets: which exist, and where, from one listing of the account's
+/// buckets in this region under the names' common prefix (at most a page
+/// per bucket); one not listed (elsewhere, not ours, or a listing refused
+/// or cut short) is read one by one. Each listed bucket's configuration is
+/// still a call per block: S3 describes one bucket at a time.
+async fn listed(p: &AwsProvider, prefix: &str, names: Vec<String>) -> Result<Chunk<String>, ProviderError> {
+    let s3 = p.s3().await;
+    let here = p.region().await;
+    let mut wanted: HashSet<String> = names.iter().cloned().collect();
+    let mut found = HashMap::new();
+    let mut token = None;
+    for _ in 0..names.len() {
+        let out = match s3
+            .list_buckets()
+            .prefix(prefix)
+            .set_bucket_region(here.clone())
+            .max_buckets(1000)
+            .set_continuation_token(token)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) if is_code(&e, &["AccessDenied"]) => break,
+            Err(e) => return Err(aws_err("ListBuckets", e)),
+        };
+        for b in out.buckets() {
+            let Some(name) = b.name().filter(|n| wanted.contains(*n)) else { continue };
+            if let Some(region) = b.bucket_region().map(str::to_owned).or_else(|| here.clone()) {
+                wanted.remove(name);
+                found.insert(name.to_owned(), region);
+            }
+        }
+        token = out.continuation_token().map(str::to_owned);
+        if wanted.is_empty() || token.is_none() {
+            break;
+        }
+    }
+    // Only what the listing showed is settled: a bucket it did not show is
+    // not known to be gone.
+    Ok(Chunk::Partial(found))
+}
+
+/// The longest prefix all of `names` share.
+fn common_prefix(names: &[&str]) -> String {
+    let Some((first, rest)) = names.split_first() else { return String::new() };
+    let mut len = first.len();
+    for n in rest {
+        len = first.bytes().zip(n.bytes()).take(len).take_while(|(a, b)| a == b).count();
+    }
+    while !first.is_char_boundary(len) {
+        len -= 1;
+    }
+    first[..len].to_owned()
+}
+
+/// Every configuration block of a bucket that exists in `region`, read
+/// back onto the input keys.
+async fn configuration(
+    p: &AwsProvider,
+    name: &str,
+    region: &str,
+    recorded: &Value,
+) -> Result<(Value, Value), ProviderError> {
+    let s3 = p.s3().await;
     let versioning =
         s3.get_bucket_versioning().bucket(name).send().await.map_err(|e| aws_err("GetBucketVersioning", e))?;
 
@@ -320,7 +394,7 @@ async fn describe(p: &AwsProvider, name: &str, recorded: &Value) -> Result<Optio
     ]);
     // Not a property of the bucket: how our delete treats it.
     keep_write_only(&mut inputs, recorded, &["forceDestroy"]);
-    Ok(Some((inputs, outputs(name, &region))))
+    Ok((inputs, outputs(name, region)))
 }
 
 fn lifecycle_from_aws(r: &aws_sdk_s3::types::LifecycleRule) -> LifecycleRule {
@@ -733,6 +807,27 @@ impl Handler for BucketHandler {
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
         Ok(describe(p, &req.id, &req.inputs).await?.map(|(inputs, outputs)| ReadResult { id: req.id, inputs, outputs }))
+    }
+
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        let prefix = common_prefix(&reqs.iter().map(|r| r.id.as_str()).collect::<Vec<_>>());
+        let prefix = &prefix;
+        read_batched(
+            reqs,
+            READ_BATCH,
+            by_id,
+            |_, names| async move { listed(p, prefix, names).await },
+            |req, region| async move {
+                let (inputs, outputs) = configuration(p, &req.id, &region, &req.inputs).await?;
+                Ok(Some(ReadResult { id: req.id, inputs, outputs }))
+            },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

@@ -45,15 +45,16 @@ impl Moto {
     }
 
     /// Sets what the fault-injecting endpoint injects (a JSON document, see
-    /// `moto_faults.py`: shares of `throttle`, `error` and `stall`, a `seed`,
-    /// an operation to `fail` for good) and clears its counts.
+    /// `moto_faults.py`: shares of `throttle`, `error`, `stall` and `lost`
+    /// responses, `lost_operations` and `lost_once`, a `seed`, an operation
+    /// to `fail` for good) and clears its counts.
     pub fn set_faults(&self, config: &serde_json::Value) {
         self.faults_call("POST", &config.to_string());
     }
 
     /// What the fault-injecting endpoint injected since it was last set:
-    /// counts by kind (`throttle`, `error`, `stall`, `fail`, `passed`) and by
-    /// `operations` (`kind:Operation`).
+    /// counts by kind (`throttle`, `error`, `stall`, `lost`, `fail`,
+    /// `passed`) and by `operations` (`kind:Operation`).
     pub fn faults_injected(&self) -> serde_json::Value {
         self.faults_call("GET", "")
     }

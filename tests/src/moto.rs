@@ -84,12 +84,15 @@ fn moto_binary() -> PathBuf {
 /// Moto's server with the harness's fixes for where moto answers AWS
 /// calls differently from AWS, after the ElastiCache, AppConfig,
 /// CodeDeploy, OpenSearch Serverless and Bedrock calls it lacks, emulated,
-/// S3's conditional writes made atomic, and a second, fault-injecting
-/// endpoint (see each script's comments).
+/// S3's conditional writes made atomic, client tokens honoured, and a
+/// second, fault-injecting endpoint (see each script's comments).
+/// `moto_tokens.py` uses `moto_faults.py`'s `_Call`, so it comes after it.
 const MOTO_FIXES: &str = concat!(
     include_str!("../emulator/moto_conditional.py"),
     "\n",
     include_str!("../emulator/moto_faults.py"),
+    "\n",
+    include_str!("../emulator/moto_tokens.py"),
     "\n",
     include_str!("../emulator/moto_elasticache.py"),
     "\n",

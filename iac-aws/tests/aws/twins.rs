@@ -259,6 +259,7 @@ async fn find_looks_past_known_copies_of_untagged_names() {
             inputs: r.inputs.clone(),
             timeout: None,
             known_ids: vec![id(&first, name)],
+            idempotency_token: CreateRequest::new_idempotency_token(),
         };
         let made = h2.aws.create(req).await.unwrap_or_else(|e| panic!("create {name}: {e}"));
         assert_ne!(made.id, id(&first, name), "{name}: a create knowing the first copy makes another");

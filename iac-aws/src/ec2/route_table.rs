@@ -13,7 +13,7 @@ use super::{
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
-use crate::util::{map, tags_value, tags_with_identity, In};
+use crate::util::{map, tags_value, tags_with_identity, unless_known, In};
 
 pub(crate) const TABLE: &str = "aws:ec2:RouteTable";
 pub(crate) const ROUTE: &str = "aws:ec2:Route";
@@ -370,5 +370,34 @@ impl Handler for AssociationHandler {
             Err(e) if is_code(&e, &["InvalidAssociationID.NotFound"]) => Ok(()),
             Err(e) => Err(aws_err("DisassociateRouteTable", e)),
         }
+    }
+
+    /// An association is untaggable; AWS keeps its natural key unique: a
+    /// subnet has at most one explicit association. Found when the
+    /// subnet's is with this route table.
+    async fn find(&self, p: &AwsProvider, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
+        let i = In::new(&req.inputs, "");
+        let (Some(table), Some(subnet)) = (i.opt_str("routeTableId"), i.opt_str("subnetId")) else { return Ok(None) };
+        let out = p
+            .ec2()
+            .await
+            .describe_route_tables()
+            .filters(Filter::builder().name("association.subnet-id").values(subnet).build())
+            .send()
+            .await
+            .map_err(|e| aws_err("DescribeRouteTables", e))?;
+        let id = out
+            .route_tables()
+            .iter()
+            .filter(|t| t.route_table_id() == Some(table))
+            .flat_map(|t| t.associations())
+            .find(|a| a.subnet_id() == Some(subnet))
+            .and_then(|a| a.route_table_association_id());
+        let found = id.map(|id| ReadResult {
+            id: id.to_owned(),
+            inputs: map([("routeTableId", Value::from(table)), ("subnetId", Value::from(subnet))]),
+            outputs: Value::map(),
+        });
+        Ok(unless_known(&req, found))
     }
 }

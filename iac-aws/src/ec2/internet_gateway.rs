@@ -68,16 +68,21 @@ async fn describe(p: &AwsProvider, id: &str) -> Result<Option<(Value, Value)>, P
     Ok(Some((inputs, map([("arn", Value::from(arn))]))))
 }
 
+/// Attaches the gateway to `vpc`; attached there already (a repeat of an
+/// attach whose response was lost) is success.
 async fn attach(p: &AwsProvider, id: &str, vpc: &str) -> Result<(), ProviderError> {
-    p.ec2()
-        .await
-        .attach_internet_gateway()
-        .internet_gateway_id(id)
-        .vpc_id(vpc)
-        .send()
-        .await
-        .map_err(|e| aws_err("AttachInternetGateway", e))?;
-    Ok(())
+    match p.ec2().await.attach_internet_gateway().internet_gateway_id(id).vpc_id(vpc).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if is_code(&e, &["Resource.AlreadyAssociated"]) => {
+            let attached = describe(p, id).await?.is_some_and(|(inputs, _)| inputs.get("vpcId").as_str() == Some(vpc));
+            if attached {
+                Ok(())
+            } else {
+                Err(aws_err("AttachInternetGateway", e))
+            }
+        }
+        Err(e) => Err(aws_err("AttachInternetGateway", e)),
+    }
 }
 
 async fn detach(p: &AwsProvider, id: &str, vpc: &str) -> Result<(), ProviderError> {

@@ -99,12 +99,23 @@ async fn set_role(p: &AwsProvider, name: &str, old: Option<&str>, new: Option<&s
         }
     }
     if let Some(new) = new.filter(|n| Some(*n) != old) {
-        iam.add_role_to_instance_profile()
-            .instance_profile_name(name)
-            .role_name(new)
-            .send()
-            .await
-            .map_err(|e| aws_err("AddRoleToInstanceProfile", e))?;
+        match iam.add_role_to_instance_profile().instance_profile_name(name).role_name(new).send().await {
+            Ok(_) => {}
+            // A profile holds one role: a repeat of an add whose response
+            // was lost finds the role there.
+            Err(e) if is_code(&e, &["LimitExceeded"]) => {
+                let profile = iam
+                    .get_instance_profile()
+                    .instance_profile_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| aws_err("GetInstanceProfile", e))?;
+                if !profile.instance_profile().is_some_and(|p| p.roles().iter().any(|r| r.role_name() == new)) {
+                    return Err(aws_err("AddRoleToInstanceProfile", e));
+                }
+            }
+            Err(e) => return Err(aws_err("AddRoleToInstanceProfile", e)),
+        }
     }
     Ok(())
 }

@@ -331,14 +331,20 @@ async fn set_target(p: &AwsProvider, name: &str, target: &Value, register: bool)
         return Ok(());
     }
     if register {
-        rds.register_db_proxy_targets()
+        match rds
+            .register_db_proxy_targets()
             .db_proxy_name(name)
             .target_group_name("default")
             .set_db_cluster_identifiers(cluster)
             .set_db_instance_identifiers(instance)
             .send()
             .await
-            .map_err(|e| aws_err("RegisterDBProxyTargets", e))?;
+        {
+            Ok(_) => {}
+            // Registered already: a repeat of a call whose response was lost.
+            Err(e) if is_code(&e, &["DBProxyTargetAlreadyRegisteredFault"]) => {}
+            Err(e) => return Err(aws_err("RegisterDBProxyTargets", e)),
+        }
     } else {
         match rds
             .deregister_db_proxy_targets()

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{keep_write_only, map, tags_value, tags_with_identity, unless_known, In, TAG_NAME, TAG_STACK};
 
@@ -311,6 +312,8 @@ impl Handler for RepositoryHandler {
             )
             .encryption_configuration(enc)
             .set_tags(Some(ecr_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateRepository", e))?;

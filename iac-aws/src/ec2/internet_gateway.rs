@@ -10,6 +10,7 @@ use iac_core::{props, Expr, Input, Output, Resource, Schema, Urn, Value};
 use super::{identity_filters, tag_map, tag_spec, update_tags, InternetGatewayId, VpcId};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, tags_value, tags_with_identity, In};
 
@@ -105,6 +106,8 @@ impl Handler for InternetGatewayHandler {
                 ResourceType::InternetGateway,
                 &tags_with_identity(&req.inputs, &req.stack, &req.urn),
             ))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateInternetGateway", e))?;

@@ -12,6 +12,7 @@ use super::{
 };
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, tags_value, tags_with_identity, unless_known, In};
 
@@ -163,6 +164,7 @@ impl Handler for RouteTableHandler {
             .await
             .create_route_table()
             .vpc_id(i.str("vpcId")?)
+            .client_token(&req.idempotency_token)
             .tag_specifications(tag_spec(
                 ResourceType::RouteTable,
                 &tags_with_identity(&req.inputs, &req.stack, &req.urn),
@@ -235,11 +237,14 @@ async fn put_route(p: &AwsProvider, i: In<'_>, replace: bool) -> Result<(), Prov
             .await
             .map_err(|e| aws_err("ReplaceRoute", e))?;
     } else {
+        // Sent once: a repeat finds the route there (`RouteAlreadyExists`).
         ec2.create_route()
             .route_table_id(table)
             .destination_cidr_block(dest)
             .set_gateway_id(gw)
             .set_nat_gateway_id(nat)
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateRoute", e))?;
@@ -332,6 +337,8 @@ impl Handler for AssociationHandler {
             .associate_route_table()
             .route_table_id(i.str("routeTableId")?)
             .subnet_id(i.str("subnetId")?)
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("AssociateRouteTable", e))?;

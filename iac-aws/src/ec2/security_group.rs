@@ -17,6 +17,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use super::{identity_filters, tag_map, tag_spec, update_tags, SecurityGroupId, VpcId};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, opt_expr, tags_value, tags_with_identity, unless_known, wait_for, In};
 
@@ -315,6 +316,8 @@ impl Handler for SecurityGroupHandler {
                 ResourceType::SecurityGroup,
                 &tags_with_identity(&req.inputs, &req.stack, &req.urn),
             ))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateSecurityGroup", e))?;
@@ -450,6 +453,8 @@ impl Handler for SecurityGroupRuleHandler {
             ec2.authorize_security_group_egress()
                 .group_id(group)
                 .ip_permissions(permission(i)?)
+                .customize()
+                .no_sdk_retry()
                 .send()
                 .await
                 .map_err(|e| aws_err("AuthorizeSecurityGroupEgress", e))?
@@ -458,6 +463,8 @@ impl Handler for SecurityGroupRuleHandler {
             ec2.authorize_security_group_ingress()
                 .group_id(group)
                 .ip_permissions(permission(i)?)
+                .customize()
+                .no_sdk_retry()
                 .send()
                 .await
                 .map_err(|e| aws_err("AuthorizeSecurityGroupIngress", e))?

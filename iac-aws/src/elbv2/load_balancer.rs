@@ -14,6 +14,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use super::{arn_suffix, check_name, elb_tags, has_identity, tags_of_one, update_tags, LoadBalancerArn, GONE};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{
     drop_computed_when_unset, list_expr, map, ordered_like, tags_value, tags_with_identity, wait_for, In,
@@ -340,6 +341,8 @@ impl Handler for LoadBalancerHandler {
             .set_subnets(Some(i.strs("subnets")))
             .set_security_groups(Some(sgs).filter(|s| !s.is_empty()))
             .set_tags(Some(elb_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err(op, e))?;

@@ -9,6 +9,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use super::{check_name, check_path, has_identity, iam_tags, tag_changes, tag_pairs, RoleName};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, opt_expr, tags_value, tags_with_identity, unless_known, In};
 
@@ -134,6 +135,8 @@ impl Handler for InstanceProfileHandler {
             .instance_profile_name(name)
             .path(i.opt_str("path").unwrap_or("/"))
             .set_tags(Some(iam_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateInstanceProfile", e))?;

@@ -9,6 +9,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use super::{check_name, check_path, has_identity, iam_tags, tag_changes, tag_pairs, PolicyArn, RoleName};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::policy::{self, PolicyDocument, PolicyKind};
 use crate::provider::AwsProvider;
 use crate::util::{map, tags_value, tags_with_identity, In};
@@ -166,6 +167,8 @@ impl Handler for PolicyHandler {
             .set_description(i.opt_str("description").map(str::to_owned))
             .policy_document(doc_text(i, "document", "CreatePolicy")?)
             .set_tags(Some(iam_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreatePolicy", e))?;

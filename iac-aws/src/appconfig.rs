@@ -14,6 +14,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, opt_expr, tags_value, tags_with_identity, In, TAG_NAME, TAG_STACK};
 
@@ -221,6 +222,8 @@ impl Handler for ApplicationHandler {
             .name(i.str("name")?)
             .description(i.opt_str("description").unwrap_or_default())
             .set_tags(Some(identity_tags(&req.inputs, &req.stack, &req.urn)))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateApplication", e))?;
@@ -479,6 +482,8 @@ impl Handler for EnvironmentHandler {
             .description(i.opt_str("description").unwrap_or_default())
             .set_monitors(Some(monitors(&i)?))
             .set_tags(Some(identity_tags(&req.inputs, &req.stack, &req.urn)))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateEnvironment", e))?;
@@ -826,6 +831,8 @@ impl Handler for ProfileHandler {
             .set_retrieval_role_arn(i.opt_str("retrievalRoleArn").map(str::to_owned))
             .set_validators(Some(validators(&i)?))
             .set_tags(Some(identity_tags(&req.inputs, &req.stack, &req.urn)))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err(op, e))?;
@@ -1073,6 +1080,8 @@ impl Handler for StrategyHandler {
             .set_final_bake_time_in_minutes(i.opt_i32("finalBakeTimeInMinutes"))
             .replicate_to(ReplicateTo::from(i.opt_str("replicateTo").unwrap_or("NONE")))
             .set_tags(Some(identity_tags(&req.inputs, &req.stack, &req.urn)))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err(op, e))?;
@@ -1317,6 +1326,8 @@ impl Handler for VersionHandler {
             .content_type("application/json")
             .set_description(description.map(str::to_owned))
             .set_version_label(i.opt_str("versionLabel").map(str::to_owned))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err(op, e))?;

@@ -359,6 +359,7 @@ impl Handler for KnowledgeBaseHandler {
             .bedrockagent()
             .await
             .create_knowledge_base()
+            .client_token(&req.idempotency_token)
             .name(i.str("name")?)
             .set_description(description(&i))
             .role_arn(i.str("roleArn")?)
@@ -804,6 +805,7 @@ impl Handler for DataSourceHandler {
             .bedrockagent()
             .await
             .create_data_source()
+            .client_token(&req.idempotency_token)
             .knowledge_base_id(kb)
             .name(i.str("name")?)
             .set_description(description(&i))

@@ -15,6 +15,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 
 use crate::error::{aws_err, code, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{
     drop_computed_when_unset, keep_write_only, list_expr, map, opt_expr, ordered_like, tags_value, tags_with_identity,
@@ -668,6 +669,8 @@ impl Handler for ProjectHandler {
             .set_encryption_key(i.opt_str("encryptionKey").map(str::to_owned))
             .set_vpc_config(s.vpc)
             .set_tags(Some(cb_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await;
         let project = match created {

@@ -17,6 +17,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{
     list_expr, map, opt_expr, ordered_like, tags_value, tags_with_identity, unless_known, In, TAG_NAME, TAG_STACK,
@@ -237,6 +238,8 @@ impl Handler for ApplicationHandler {
             .application_name(name)
             .compute_platform(ComputePlatform::from(i.str("computePlatform")?))
             .set_tags(Some(cd_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateApplication", e))?;
@@ -780,6 +783,8 @@ impl Handler for GroupHandler {
             .set_ec2_tag_filters(Some(s.ec2_tags).filter(|v| !v.is_empty()))
             .set_auto_scaling_groups(Some(s.asgs).filter(|v| !v.is_empty()))
             .set_tags(Some(cd_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err(op, e))?;
@@ -1086,6 +1091,8 @@ impl Handler for ConfigHandler {
             .compute_platform(ComputePlatform::from(i.str("computePlatform")?))
             .set_traffic_routing_config(routing)
             .set_minimum_healthy_hosts(healthy)
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err(op, e))?;

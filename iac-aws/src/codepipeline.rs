@@ -13,6 +13,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 
 use crate::error::{aws_err, code, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, opt_expr, tags_value, tags_with_identity, unless_known, In, TAG_NAME, TAG_STACK};
 
@@ -612,6 +613,8 @@ impl Handler for PipelineHandler {
             .create_pipeline()
             .pipeline(declaration(i, OP)?)
             .set_tags(Some(cp_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))?))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await;
         match created {

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::batch_read::{by, by_id, read_batched, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{keep_write_only, map, tags_value, tags_with_identity, unless_known, In, TAG_NAME, TAG_STACK};
 
@@ -333,6 +334,8 @@ impl Handler for RepositoryHandler {
             )
             .encryption_configuration(enc)
             .set_tags(Some(ecr_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateRepository", e))?;

@@ -10,6 +10,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, opt_expr, tags_value, tags_with_identity, unless_known, wait_for, In, TAG_NAME, TAG_STACK};
 
@@ -169,6 +170,8 @@ impl Handler for StreamHandler {
                     .map_err(|e| ProviderError::fatal("CreateStream", e.to_string()))?,
             )
             .set_tags(Some(tags_with_identity(&req.inputs, &req.stack, &req.urn).into_iter().collect()))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateStream", e))?;

@@ -9,6 +9,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::policy::{self, PolicyDocument, PolicyKind};
 use crate::provider::AwsProvider;
 use crate::util::{
@@ -209,6 +210,8 @@ impl Handler for KeyHandler {
             .set_policy(policy_text(i))
             .multi_region(i.bool("multiRegion"))
             .set_tags(Some(kms_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateKey", e))?;
@@ -406,6 +409,8 @@ impl Handler for AliasHandler {
             .create_alias()
             .alias_name(name)
             .target_key_id(i.str("targetKeyId")?)
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateAlias", e))?;

@@ -15,6 +15,7 @@ pub mod catalog;
 pub mod checks;
 pub mod error;
 pub mod handler;
+pub mod idempotency;
 pub mod policy;
 pub mod provider;
 pub mod util;

@@ -10,6 +10,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use crate::batch_read::{read_batched, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, opt_expr, tags_value, tags_with_identity, unless_known, In, TAG_NAME, TAG_STACK};
 
@@ -195,6 +196,8 @@ impl Handler for LogGroupHandler {
             .log_group_name(name)
             .set_kms_key_id(i.opt_str("kmsKeyId").map(str::to_owned))
             .set_tags(Some(tags_with_identity(&req.inputs, &req.stack, &req.urn).into_iter().collect()))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateLogGroup", e))?;

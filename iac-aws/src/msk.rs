@@ -16,6 +16,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{
     drop_computed_when_unset, list_expr, map, opt_expr, ordered_like, tags_value, tags_with_identity, unless_known,
@@ -555,6 +556,8 @@ impl Handler for ClusterHandler {
             .set_open_monitoring(i.opt_bool("prometheus").unwrap_or(false).then(|| open_monitoring(&i)))
             .logging_info(logging(&i))
             .set_tags(Some(tags))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err(op, e))?;
@@ -869,6 +872,8 @@ impl Handler for ConfigurationHandler {
             .description(i.opt_str("description").unwrap_or_default())
             .set_kafka_versions(Some(i.strs("kafkaVersions")).filter(|v| !v.is_empty()))
             .server_properties(aws_smithy_types::Blob::new(properties_text(&i)))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateConfiguration", e))?;

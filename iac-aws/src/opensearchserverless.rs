@@ -346,6 +346,7 @@ impl Handler for SecurityPolicyHandler {
             .opensearchserverless()
             .await
             .create_security_policy()
+            .client_token(&req.idempotency_token)
             .name(name)
             .r#type(SecurityPolicyType::from(kind))
             .policy(policy_text(&i, op)?)
@@ -579,6 +580,7 @@ impl Handler for AccessPolicyHandler {
             .opensearchserverless()
             .await
             .create_access_policy()
+            .client_token(&req.idempotency_token)
             .name(name)
             .r#type(AccessPolicyType::Data)
             .policy(policy_text(&i, op)?)
@@ -904,6 +906,7 @@ impl Handler for CollectionHandler {
             .opensearchserverless()
             .await
             .create_collection()
+            .client_token(&req.idempotency_token)
             .name(name)
             .r#type(CollectionType::from(i.str("type")?))
             .description(i.opt_str("description").unwrap_or_default())

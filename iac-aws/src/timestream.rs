@@ -15,6 +15,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, opt_expr, tags_value, tags_with_identity, unless_known, wait_for, In, TAG_NAME, TAG_STACK};
 
@@ -214,6 +215,8 @@ impl Handler for DatabaseHandler {
             .database_name(name)
             .set_kms_key_id(i.opt_str("kmsKeyId").map(str::to_owned))
             .set_tags(Some(ts_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateDatabase", e))?;
@@ -415,6 +418,8 @@ impl Handler for TableHandler {
             .retention_properties(retention(&i, op)?)
             .magnetic_store_write_properties(magnetic_writes(&i, op)?)
             .set_tags(Some(ts_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err(op, e))?;

@@ -29,6 +29,42 @@ pub struct CreateRequest {
     /// replace, the old copy): a create that looks for what an earlier
     /// attempt of its own made must skip these, as [`FindRequest`] does.
     pub known_ids: Vec<String>,
+    /// A token naming this create operation: the same on every attempt of
+    /// it (the engine's retries included) and never used by another
+    /// operation ([`CreateRequest::new_idempotency_token`]). A provider whose
+    /// cloud takes a client token for a create passes it, so an attempt
+    /// repeated after a lost response is answered with what the first made
+    /// instead of making a twin.
+    pub idempotency_token: String,
+}
+
+impl CreateRequest {
+    /// A new idempotency token: a random UUID (version 4), which every
+    /// cloud's client-token format accepts (AWS: at most 36 or 64 ASCII
+    /// characters, at least 32 or 33 for some APIs).
+    ///
+    /// Random rather than derived from the stack, the resource and the
+    /// journal's sequence number: a cloud answers a reused token with the
+    /// first request's result (AWS for at least a day, even once that
+    /// resource is deleted), and such a derivation repeats when a stack's
+    /// state is started over or two states of one stack share an account.
+    /// The token only has to outlive the operation's attempts in one run;
+    /// a run that dies mid-create is settled by `find`, not by repeating it.
+    ///
+    /// ```
+    /// let t = iac_core::provider::CreateRequest::new_idempotency_token();
+    /// assert_eq!(t.len(), 36);
+    /// assert_ne!(t, iac_core::provider::CreateRequest::new_idempotency_token());
+    /// ```
+    pub fn new_idempotency_token() -> String {
+        // Version 4 (the 13th hex digit), variant 10 (the 17th's top bits).
+        const VERSION: u128 = 0x4000 << 64;
+        const VARIANT: u128 = 0x8000 << 48;
+        let random = u128::from_be_bytes(rand::random());
+        let v = (random & !(0xf000 << 64) & !(0xc000 << 48)) | VERSION | VARIANT;
+        let h = format!("{v:032x}");
+        format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    }
 }
 
 /// What a create produced.

@@ -3,11 +3,26 @@
 # same emulator through a layer that answers a share of calls, before they
 # reach it, with throttling, server errors or a stall (the call held, then a
 # gateway timeout), each in the error format of the call's AWS protocol, and
-# that can fail one operation for good. Tests configure it with
-# `POST /__faults` (JSON: {"throttle": 0.1, "error": 0.05, "stall": 0.02,
-# "stall_seconds": 1.0, "seed": 7, "fail": {"operation": "CreateRepository",
-# "code": "…", "message": "…"}}) and read what it injected with
-# `GET /__faults`.
+# that can fail one operation for good.
+#
+# It also loses responses: a share of calls (of every operation, or of those
+# `lost_operations` names) is passed to the emulator, so it takes effect,
+# and the client then gets a server error in place of the answer, as when a
+# response is lost on the wire and a retry cannot tell whether the first
+# call acted. With `lost_once`, a repeat of a request whose response was
+# lost (the same operation, path, query and body: a retry) is not lost
+# again, so a share of 1 loses the first answer of every such call and none
+# of its retries.
+#
+# Tests configure it with `POST /__faults` (JSON: {"throttle": 0.1,
+# "error": 0.05, "stall": 0.02, "stall_seconds": 1.0, "lost": 0.3,
+# "lost_operations": ["CreateVpc"], "lost_once": true, "seed": 7,
+# "fail": {"operation": "CreateRepository", "code": "…", "message": "…"}})
+# and read what it injected with `GET /__faults`: counts by kind
+# (`throttle`, `error`, `stall`, `lost`, `fail`, `passed`) and, under
+# `operations`, by `kind:Operation`. An operation is named by its action
+# (`CreateVpc`; a JSON call's target, `CreateCluster`), S3's bucket creation
+# `CreateBucket`, and other REST calls by method and path.
 import io as _faults_io
 import json as _faults_json
 import os as _faults_os
@@ -27,6 +42,8 @@ class _FaultLayer:
         self.config = {}
         self.rng = _faults_random.Random(0)
         self.stats = {}
+        # Requests whose response was lost, for `lost_once`.
+        self.lost = set()
 
     def _count(self, kind, operation):
         with self.lock:
@@ -42,6 +59,7 @@ class _FaultLayer:
                 self.config = config
                 self.rng = _faults_random.Random(config.get("seed", 0))
                 self.stats = {}
+                self.lost = set()
         with self.lock:
             body = _faults_json.dumps(self.stats).encode()
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
@@ -63,7 +81,7 @@ class _FaultLayer:
         if fail and fail.get("operation") == call.operation:
             self._count("fail", call.operation)
             return call.error(start_response, 400, fail.get("code", "ValidationException"), fail.get("message", ""))
-        throttle, error, stall = (config.get(k, 0.0) for k in ("throttle", "error", "stall"))
+        throttle, error, stall, lost = (config.get(k, 0.0) for k in ("throttle", "error", "stall", "lost"))
         if roll < throttle:
             self._count("throttle", call.operation)
             status, code = call.throttling()
@@ -76,8 +94,30 @@ class _FaultLayer:
             self._count("stall", call.operation)
             _faults_time.sleep(config.get("stall_seconds", 1.0))
             return call.error(start_response, 504, "GatewayTimeout", "The call timed out (injected)")
+        lost_operations = config.get("lost_operations")
+        if roll < throttle + error + stall + lost and (lost_operations is None or call.operation in lost_operations):
+            request = (environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""), body)
+            with self.lock:
+                repeat = config.get("lost_once") and request in self.lost
+                self.lost.add(request)
+            if not repeat:
+                self._count("lost", call.operation)
+                return self._lose(call, environ, start_response)
         self._count("passed", call.operation)
         return self.app(environ, start_response)
+
+    def _lose(self, call, environ, start_response):
+        """Lets the emulator act on the call, then answers a server error in
+        place of its response."""
+        answer = self.app(environ, lambda status, headers, exc_info=None: None)
+        try:
+            for _ in answer:
+                pass
+        finally:
+            if hasattr(answer, "close"):
+                answer.close()
+        code = "InternalError" if call.service in ("s3", "ec2") else "InternalFailure"
+        return call.error(start_response, 500, code, "We encountered an internal error (injected: the response was lost)")
 
 
 class _Call:
@@ -98,6 +138,11 @@ class _Call:
             self.protocol, self.operation = ("ec2" if self.service == "ec2" else "query"), action
         elif self.service == "s3":
             self.protocol, self.operation = "s3", f"{environ['REQUEST_METHOD']} {environ.get('PATH_INFO', '')}"
+            # Path-style addressing: `PUT /<bucket>` with no subresource.
+            path = environ.get("PATH_INFO", "").strip("/")
+            subresources = set(_faults_parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)) - {"x-id"}
+            if environ["REQUEST_METHOD"] == "PUT" and path and "/" not in path and not subresources:
+                self.operation = "CreateBucket"
         else:
             self.protocol, self.operation = "rest-json", f"{environ['REQUEST_METHOD']} {environ.get('PATH_INFO', '')}"
 

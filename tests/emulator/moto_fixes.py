@@ -1173,5 +1173,52 @@ S3Response._bucket_response_get = _s3_tiering_get
 S3Response._bucket_response_put = _s3_tiering_put
 S3Response._bucket_response_delete = _s3_tiering_delete
 
+# Application Auto Scaling: DeleteScalingPolicy and DeregisterScalableTarget
+# of what is not there are a ValidationException; AWS answers
+# ObjectNotFoundException (its API reference), which is how a repeated
+# delete (an SDK retry after a lost response) finds it gone.
+from moto.applicationautoscaling import models as _aas_models
+
+_aas_deregister = _aas_models.ApplicationAutoscalingBackend.deregister_scalable_target
+
+
+def _aas_deregister_fixed(self, namespace, r_id, dimension):
+    if not self._scalable_target_exists(r_id, dimension):
+        raise JsonRESTError("ObjectNotFoundException", f"No scalable target found: {r_id}")
+    return _aas_deregister(self, namespace, r_id, dimension)
+
+
+_aas_models.ApplicationAutoscalingBackend.deregister_scalable_target = _aas_deregister_fixed
+
+_aas_delete_policy = _aas_models.ApplicationAutoscalingBackend.delete_scaling_policy
+
+
+def _aas_delete_policy_fixed(self, policy_name, service_namespace, resource_id, scalable_dimension):
+    key = _aas_models.FakeApplicationAutoscalingPolicy.formulate_key(
+        service_namespace, resource_id, scalable_dimension, policy_name
+    )
+    if key not in self.policies:
+        raise JsonRESTError("ObjectNotFoundException", f"No scaling policy found: {policy_name}")
+    return _aas_delete_policy(self, policy_name, service_namespace, resource_id, scalable_dimension)
+
+
+_aas_models.ApplicationAutoscalingBackend.delete_scaling_policy = _aas_delete_policy_fixed
+
+# EC2: DeleteVpcEndpoints of a gateway endpoint already deleted (moto keeps
+# it, `deleted`) removes its routes again and fails with
+# InvalidRoute.NotFound. On AWS deleting it again changes nothing, so a
+# repeated delete (an SDK retry after a lost response) succeeds.
+from moto.ec2.models import vpcs as _ec2_vpcs
+
+_ec2_delete_endpoints = _ec2_vpcs.VPCBackend.delete_vpc_endpoints
+
+
+def _ec2_delete_endpoints_fixed(self, vpce_ids=None):
+    live = [i for i in vpce_ids or [] if getattr(self.vpc_end_points.get(i), "state", None) != "deleted"]
+    return _ec2_delete_endpoints(self, live)
+
+
+_ec2_vpcs.VPCBackend.delete_vpc_endpoints = _ec2_delete_endpoints_fixed
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

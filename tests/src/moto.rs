@@ -45,15 +45,16 @@ impl Moto {
     }
 
     /// Sets what the fault-injecting endpoint injects (a JSON document, see
-    /// `moto_faults.py`: shares of `throttle`, `error` and `stall`, a `seed`,
-    /// an operation to `fail` for good) and clears its counts.
+    /// `moto_faults.py`: shares of `throttle`, `error`, `stall` and `lost`
+    /// responses, `lost_operations` and `lost_once`, a `seed`, an operation
+    /// to `fail` for good) and clears its counts.
     pub fn set_faults(&self, config: &serde_json::Value) {
         self.faults_call("POST", &config.to_string());
     }
 
     /// What the fault-injecting endpoint injected since it was last set:
-    /// counts by kind (`throttle`, `error`, `stall`, `fail`, `passed`) and by
-    /// `operations` (`kind:Operation`).
+    /// counts by kind (`throttle`, `error`, `stall`, `lost`, `fail`,
+    /// `passed`) and by `operations` (`kind:Operation`).
     pub fn faults_injected(&self) -> serde_json::Value {
         self.faults_call("GET", "")
     }
@@ -83,12 +84,15 @@ fn moto_binary() -> PathBuf {
 /// Moto's server with the harness's fixes for where moto answers AWS
 /// calls differently from AWS, after the ElastiCache, AppConfig,
 /// CodeDeploy, OpenSearch Serverless and Bedrock calls it lacks, emulated,
-/// S3's conditional writes made atomic, and a second, fault-injecting
-/// endpoint (see each script's comments).
+/// S3's conditional writes made atomic, client tokens honoured, and a
+/// second, fault-injecting endpoint (see each script's comments).
+/// `moto_tokens.py` uses `moto_faults.py`'s `_Call`, so it comes after it.
 const MOTO_FIXES: &str = concat!(
     include_str!("../emulator/moto_conditional.py"),
     "\n",
     include_str!("../emulator/moto_faults.py"),
+    "\n",
+    include_str!("../emulator/moto_tokens.py"),
     "\n",
     include_str!("../emulator/moto_elasticache.py"),
     "\n",

@@ -12,6 +12,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use super::{arn, has_identity, patch, region, update_tags, ApiKeyId, GONE};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, tags_value, tags_with_identity, In};
 
@@ -166,6 +167,8 @@ impl Handler for ApiKeyHandler {
             .enabled(i.opt_bool("enabled").unwrap_or(true))
             .set_value(i.opt_str("value").map(str::to_owned))
             .set_tags(Some(tags))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateApiKey", e))?;

@@ -16,6 +16,7 @@ use super::{
 };
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{keep_write_only, map, tags_value, tags_with_identity, In};
 
@@ -141,6 +142,8 @@ impl Handler for DeploymentHandler {
             .create_deployment()
             .rest_api_id(api)
             .set_description(i.opt_str("description").map(str::to_owned))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateDeployment", e))?;

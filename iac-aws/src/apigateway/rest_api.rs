@@ -13,6 +13,7 @@ use iac_core::{props, Checks, Expr, Output, Resource, Schema, Urn, Value};
 use super::{arn, execution_arn, has_identity, patch, region, update_tags, ApiResourceId, RestApiId, GONE};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, ordered_like, tags_value, tags_with_identity, wait_for, In};
 
@@ -210,6 +211,8 @@ impl Handler for RestApiHandler {
             .endpoint_configuration(endpoint(&i))
             .set_binary_media_types(Some(i.strs("binaryMediaTypes")).filter(|t| !t.is_empty()))
             .set_tags(Some(tags))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateRestApi", e))?;

@@ -17,6 +17,7 @@ use super::{
 };
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, tags_value, tags_with_identity, unless_known, In};
 
@@ -324,6 +325,8 @@ impl Handler for UsagePlanHandler {
             .set_throttle(throttle_of(i.value("throttle")))
             .set_quota(quota_of(i.value("quota")))
             .set_tags(Some(tags))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateUsagePlan", e))?;

@@ -13,6 +13,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use super::{check_name, has_identity, update_tags};
 use crate::error::aws_err;
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{
     drop_computed_when_unset, list_expr, map, opt_expr, ordered_like, tags_value, tags_with_identity, unless_known,
@@ -224,6 +225,8 @@ impl Handler for ComputeEnvironmentHandler {
             .compute_resources(resources)
             .set_service_role(i.opt_str("serviceRole").map(str::to_owned))
             .set_tags(Some(tags_with_identity(&req.inputs, &req.stack, &req.urn).into_iter().collect()))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err(op, e))?;

@@ -19,6 +19,7 @@ use super::{check_name, has_identity, update_tags};
 use crate::ecs::LogConfiguration;
 use crate::error::aws_err;
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, opt_expr, tags_value, tags_with_identity, In, TAG_NAME, TAG_STACK};
 
@@ -288,6 +289,8 @@ async fn register(
         .set_retry_strategy(i.opt_i32("retryAttempts").map(|n| RetryStrategy::builder().attempts(n).build()))
         .set_timeout(i.opt_i32("timeoutSeconds").map(|t| JobTimeout::builder().attempt_duration_seconds(t).build()))
         .set_tags(Some(tags))
+        .customize()
+        .no_sdk_retry()
         .send()
         .await
         .map_err(|e| aws_err(op, e))?;

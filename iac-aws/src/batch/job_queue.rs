@@ -11,6 +11,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use super::{check_name, has_identity, update_tags};
 use crate::error::aws_err;
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{list_expr, map, tags_value, tags_with_identity, unless_known, wait_for, In};
 
@@ -188,6 +189,8 @@ impl Handler for JobQueueHandler {
             .state(state(&i))
             .set_compute_environment_order(Some(order(&i)))
             .set_tags(Some(tags_with_identity(&req.inputs, &req.stack, &req.urn).into_iter().collect()))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err(op, e))?;

@@ -240,6 +240,7 @@ impl Handler for FlowLogHandler {
             .set_deliver_logs_permission_arn(i.opt_str("deliverLogsPermissionArn").map(str::to_owned))
             .set_max_aggregation_interval(i.opt_i32("maxAggregationInterval"))
             .set_log_format(i.opt_str("logFormat").map(str::to_owned))
+            .client_token(&req.idempotency_token)
             .tag_specifications(tag_spec(
                 ResourceType::VpcFlowLog,
                 &tags_with_identity(&req.inputs, &req.stack, &req.urn),

@@ -11,6 +11,7 @@ use super::{identity_filters, tag_map, tag_spec, update_tags, InternetGatewayId,
 use crate::batch_read::{by, by_id, read_batched, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, tags_value, tags_with_identity, In};
 
@@ -94,16 +95,21 @@ async fn describe_many(
     Ok(by(out, |g| g.internet_gateway_id()))
 }
 
+/// Attaches the gateway to `vpc`; attached there already (a repeat of an
+/// attach whose response was lost) is success.
 async fn attach(p: &AwsProvider, id: &str, vpc: &str) -> Result<(), ProviderError> {
-    p.ec2()
-        .await
-        .attach_internet_gateway()
-        .internet_gateway_id(id)
-        .vpc_id(vpc)
-        .send()
-        .await
-        .map_err(|e| aws_err("AttachInternetGateway", e))?;
-    Ok(())
+    match p.ec2().await.attach_internet_gateway().internet_gateway_id(id).vpc_id(vpc).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if is_code(&e, &["Resource.AlreadyAssociated"]) => {
+            let attached = describe(p, id).await?.is_some_and(|(inputs, _)| inputs.get("vpcId").as_str() == Some(vpc));
+            if attached {
+                Ok(())
+            } else {
+                Err(aws_err("AttachInternetGateway", e))
+            }
+        }
+        Err(e) => Err(aws_err("AttachInternetGateway", e)),
+    }
 }
 
 async fn detach(p: &AwsProvider, id: &str, vpc: &str) -> Result<(), ProviderError> {
@@ -126,6 +132,8 @@ impl Handler for InternetGatewayHandler {
                 ResourceType::InternetGateway,
                 &tags_with_identity(&req.inputs, &req.stack, &req.urn),
             ))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateInternetGateway", e))?;

@@ -355,6 +355,7 @@ impl Handler for LaunchTemplateHandler {
             .create_launch_template()
             .launch_template_name(i.str("name")?)
             .launch_template_data(request_data(i)?)
+            .client_token(&req.idempotency_token)
             .tag_specifications(tag_spec(
                 ResourceType::LaunchTemplate,
                 &tags_with_identity(&req.inputs, &req.stack, &req.urn),

@@ -14,6 +14,7 @@ use super::{
 use crate::batch_read::{by, by_id, read_batched, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, tags_value, tags_with_identity, wait_for, In};
 
@@ -147,6 +148,8 @@ impl Handler for ElasticIpHandler {
                 ResourceType::ElasticIp,
                 &tags_with_identity(&req.inputs, &req.stack, &req.urn),
             ))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("AllocateAddress", e))?;
@@ -278,6 +281,7 @@ impl Handler for NatGatewayHandler {
             .subnet_id(i.str("subnetId")?)
             .set_allocation_id(i.opt_str("allocationId").map(str::to_owned))
             .connectivity_type(connectivity)
+            .client_token(&req.idempotency_token)
             .tag_specifications(tag_spec(
                 ResourceType::Natgateway,
                 &tags_with_identity(&req.inputs, &req.stack, &req.urn),

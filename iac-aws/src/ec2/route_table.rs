@@ -14,8 +14,9 @@ use super::{
 use crate::batch_read::{by, by_id, read_batched, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
-use crate::util::{map, tags_value, tags_with_identity, In};
+use crate::util::{map, tags_value, tags_with_identity, unless_known, In};
 
 pub(crate) const TABLE: &str = "aws:ec2:RouteTable";
 pub(crate) const ROUTE: &str = "aws:ec2:Route";
@@ -196,6 +197,7 @@ impl Handler for RouteTableHandler {
             .await
             .create_route_table()
             .vpc_id(i.str("vpcId")?)
+            .client_token(&req.idempotency_token)
             .tag_specifications(tag_spec(
                 ResourceType::RouteTable,
                 &tags_with_identity(&req.inputs, &req.stack, &req.urn),
@@ -300,11 +302,14 @@ async fn put_route(p: &AwsProvider, i: In<'_>, replace: bool) -> Result<(), Prov
             .await
             .map_err(|e| aws_err("ReplaceRoute", e))?;
     } else {
+        // Sent once: a repeat finds the route there (`RouteAlreadyExists`).
         ec2.create_route()
             .route_table_id(table)
             .destination_cidr_block(dest)
             .set_gateway_id(gw)
             .set_nat_gateway_id(nat)
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateRoute", e))?;
@@ -417,6 +422,8 @@ impl Handler for AssociationHandler {
             .associate_route_table()
             .route_table_id(i.str("routeTableId")?)
             .subnet_id(i.str("subnetId")?)
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("AssociateRouteTable", e))?;
@@ -469,5 +476,34 @@ impl Handler for AssociationHandler {
             Err(e) if is_code(&e, &["InvalidAssociationID.NotFound"]) => Ok(()),
             Err(e) => Err(aws_err("DisassociateRouteTable", e)),
         }
+    }
+
+    /// An association is untaggable; AWS keeps its natural key unique: a
+    /// subnet has at most one explicit association. Found when the
+    /// subnet's is with this route table.
+    async fn find(&self, p: &AwsProvider, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
+        let i = In::new(&req.inputs, "");
+        let (Some(table), Some(subnet)) = (i.opt_str("routeTableId"), i.opt_str("subnetId")) else { return Ok(None) };
+        let out = p
+            .ec2()
+            .await
+            .describe_route_tables()
+            .filters(Filter::builder().name("association.subnet-id").values(subnet).build())
+            .send()
+            .await
+            .map_err(|e| aws_err("DescribeRouteTables", e))?;
+        let id = out
+            .route_tables()
+            .iter()
+            .filter(|t| t.route_table_id() == Some(table))
+            .flat_map(|t| t.associations())
+            .find(|a| a.subnet_id() == Some(subnet))
+            .and_then(|a| a.route_table_association_id());
+        let found = id.map(|id| ReadResult {
+            id: id.to_owned(),
+            inputs: map([("routeTableId", Value::from(table)), ("subnetId", Value::from(subnet))]),
+            outputs: Value::map(),
+        });
+        Ok(unless_known(&req, found))
     }
 }

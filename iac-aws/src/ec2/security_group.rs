@@ -18,6 +18,7 @@ use super::{identity_filters, tag_map, tag_spec, update_tags, SecurityGroupId, V
 use crate::batch_read::{by, by_id, read_batched, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, opt_expr, tags_value, tags_with_identity, unless_known, wait_for, In};
 
@@ -341,6 +342,8 @@ impl Handler for SecurityGroupHandler {
                 ResourceType::SecurityGroup,
                 &tags_with_identity(&req.inputs, &req.stack, &req.urn),
             ))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateSecurityGroup", e))?;
@@ -512,6 +515,8 @@ impl Handler for SecurityGroupRuleHandler {
             ec2.authorize_security_group_egress()
                 .group_id(group)
                 .ip_permissions(permission(i)?)
+                .customize()
+                .no_sdk_retry()
                 .send()
                 .await
                 .map_err(|e| aws_err("AuthorizeSecurityGroupEgress", e))?
@@ -520,6 +525,8 @@ impl Handler for SecurityGroupRuleHandler {
             ec2.authorize_security_group_ingress()
                 .group_id(group)
                 .ip_permissions(permission(i)?)
+                .customize()
+                .no_sdk_retry()
                 .send()
                 .await
                 .map_err(|e| aws_err("AuthorizeSecurityGroupIngress", e))?

@@ -13,6 +13,7 @@ use super::{identity_filters, tag_map, tag_spec, update_tags, SubnetId, VpcId, E
 use crate::batch_read::{by, by_id, read_batched, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{drop_computed_when_unset, map, tags_value, tags_with_identity, wait_for, In};
 
@@ -209,6 +210,8 @@ impl Handler for SubnetHandler {
             .cidr_block(i.str("cidrBlock")?)
             .set_availability_zone(i.opt_str("availabilityZone").map(str::to_owned))
             .tag_specifications(tag_spec(ResourceType::Subnet, &tags_with_identity(&req.inputs, &req.stack, &req.urn)))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateSubnet", e))?;

@@ -12,6 +12,7 @@ use super::{identity_filters, tag_map, tag_spec, update_tags, VpcId, EC2_FILTER_
 use crate::batch_read::{by_id, read_batched, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, tags_value, tags_with_identity, wait_for, In};
 
@@ -234,6 +235,8 @@ impl Handler for VpcHandler {
             .create_vpc()
             .cidr_block(i.str("cidrBlock")?)
             .tag_specifications(tag_spec(ResourceType::Vpc, &tags_with_identity(&req.inputs, &req.stack, &req.urn)))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateVpc", e))?;

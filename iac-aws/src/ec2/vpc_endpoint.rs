@@ -263,6 +263,7 @@ impl Handler for VpcEndpointHandler {
             .set_security_group_ids(Some(i.strs("securityGroupIds")).filter(|v| !v.is_empty()))
             .set_private_dns_enabled(i.opt_bool("privateDnsEnabled"))
             .set_policy_document(policy_text(i))
+            .client_token(&req.idempotency_token)
             .tag_specifications(tag_spec(
                 ResourceType::VpcEndpoint,
                 &tags_with_identity(&req.inputs, &req.stack, &req.urn),

@@ -13,6 +13,7 @@ use super::{CapacityProviderStrategy, ClusterArn};
 use crate::batch_read::{by_id, read_batched, Chunk};
 use crate::error::{aws_err, code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, tags_value, tags_with_identity, unless_known, wait_for, In};
 
@@ -243,6 +244,8 @@ impl Handler for ClusterHandler {
             .set_default_capacity_provider_strategy(Some(strategy_sdk(&strategy)?).filter(|l| !l.is_empty()))
             .settings(ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value(insights).build())
             .set_tags(Some(ecs_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateCluster", e))?;

@@ -643,6 +643,7 @@ impl Handler for ServiceHandler {
             .set_health_check_grace_period_seconds(i.opt_i32("healthCheckGracePeriodSeconds"))
             .enable_execute_command(i.bool("enableExecuteCommand"))
             .set_tags(Some(ecs_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .client_token(&req.idempotency_token)
             .send()
             .await
             .map_err(|e| aws_err(op, e))?;

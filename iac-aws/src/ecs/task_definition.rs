@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::{ecs_tags, tag_pairs, update_tags};
 use crate::error::{aws_err, code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, tags_value, tags_with_identity, In, TAG_NAME, TAG_STACK};
 
@@ -617,6 +618,8 @@ async fn register(
         .set_task_role_arn(i.opt_str("taskRoleArn").map(str::to_owned))
         .set_container_definitions(Some(containers))
         .set_tags(Some(ecs_tags(&tags_with_identity(inputs, stack, urn))))
+        .customize()
+        .no_sdk_retry()
         .send()
         .await
         .map_err(|e| aws_err("RegisterTaskDefinition", e))?;

@@ -285,7 +285,11 @@ impl Handler for AddonHandler {
     async fn create(&self, p: &AwsProvider, req: CreateRequest) -> Result<CreateResult, ProviderError> {
         let r = AddonRequest::from_inputs(&req.inputs, "CreateAddon")?;
         let tags = tags_with_identity(&req.inputs, &req.stack, &req.urn).into_iter().collect();
-        r.create(p.eks().await, tags).send().await.map_err(|e| eks_err("CreateAddon", &r.what(), e))?;
+        r.create(p.eks().await, tags)
+            .client_request_token(&req.idempotency_token)
+            .send()
+            .await
+            .map_err(|e| eks_err("CreateAddon", &r.what(), e))?;
         let a = wait_active(p, &r.cluster, &r.addon, req.timeout).await?;
         Ok(CreateResult { id: format!("{}:{}", r.cluster, r.addon), outputs: outputs(&a) })
     }

@@ -382,6 +382,7 @@ impl Handler for ClusterHandler {
         p.eks()
             .await
             .create_cluster()
+            .client_request_token(&req.idempotency_token)
             .name(name)
             .set_version(i.opt_str("version").map(str::to_owned))
             .role_arn(i.str("roleArn")?)

@@ -396,6 +396,7 @@ impl Handler for NodeGroupHandler {
         p.eks()
             .await
             .create_nodegroup()
+            .client_request_token(&req.idempotency_token)
             .cluster_name(cluster)
             .nodegroup_name(name)
             .node_role(i.str("nodeRoleArn")?)

@@ -10,6 +10,7 @@ use iac_core::{props, Checks, Expr, Output, Resource, Schema, Urn, Value};
 use super::{check_name, ec_tags, has_identity, tags_of, update_tags};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, tags_value, tags_with_identity, unless_known, In};
 
@@ -246,6 +247,8 @@ impl Handler for ParameterGroupHandler {
             .cache_parameter_group_family(i.str("family")?)
             .description(i.opt_str("description").unwrap_or("Managed by iac"))
             .set_tags(Some(ec_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err(op, e))?;

@@ -15,6 +15,7 @@ use iac_core::{props, Checks, Diagnostic, Expr, Graph, Input, Output, Resource, 
 use super::{check_name, ec_tags, has_identity, parameter_group, tags_of, update_tags};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{
     drop_computed_when_unset, keep_write_only, list_expr, map, opt_expr, ordered_like, tags_value, tags_with_identity,
@@ -633,7 +634,7 @@ impl Handler for ReplicationGroupHandler {
                 .set_num_cache_clusters(i.opt_i32("numCacheClusters"))
                 .set_cache_parameter_group_name(parameters)
         };
-        c.send().await.map_err(|e| aws_err(op, e))?;
+        c.customize().no_sdk_retry().send().await.map_err(|e| aws_err(op, e))?;
         let rg = wait_available(p, id, req.timeout).await?;
         Ok(CreateResult { id: id.to_owned(), outputs: outputs(&rg) })
     }

@@ -10,6 +10,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use super::{check_name, ec_tags, has_identity, tags_of, update_tags};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{list_expr, map, ordered_like, tags_value, tags_with_identity, unless_known, In};
 
@@ -137,6 +138,8 @@ impl Handler for SubnetGroupHandler {
             .cache_subnet_group_description(i.opt_str("description").unwrap_or("Managed by iac"))
             .set_subnet_ids(Some(i.strs("subnetIds")))
             .set_tags(Some(ec_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err(op, e))?;

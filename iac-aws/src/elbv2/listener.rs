@@ -16,6 +16,7 @@ use super::{
 use crate::batch_read::{by_id, read_batched};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{drop_computed_when_unset, map, opt_expr, tags_value, tags_with_identity, In};
 
@@ -220,6 +221,8 @@ impl Handler for ListenerHandler {
             .set_ssl_policy(i.opt_str("sslPolicy").filter(|_| https).map(str::to_owned))
             .default_actions(action::to_sdk(op, "defaultAction", i.json("defaultAction"))?)
             .set_tags(Some(elb_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err(op, e))?;

@@ -18,6 +18,7 @@ use super::{
 use crate::batch_read::{by_id, read_batched};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, tags_value, tags_with_identity, In};
 
@@ -243,6 +244,8 @@ impl Handler for ListenerRuleHandler {
             .set_conditions(Some(conditions(&i)))
             .actions(action::to_sdk(op, "action", i.json("action"))?)
             .set_tags(Some(elb_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err(op, e))?;

@@ -18,6 +18,7 @@ use super::{
 use crate::batch_read::{by_id, read_batched};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{
     drop_computed_when_unset, list_expr, map, ordered_like, tags_value, tags_with_identity, wait_for, In,
@@ -354,6 +355,8 @@ impl Handler for LoadBalancerHandler {
             .set_subnets(Some(i.strs("subnets")))
             .set_security_groups(Some(sgs).filter(|s| !s.is_empty()))
             .set_tags(Some(elb_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err(op, e))?;

@@ -19,6 +19,7 @@ use super::{
 use crate::batch_read::{by_id, read_batched};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, tags_value, tags_with_identity, wait_for, In};
 
@@ -361,6 +362,8 @@ impl Handler for TargetGroupHandler {
             .healthy_threshold_count(h.healthy_threshold)
             .unhealthy_threshold_count(h.unhealthy_threshold)
             .set_tags(Some(elb_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err(op, e))?;

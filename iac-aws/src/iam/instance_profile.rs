@@ -9,6 +9,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use super::{check_name, check_path, has_identity, iam_tags, tag_changes, tag_pairs, RoleName};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, opt_expr, tags_value, tags_with_identity, unless_known, In};
 
@@ -99,12 +100,23 @@ async fn set_role(p: &AwsProvider, name: &str, old: Option<&str>, new: Option<&s
         }
     }
     if let Some(new) = new.filter(|n| Some(*n) != old) {
-        iam.add_role_to_instance_profile()
-            .instance_profile_name(name)
-            .role_name(new)
-            .send()
-            .await
-            .map_err(|e| aws_err("AddRoleToInstanceProfile", e))?;
+        match iam.add_role_to_instance_profile().instance_profile_name(name).role_name(new).send().await {
+            Ok(_) => {}
+            // A profile holds one role: a repeat of an add whose response
+            // was lost finds the role there.
+            Err(e) if is_code(&e, &["LimitExceeded"]) => {
+                let profile = iam
+                    .get_instance_profile()
+                    .instance_profile_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| aws_err("GetInstanceProfile", e))?;
+                if !profile.instance_profile().is_some_and(|p| p.roles().iter().any(|r| r.role_name() == new)) {
+                    return Err(aws_err("AddRoleToInstanceProfile", e));
+                }
+            }
+            Err(e) => return Err(aws_err("AddRoleToInstanceProfile", e)),
+        }
     }
     Ok(())
 }
@@ -123,6 +135,8 @@ impl Handler for InstanceProfileHandler {
             .instance_profile_name(name)
             .path(i.opt_str("path").unwrap_or("/"))
             .set_tags(Some(iam_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateInstanceProfile", e))?;

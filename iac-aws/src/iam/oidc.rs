@@ -10,6 +10,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use super::{has_identity, iam_tags, tag_changes, tag_pairs};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, ordered_like, tags_value, tags_with_identity, In};
 
@@ -113,6 +114,8 @@ impl Handler for OidcHandler {
             .set_client_id_list(Some(i.strs("clientIds")))
             .set_thumbprint_list(Some(i.strs("thumbprints")).filter(|t| !t.is_empty()))
             .set_tags(Some(iam_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateOpenIDConnectProvider", e))?;

@@ -12,6 +12,7 @@ use super::{
 use crate::batch_read::read_batched;
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::policy::{self, PolicyDocument, PolicyKind};
 use crate::provider::AwsProvider;
 use crate::util::{map, tags_value, tags_with_identity, In};
@@ -169,6 +170,8 @@ impl Handler for PolicyHandler {
             .set_description(i.opt_str("description").map(str::to_owned))
             .policy_document(doc_text(i, "document", "CreatePolicy")?)
             .set_tags(Some(iam_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreatePolicy", e))?;

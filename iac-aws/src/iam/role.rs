@@ -13,6 +13,7 @@ use super::{
 use crate::batch_read::{by_id, read_batched, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::policy::{self, PolicyDocument, PolicyKind};
 use crate::provider::AwsProvider;
 use crate::util::{map, tags_value, tags_with_identity, unless_known, In};
@@ -176,6 +177,8 @@ impl Handler for RoleHandler {
             .set_description(i.opt_str("description").map(str::to_owned))
             .set_max_session_duration(i.opt_i32("maxSessionDuration"))
             .set_tags(Some(iam_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateRole", e))?;

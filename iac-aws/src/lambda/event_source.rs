@@ -14,6 +14,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{drop_computed_when_unset, map, opt_expr, wait_for, In};
 
@@ -334,6 +335,8 @@ impl Handler for EventSourceMappingHandler {
             .set_function_response_types(Some(response_types(&i)).filter(|t| !t.is_empty()))
             .set_filter_criteria(filter_criteria(&i).filter(|f| !f.filters().is_empty()))
             .set_destination_config(i.opt_str("onFailureDestination").is_some().then(|| destination(&i)))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err(op, e))?;

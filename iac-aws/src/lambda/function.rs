@@ -14,6 +14,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use super::code::{Code, Package};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{
     drop_computed_when_unset, keep_write_only, map, opt_expr, tags_value, tags_with_identity, unless_known, wait_for,
@@ -393,6 +394,8 @@ impl Handler for FunctionHandler {
             .environment(environment(&i))
             .set_kms_key_arn(i.opt_str("kmsKeyArn").map(str::to_owned))
             .set_tags(Some(tags))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err(op, e))?;

@@ -11,6 +11,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, unless_known, In};
 
@@ -135,6 +136,8 @@ impl Handler for VersionHandler {
             .function_name(function)
             .code_sha256(i.str("codeSha256")?)
             .description(i.opt_str("description").unwrap_or_default())
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("PublishVersion", e))?;
@@ -323,6 +326,8 @@ impl Handler for AliasHandler {
             .function_version(i.str("functionVersion")?)
             .description(i.opt_str("description").unwrap_or_default())
             .routing_config(routing(&i))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateAlias", e))?;

@@ -17,6 +17,7 @@ use super::{
 };
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{
     drop_computed_when_unset, keep_write_only, list_expr, map, opt_expr, ordered_like, tags_value, tags_with_identity,
@@ -384,6 +385,8 @@ impl Handler for ClusterHandler {
             .enable_iam_database_authentication(i.bool("iamDatabaseAuthentication"))
             .copy_tags_to_snapshot(i.bool("copyTagsToSnapshot"))
             .set_tags(Some(rds_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateDBCluster", e))?;

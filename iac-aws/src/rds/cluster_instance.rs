@@ -16,6 +16,7 @@ use super::{
 use crate::batch_read::read_batched;
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{
     drop_computed_when_unset, map, opt_expr, tags_value, tags_with_identity, unless_known, wait_for, In,
@@ -244,6 +245,8 @@ impl Handler for ClusterInstanceHandler {
             .set_monitoring_role_arn(i.opt_str("monitoringRoleArn").map(str::to_owned))
             .auto_minor_version_upgrade(i.opt_bool("autoMinorVersionUpgrade").unwrap_or(true))
             .set_tags(Some(rds_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateDBInstance", e))?;

@@ -17,6 +17,7 @@ use crate::batch_read::{by, read_batched, Chunk};
 use crate::catalog::{self, CatalogOverride};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{
     drop_computed_when_unset, keep_write_only, list_expr, map, opt_expr, ordered_like, tags_value, tags_with_identity,
@@ -548,6 +549,8 @@ impl Handler for InstanceHandler {
                 .auto_minor_version_upgrade(i.opt_bool("autoMinorVersionUpgrade").unwrap_or(true))
                 .copy_tags_to_snapshot(i.bool("copyTagsToSnapshot"))
                 .set_tags(Some(tags))
+                .customize()
+                .no_sdk_retry()
                 .send()
                 .await
                 .map_err(|e| aws_err("CreateDBInstanceReadReplica", e))?;
@@ -593,6 +596,8 @@ impl Handler for InstanceHandler {
                 .auto_minor_version_upgrade(i.opt_bool("autoMinorVersionUpgrade").unwrap_or(true))
                 .copy_tags_to_snapshot(i.bool("copyTagsToSnapshot"))
                 .set_tags(Some(tags))
+                .customize()
+                .no_sdk_retry()
                 .send()
                 .await
                 .map_err(|e| aws_err("CreateDBInstance", e))?;

@@ -12,6 +12,7 @@ use iac_core::{props, Checks, Expr, Output, Resource, Schema, Urn, Value};
 use super::{check_group_name, has_identity, list_tags, rds_tags, tag_pairs, update_tags};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, tags_value, tags_with_identity, unless_known, In};
 
@@ -447,6 +448,8 @@ impl Handler for ParameterGroupHandler {
                 .db_parameter_group_family(i.str("family")?)
                 .description(i.str("description")?)
                 .set_tags(Some(tags))
+                .customize()
+                .no_sdk_retry()
                 .send()
                 .await
                 .map_err(|e| aws_err(op, e))?;
@@ -456,6 +459,8 @@ impl Handler for ParameterGroupHandler {
                 .db_parameter_group_family(i.str("family")?)
                 .description(i.str("description")?)
                 .set_tags(Some(tags))
+                .customize()
+                .no_sdk_retry()
                 .send()
                 .await
                 .map_err(|e| aws_err(op, e))?;

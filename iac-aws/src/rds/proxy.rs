@@ -16,6 +16,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use super::{check_identifier, has_identity, list_tags, rds_tags, tag_pairs, update_tags};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{
     drop_computed_when_unset, list_expr, map, ordered_like, tags_value, tags_with_identity, unless_known, wait_for, In,
@@ -331,14 +332,20 @@ async fn set_target(p: &AwsProvider, name: &str, target: &Value, register: bool)
         return Ok(());
     }
     if register {
-        rds.register_db_proxy_targets()
+        match rds
+            .register_db_proxy_targets()
             .db_proxy_name(name)
             .target_group_name("default")
             .set_db_cluster_identifiers(cluster)
             .set_db_instance_identifiers(instance)
             .send()
             .await
-            .map_err(|e| aws_err("RegisterDBProxyTargets", e))?;
+        {
+            Ok(_) => {}
+            // Registered already: a repeat of a call whose response was lost.
+            Err(e) if is_code(&e, &["DBProxyTargetAlreadyRegisteredFault"]) => {}
+            Err(e) => return Err(aws_err("RegisterDBProxyTargets", e)),
+        }
     } else {
         match rds
             .deregister_db_proxy_targets()
@@ -405,6 +412,8 @@ impl Handler for ProxyHandler {
             .set_idle_client_timeout(i.opt_i32("idleClientTimeout"))
             .debug_logging(i.bool("debugLogging"))
             .set_tags(Some(rds_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateDBProxy", e))?;

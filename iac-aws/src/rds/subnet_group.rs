@@ -9,6 +9,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use super::{has_identity, list_tags, rds_tags, tag_pairs, update_tags};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{list_expr, map, ordered_like, tags_value, tags_with_identity, unless_known, In};
 
@@ -128,6 +129,8 @@ impl Handler for SubnetGroupHandler {
             .db_subnet_group_description(i.str("description")?)
             .set_subnet_ids(Some(i.strs("subnetIds")))
             .set_tags(Some(rds_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await
             .map_err(|e| aws_err("CreateDBSubnetGroup", e))?;

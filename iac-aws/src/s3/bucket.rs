@@ -755,6 +755,21 @@ async fn empty(p: &AwsProvider, name: &str) -> Result<(), ProviderError> {
 
 pub(crate) struct BucketHandler;
 
+/// Whether `name`, a bucket this account owns, is what an earlier attempt of
+/// this create made: it carries the resource's identity tags, or none at
+/// all (the attempt stopped before tagging, which comes first after the
+/// create). As us-east-1 answers a repeated create, for every region.
+async fn own_attempt(p: &AwsProvider, name: &str, req: &CreateRequest) -> Result<bool, ProviderError> {
+    match p.s3().await.get_bucket_tagging().bucket(name).send().await {
+        Ok(t) => {
+            let get = |key: &str| t.tag_set().iter().find(|t| t.key() == key).map(|t| t.value());
+            Ok(get(TAG_STACK) == Some(req.stack.as_str()) && get(TAG_NAME) == Some(req.urn.as_str()))
+        }
+        Err(e) if is_code(&e, &["NoSuchTagSet"]) => Ok(true),
+        Err(e) => Err(aws_err("GetBucketTagging", e)),
+    }
+}
+
 #[async_trait]
 impl Handler for BucketHandler {
     async fn create(&self, p: &AwsProvider, req: CreateRequest) -> Result<CreateResult, ProviderError> {
@@ -766,14 +781,14 @@ impl Handler for BucketHandler {
                 .location_constraint(BucketLocationConstraint::from(region.as_str()))
                 .build()
         });
-        p.s3()
-            .await
-            .create_bucket()
-            .bucket(name)
-            .set_create_bucket_configuration(location)
-            .send()
-            .await
-            .map_err(|e| aws_err("CreateBucket", e))?;
+        // A repeat (the SDK's retry after a lost response) is answered 200
+        // in us-east-1 and `BucketAlreadyOwnedByYou` elsewhere: the bucket
+        // is this create's own unless another resource's tags are on it.
+        match p.s3().await.create_bucket().bucket(name).set_create_bucket_configuration(location).send().await {
+            Ok(_) => {}
+            Err(e) if is_code(&e, &["BucketAlreadyOwnedByYou"]) && own_attempt(p, name, &req).await? => {}
+            Err(e) => return Err(aws_err("CreateBucket", e)),
+        }
         // S3 is eventually consistent about new buckets.
         wait_for(&format!("bucket {name} visible"), req.timeout, Duration::from_secs(120), || async {
             Ok(exists(p, name).await?.then_some(()))

@@ -14,6 +14,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use super::asl::{self, Definition};
 use crate::error::{aws_err, code, is_code};
 use crate::handler::Handler;
+use crate::idempotency::NoSdkRetry;
 use crate::provider::AwsProvider;
 use crate::util::{map, tags_value, tags_with_identity, wait_for, In, TAG_NAME, TAG_STACK};
 
@@ -375,6 +376,8 @@ impl Handler for StateMachineHandler {
             .logging_configuration(logging_config(&i))
             .tracing_configuration(TracingConfiguration::builder().enabled(i.bool("tracing")).build())
             .set_tags(Some(sfn_tags(&tags_with_identity(&req.inputs, &req.stack, &req.urn))))
+            .customize()
+            .no_sdk_retry()
             .send()
             .await;
         let out = match out {

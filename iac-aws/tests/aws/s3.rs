@@ -313,6 +313,63 @@ async fn cross_region_replication_through_a_second_provider() {
     }
 }
 
+/// A create repeated after its response was lost (the SDK's retry, the
+/// engine's) finds the bucket it made. Outside us-east-1 S3 answers that
+/// with `BucketAlreadyOwnedByYou`: the create takes the bucket back when it
+/// carries its identity, or none yet, and refuses one another resource's
+/// tags are on.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_repeated_create_outside_us_east_1_takes_its_own_bucket_back() {
+    use iac_core::provider::{CreateRequest, DeleteRequest, Provider};
+    let _env = provider();
+    let west = AwsProvider::new(AwsSettings {
+        region: Some("us-west-2".into()),
+        endpoint_url: Some(iac_tests::moto().endpoint.clone()),
+        ..Default::default()
+    });
+    let name = unique("repeated");
+    let bucket = Bucket::builder().bucket(name.as_str()).build();
+    let create = |urn: &str| CreateRequest {
+        type_token: "aws:s3:Bucket",
+        urn: Urn::new(urn),
+        stack: "aws-test/repeated".into(),
+        inputs: iac_core::Resource::inputs(&bucket).resolve(&iac_core::state::State::default()),
+        timeout: None,
+        known_ids: vec![],
+        idempotency_token: CreateRequest::new_idempotency_token(),
+    };
+    // The first attempt made the bucket and stopped before tagging it.
+    west.s3()
+        .await
+        .create_bucket()
+        .bucket(&name)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::UsWest2)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("the first attempt");
+    let made = west.create(create("bucket")).await.expect("the repeat takes the untagged bucket");
+    assert_eq!(made.id, name);
+    let again = west.create(create("bucket")).await.expect("and again, tagged with its identity");
+    assert_eq!(again.id, name);
+    let other = west.create(create("other")).await.expect_err("another resource's bucket is refused");
+    assert!(other.message.contains("BucketAlreadyOwnedByYou"), "{other}");
+    let req = create("bucket");
+    west.delete(DeleteRequest {
+        type_token: req.type_token,
+        urn: req.urn,
+        id: name.clone(),
+        inputs: req.inputs,
+        outputs: made.outputs,
+        timeout: None,
+    })
+    .await
+    .expect("delete");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_bucket_inputs_are_refused_at_preview_with_every_problem() {
     let h = Harness::new();

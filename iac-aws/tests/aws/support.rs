@@ -189,9 +189,9 @@ pub async fn assert_adoptable(h: &Harness, a: &Applied, stack_tag: &str, name: &
     assert!(in_cloud(h, r).await, "{name} is still in the cloud");
 }
 
-/// Types whose handler has no `find` (nothing a create could leave behind
-/// unrecorded that adoption would need).
-const NOT_FINDABLE: &[&str] = &["aws:ec2:RouteTableAssociation", "aws:apigateway:Deployment"];
+/// Types whose handler has no `find`: a deployment has neither a name nor
+/// tags (one a lost create leaves behind is unused, and goes with its API).
+const NOT_FINDABLE: &[&str] = &["aws:apigateway:Deployment"];
 
 /// For every resource of the `aws` provider that `up` recorded, taggable
 /// or found by a natural key: `find` answers with it while the state does

@@ -69,8 +69,13 @@ const EC2_TYPES: [&str; 10] = ["vpc", "subnet", "sg", "rt", "igw", "eip", "nat",
 /// The ids of what the cloud holds under `name`'s identity in the
 /// `twins-ec2` stack, by a describe call of its type.
 async fn held(ec2: &aws_sdk_ec2::Client, name: &str) -> BTreeSet<String> {
+    held_by(ec2, "aws-test/twins-ec2", name).await
+}
+
+/// The ids of what the cloud holds under `name`'s identity in `stack`.
+async fn held_by(ec2: &aws_sdk_ec2::Client, stack: &str, name: &str) -> BTreeSet<String> {
     let f = Some(vec![
-        Filter::builder().name("tag:iac:stack").values("aws-test/twins-ec2").build(),
+        Filter::builder().name("tag:iac:stack").values(stack).build(),
         Filter::builder().name("tag:iac:name").values(name).build(),
     ]);
     let ids: Vec<Option<String>> = match name {
@@ -198,6 +203,56 @@ async fn find_looks_past_known_ec2_copies() {
     }
 }
 
+/// Every call's first response is lost on its way back (the emulator's
+/// fault endpoint: it acts on the call, then answers a server error; the
+/// same request repeated is answered). Each EC2 type is made once: a create
+/// with a client token is answered again by the emulator (as AWS answers
+/// it), one sent once is found and adopted, an attach repeated finds itself
+/// done.
+#[tokio::test(flavor = "multi_thread")]
+async fn lost_responses_make_no_ec2_twins() {
+    let mut h = Harness::new();
+    let ec2 = h.aws.ec2().await.clone();
+    h.aws = iac_aws::AwsProvider::new(iac_aws::AwsSettings {
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(iac_tests::moto().faults_endpoint.clone()),
+        ..Default::default()
+    });
+    let s = h.session("lost-ec2", |s| network(s, "lost-ec2"));
+    // The fault endpoint is this test binary's alone: no other test sets it.
+    iac_tests::moto().set_faults(&serde_json::json!({"lost": 1.0, "lost_once": true}));
+    let made = s.up(&opts(), None, &mut |_, _| Ok(true)).await;
+    let injected = iac_tests::moto().faults_injected();
+    iac_tests::moto().set_faults(&serde_json::json!({}));
+    let made = made.expect("up through lost responses");
+    assert!(made.report.failures.is_empty(), "up through lost responses failed: {:?}", made.report.failures);
+    for op in [
+        "CreateVpc",
+        "CreateSubnet",
+        "CreateSecurityGroup",
+        "CreateRouteTable",
+        "CreateInternetGateway",
+        "AttachInternetGateway",
+        "AllocateAddress",
+        "CreateNatGateway",
+        "CreateFlowLogs",
+        "CreateVpcEndpoint",
+        "CreateLaunchTemplate",
+    ] {
+        let lost = injected["operations"][format!("lost:{op}")].as_u64().unwrap_or(0);
+        assert!(lost > 0, "no response of {op} was lost: {injected}");
+    }
+    for name in EC2_TYPES {
+        let want: BTreeSet<String> = [id(&made, name)].into();
+        assert_eq!(held_by(&ec2, "aws-test/lost-ec2", name).await, want, "one {name}, the one recorded");
+    }
+    assert_no_drift(&s).await;
+    destroy(&s).await;
+    for name in EC2_TYPES {
+        assert!(held_by(&ec2, "aws-test/lost-ec2", name).await.is_empty(), "no {name} left");
+    }
+}
+
 /// KMS keys, API Gateway APIs, keys and plans, AppConfig applications and
 /// strategies: names are not unique (or absent), so only the identity tags
 /// decide. The second copy's environment and profile are in the first
@@ -259,6 +314,7 @@ async fn find_looks_past_known_copies_of_untagged_names() {
             inputs: r.inputs.clone(),
             timeout: None,
             known_ids: vec![id(&first, name)],
+            idempotency_token: CreateRequest::new_idempotency_token(),
         };
         let made = h2.aws.create(req).await.unwrap_or_else(|e| panic!("create {name}: {e}"));
         assert_ne!(made.id, id(&first, name), "{name}: a create knowing the first copy makes another");

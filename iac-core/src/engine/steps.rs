@@ -170,6 +170,9 @@ async fn create(ctx: &Ctx, step: &Step) -> Result<(), String> {
         inputs: inputs.clone(),
         timeout: decl.options.timeouts.create,
         known_ids: known_ids.clone(),
+        // One token for every attempt below: a cloud that takes client
+        // tokens answers a repeat with what the first attempt made.
+        idempotency_token: CreateRequest::new_idempotency_token(),
     };
     let find = FindRequest {
         type_token: decl.type_token,

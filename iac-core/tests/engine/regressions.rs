@@ -213,6 +213,7 @@ async fn a_retried_create_records_what_it_adopted() {
             ),
             timeout: None,
             known_ids: vec![],
+            idempotency_token: CreateRequest::new_idempotency_token(),
         })
         .await
         .unwrap();

@@ -29,7 +29,21 @@ fn build() -> BTreeMap<String, PathBuf> {
     };
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = Command::new(cargo)
+    let mut build = Command::new(cargo);
+    // Cargo runs this test with the variables of its own package set
+    // (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`, …). Build scripts that watch
+    // them (`ring`'s does) would see them change and rebuild, and with them
+    // everything above: the build runs with the environment a shell has.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        let of_this_package =
+            ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_"].iter().any(|p| key.starts_with(p))
+                || ["CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "OUT_DIR"].contains(&key.as_ref());
+        if of_this_package {
+            build.env_remove(key.as_ref());
+        }
+    }
+    let out = build
         .args(["build", "--bins", "-p", "stacks", "-p", "iac-examples", "-p", "iac-core"])
         .args(["--profile", profile, "--message-format=json-render-diagnostics", "--target-dir"])
         .arg(target_dir)

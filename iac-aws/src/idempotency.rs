@@ -76,8 +76,13 @@ use aws_smithy_types::retry::RetryConfig;
 /// Turns the SDK's own retries off for one call (through
 /// `.customize()`), leaving the client's other calls as they are:
 ///
-/// ```ignore
-/// ec2.create_vpc().cidr_block(cidr).customize().no_sdk_retry().send().await
+/// ```no_run
+/// use iac_aws::idempotency::NoSdkRetry;
+///
+/// async fn vpc(ec2: &aws_sdk_ec2::Client) -> Result<Option<String>, aws_sdk_ec2::Error> {
+///     let made = ec2.create_vpc().cidr_block("10.0.0.0/16").customize().no_sdk_retry().send().await?;
+///     Ok(made.vpc().and_then(|v| v.vpc_id()).map(str::to_owned))
+/// }
 /// ```
 ///
 /// For a create that a repeat would make twice or fail: see the

@@ -267,10 +267,13 @@ async fn describe_alarms(p: &AwsProvider, names: Vec<String>) -> Result<Chunk<Sd
 async fn alarm_values(p: &AwsProvider, a: &SdkAlarm) -> Result<Option<(Value, Value)>, ProviderError> {
     let cw = p.cloudwatch().await;
     let arn = a.alarm_arn().unwrap_or_default();
-    let tags = match cw.list_tags_for_resource().resource_arn(arn).send().await {
-        Ok(t) => t.tags().to_vec(),
-        Err(e) if is_code(&e, &["ResourceNotFound", "ResourceNotFoundException"]) => return Ok(None),
-        Err(e) => return Err(aws_err("ListTagsForResource", e)),
+    let tags = match p.indexed_tags(arn) {
+        Some(tags) => cw_tags(&tags),
+        None => match cw.list_tags_for_resource().resource_arn(arn).send().await {
+            Ok(t) => t.tags().to_vec(),
+            Err(e) if is_code(&e, &["ResourceNotFound", "ResourceNotFoundException"]) => return Ok(None),
+            Err(e) => return Err(aws_err("ListTagsForResource", e)),
+        },
     };
     let dims: BTreeMap<String, String> =
         a.dimensions().iter().filter_map(|d| Some((d.name()?.to_owned(), d.value()?.to_owned()))).collect();

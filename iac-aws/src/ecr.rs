@@ -276,8 +276,18 @@ async fn repo_values(p: &AwsProvider, repo: &SdkRepository, recorded: &Value) ->
         Err(e) => return Err(aws_err("GetLifecyclePolicy", e)),
     };
     let arn = repo.repository_arn().unwrap_or_default();
-    let tags =
-        ecr.list_tags_for_resource().resource_arn(arn).send().await.map_err(|e| aws_err("ListTagsForResource", e))?;
+    let tags = match p.indexed_tags(arn) {
+        Some(tags) => tags,
+        None => {
+            let out = ecr
+                .list_tags_for_resource()
+                .resource_arn(arn)
+                .send()
+                .await
+                .map_err(|e| aws_err("ListTagsForResource", e))?;
+            out.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect()
+        }
+    };
     let enc = repo.encryption_configuration();
     let mut inputs = map([
         ("name", Value::from(repo.repository_name())),
@@ -286,7 +296,7 @@ async fn repo_values(p: &AwsProvider, repo: &SdkRepository, recorded: &Value) ->
         ("encryptionType", Value::from(enc.map(|e| e.encryption_type().as_str()).unwrap_or("AES256"))),
         ("kmsKey", Value::from(enc.and_then(|e| e.kms_key()))),
         ("lifecyclePolicy", policy.unwrap_or(Value::Null)),
-        ("tags", tags_value(tags.tags().iter().map(|t| (t.key(), t.value())))),
+        ("tags", tags_value(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))),
     ]);
     keep_write_only(&mut inputs, recorded, &["forceDelete"]);
     let outputs = map([("arn", Value::from(arn)), ("repositoryUrl", Value::from(repo.repository_uri()))]);

@@ -156,7 +156,13 @@ async fn describe(p: &AwsProvider, id: &str, recorded: &Value) -> Result<Option<
         .map_err(|e| aws_err("GetKeyPolicy", e))?
         .policy
         .and_then(|t| policy::parse(&t));
-    let tags = kms.list_resource_tags().key_id(id).send().await.map_err(|e| aws_err("ListResourceTags", e))?;
+    let tags = match meta.arn().and_then(|arn| p.indexed_tags(arn)) {
+        Some(tags) => kms_tags(&tags),
+        None => {
+            let out = kms.list_resource_tags().key_id(id).send().await.map_err(|e| aws_err("ListResourceTags", e))?;
+            out.tags().to_vec()
+        }
+    };
     let mut inputs = map([
         ("description", Value::from(meta.description().filter(|d| !d.is_empty()))),
         ("keySpec", Value::from(meta.key_spec().map(KeySpec::as_str))),
@@ -164,7 +170,7 @@ async fn describe(p: &AwsProvider, id: &str, recorded: &Value) -> Result<Option<
         ("enableKeyRotation", Value::from(rotation)),
         ("policy", policy.unwrap_or(Value::Null)),
         ("multiRegion", Value::from(meta.multi_region().unwrap_or(false))),
-        ("tags", tags_value(tags.tags().iter().map(|t| (t.tag_key(), t.tag_value())))),
+        ("tags", tags_value(tags.iter().map(|t| (t.tag_key(), t.tag_value())))),
     ]);
     // AWS writes a default policy when none is given; the deletion window
     // is only ever sent, never described.

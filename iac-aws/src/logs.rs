@@ -148,10 +148,13 @@ async fn group_values(p: &AwsProvider, g: &SdkLogGroup) -> Result<Option<(Value,
     let logs = p.logs().await;
     // AWS's ARN ends in `:*`; the group's own ARN does not.
     let arn = g.arn().map(|a| a.trim_end_matches(":*").to_owned()).unwrap_or_default();
-    let tags = match logs.list_tags_for_resource().resource_arn(&arn).send().await {
-        Ok(t) => t.tags.unwrap_or_default(),
-        Err(e) if is_code(&e, &["ResourceNotFoundException"]) => return Ok(None),
-        Err(e) => return Err(aws_err("ListTagsForResource", e)),
+    let tags = match p.indexed_tags(&arn) {
+        Some(tags) => tags.into_iter().collect(),
+        None => match logs.list_tags_for_resource().resource_arn(&arn).send().await {
+            Ok(t) => t.tags.unwrap_or_default(),
+            Err(e) if is_code(&e, &["ResourceNotFoundException"]) => return Ok(None),
+            Err(e) => return Err(aws_err("ListTagsForResource", e)),
+        },
     };
     let inputs = map([
         ("name", Value::from(g.log_group_name())),

@@ -12,6 +12,7 @@ use iac_core::Diagnostic;
 use tokio::sync::OnceCell;
 
 use crate::handler::handler_for;
+use crate::tag_index::{confirming, TagIndex};
 
 /// Where an explicit provider instance points: another region, profile or
 /// assumed role. Unset fields come from the environment's default chain.
@@ -89,6 +90,8 @@ struct Inner {
     account_id: OnceCell<String>,
     #[cfg(feature = "timestream")]
     timestream: OnceCell<aws_sdk_timestreamwrite::Client>,
+    tagging: OnceCell<aws_sdk_resourcegroupstagging::Client>,
+    tag_index: TagIndex,
 }
 
 /// An AWS account and region to manage resources in. Cheap to clone.
@@ -135,6 +138,8 @@ impl AwsProvider {
                 account_id: OnceCell::new(),
                 #[cfg(feature = "timestream")]
                 timestream: OnceCell::new(),
+                tagging: OnceCell::new(),
+                tag_index: TagIndex::default(),
             }),
         }
     }
@@ -269,6 +274,17 @@ impl AwsProvider {
         Ok(format!("arn:{partition}:{service}:{region}:{account}"))
     }
 
+    /// The Resource Groups Tagging API client, created on first use: it
+    /// answers the tags of many resources of any service at once.
+    pub async fn tagging(&self) -> &aws_sdk_resourcegroupstagging::Client {
+        self.inner.tagging.get_or_init(|| async { aws_sdk_resourcegroupstagging::Client::new(self.sdk().await) }).await
+    }
+
+    /// The tags read ahead for the refreshes under way.
+    pub(crate) fn tag_index(&self) -> &TagIndex {
+        &self.inner.tag_index
+    }
+
     /// The region in use, once configured.
     pub async fn region(&self) -> Option<String> {
         self.sdk().await.region().map(|r| r.to_string())
@@ -328,19 +344,41 @@ impl Provider for AwsProvider {
         let mut answers: Vec<Option<ReadResult>> = vec![None; slots.len()];
         for (type_token, ix) in by_type {
             let handler = handler_for(type_token).ok_or_else(|| unsupported(type_token))?;
-            let batch = ix.iter().filter_map(|&i| slots[i].take()).collect();
-            let read = handler.read_many(self, batch).await?;
+            let batch: Vec<ReadRequest> = ix.iter().filter_map(|&i| slots[i].take()).collect();
+            let hinted = self.tags_read_ahead(type_token).then(|| batch.clone());
+            let mut read = handler.read_many(self, batch).await?;
             if read.len() != ix.len() {
                 return Err(ProviderError::fatal(
                     "read",
                     format!("{type_token}: answered {} of {} reads", read.len(), ix.len()),
                 ));
             }
+            // Tags read ahead are hints: an answer that differs from the
+            // record is read again from the resource's own service.
+            if let Some(asked) = hinted {
+                let differs = |(req, r): &(ReadRequest, &mut Option<ReadResult>)| {
+                    r.as_ref().is_some_and(|r| r.inputs != req.inputs || r.outputs != req.outputs)
+                };
+                let again = asked.into_iter().zip(read.iter_mut()).filter(differs);
+                futures::future::try_join_all(again.map(|(req, r)| async move {
+                    *r = confirming(handler.read(self, req)).await?;
+                    Ok::<_, ProviderError>(())
+                }))
+                .await?;
+            }
             for (i, r) in ix.into_iter().zip(read) {
                 answers[i] = r;
             }
         }
         Ok(answers)
+    }
+
+    async fn read_ahead(&self, reqs: &[ReadRequest]) {
+        self.read_tags_ahead(reqs).await
+    }
+
+    fn read_done(&self) {
+        self.drop_tags()
     }
 
     async fn check_live(&self, reqs: Vec<LiveCheckRequest>) -> Result<Vec<Diagnostic>, ProviderError> {

@@ -99,14 +99,24 @@ async fn describe_topic(p: &AwsProvider, arn: &str) -> Result<Option<Value>, Pro
         Err(e) if is_code(&e, &["NotFound", "NotFoundException"]) => return Ok(None),
         Err(e) => return Err(aws_err("GetTopicAttributes", e)),
     };
-    let tags =
-        sns.list_tags_for_resource().resource_arn(arn).send().await.map_err(|e| aws_err("ListTagsForResource", e))?;
+    let tags = match p.indexed_tags(arn) {
+        Some(tags) => tags,
+        None => {
+            let out = sns
+                .list_tags_for_resource()
+                .resource_arn(arn)
+                .send()
+                .await
+                .map_err(|e| aws_err("ListTagsForResource", e))?;
+            out.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect()
+        }
+    };
     let name = arn.rsplit(':').next().unwrap_or_default();
     Ok(Some(map([
         ("name", Value::from(name)),
         ("displayName", Value::from(attrs.get("DisplayName").filter(|d| !d.is_empty()).cloned())),
         ("kmsMasterKeyId", Value::from(attrs.get("KmsMasterKeyId").filter(|d| !d.is_empty()).cloned())),
-        ("tags", tags_value(tags.tags().iter().map(|t| (t.key(), t.value())))),
+        ("tags", tags_value(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))),
     ])))
 }
 

@@ -258,6 +258,18 @@ pub trait Provider: Send + Sync + 'static {
     async fn read_many(&self, reqs: Vec<ReadRequest>) -> Result<Vec<Option<ReadResult>>, ProviderError> {
         futures::future::try_join_all(reqs.into_iter().map(|r| self.read(r))).await
     }
+    /// Reads ahead, once before a refresh's [`Provider::read_many`] batches,
+    /// what the resources of many types share, so that each batch can skip
+    /// a call of its own (AWS answers the tags of up to 100 resources of any
+    /// service in one call). `reqs` are every resource the refresh reads
+    /// from this provider. What is read ahead is a hint for that refresh's
+    /// batches, which confirm what it tells them; [`Provider::read_done`]
+    /// drops it. A read-ahead that fails only costs the calls it would have
+    /// saved, so it reports nothing. The default reads nothing ahead.
+    async fn read_ahead(&self, _reqs: &[ReadRequest]) {}
+    /// Drops what [`Provider::read_ahead`] read, once the refresh it was
+    /// read for has its answers: later reads must ask the cloud.
+    fn read_done(&self) {}
     /// Updates a resource in place.
     async fn update(&self, req: UpdateRequest) -> Result<UpdateResult, ProviderError>;
     /// Deletes a resource; deleting one that is already gone succeeds.

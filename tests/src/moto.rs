@@ -84,7 +84,8 @@ fn moto_binary() -> PathBuf {
 /// Moto's server with the harness's fixes for where moto answers AWS
 /// calls differently from AWS, after the ElastiCache, AppConfig,
 /// CodeDeploy, OpenSearch Serverless and Bedrock calls it lacks, emulated,
-/// S3's conditional writes made atomic, client tokens honoured, and a
+/// S3's conditional writes made atomic, client tokens honoured, the
+/// tagging API answering ARN lists whole and ECR repositories, and a
 /// second, fault-injecting endpoint (see each script's comments).
 /// `moto_tokens.py` uses `moto_faults.py`'s `_Call`, so it comes after it.
 const MOTO_FIXES: &str = concat!(
@@ -97,6 +98,8 @@ const MOTO_FIXES: &str = concat!(
     include_str!("../emulator/moto_elasticache.py"),
     "\n",
     include_str!("../emulator/moto_deploy.py"),
+    "\n",
+    include_str!("../emulator/moto_tagging.py"),
     "\n",
     include_str!("../emulator/moto_fixes.py")
 );

@@ -59,6 +59,7 @@ use iac_core::{Checks, ProviderError};
 
 use crate::error::aws_err;
 use crate::handler::Handler;
+use crate::provider::AwsProvider;
 use crate::util::{TAG_NAME, TAG_STACK};
 
 pub(crate) fn handler(type_token: &str) -> Option<&'static dyn Handler> {
@@ -75,8 +76,12 @@ pub(crate) fn ec_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
-/// A resource's tags, by ARN.
-pub(crate) async fn tags_of(ec: &Client, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
+/// A resource's tags, by ARN (read ahead by a refresh, else asked).
+pub(crate) async fn tags_of(p: &AwsProvider, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
+    if let Some(tags) = p.indexed_tags(arn) {
+        return Ok(tags);
+    }
+    let ec = p.elasticache().await;
     let out =
         ec.list_tags_for_resource().resource_name(arn).send().await.map_err(|e| aws_err("ListTagsForResource", e))?;
     Ok(out.tag_list().iter().filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned()))).collect())

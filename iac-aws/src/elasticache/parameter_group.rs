@@ -177,7 +177,7 @@ fn outputs(g: &CacheParameterGroup) -> Value {
 
 async fn values(p: &AwsProvider, g: &CacheParameterGroup) -> Result<Value, ProviderError> {
     let name = g.cache_parameter_group_name().unwrap_or_default();
-    let tags = tags_of(p.elasticache().await, g.arn().unwrap_or_default()).await?;
+    let tags = tags_of(p, g.arn().unwrap_or_default()).await?;
     Ok(map([
         ("name", Value::from(name)),
         ("family", Value::from(g.cache_parameter_group_family())),
@@ -295,7 +295,7 @@ impl Handler for ParameterGroupHandler {
     async fn find(&self, p: &AwsProvider, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
         let Some(name) = In::new(&req.inputs, "").opt_str("name") else { return Ok(None) };
         let Some(g) = get(p, name).await? else { return Ok(None) };
-        let tags = tags_of(p.elasticache().await, g.arn().unwrap_or_default()).await?;
+        let tags = tags_of(p, g.arn().unwrap_or_default()).await?;
         if !has_identity(&tags, &req.stack, req.urn.as_str()) {
             return Ok(None);
         }

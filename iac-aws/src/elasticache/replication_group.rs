@@ -499,7 +499,7 @@ fn values(
 
 async fn describe(p: &AwsProvider, rg: &SdkReplicationGroup, recorded: &Value) -> Result<Value, ProviderError> {
     let node = member(p, rg).await?;
-    let tags = tags_of(p.elasticache().await, rg.arn().unwrap_or_default()).await?;
+    let tags = tags_of(p, rg.arn().unwrap_or_default()).await?;
     Ok(values(rg, node.as_ref(), &tags, recorded))
 }
 
@@ -775,7 +775,7 @@ impl Handler for ReplicationGroupHandler {
     async fn find(&self, p: &AwsProvider, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
         let Some(id) = In::new(&req.inputs, "").opt_str("id") else { return Ok(None) };
         let Some(rg) = get(p, id).await?.filter(|rg| rg.status() != Some("deleting")) else { return Ok(None) };
-        let tags = tags_of(p.elasticache().await, rg.arn().unwrap_or_default()).await?;
+        let tags = tags_of(p, rg.arn().unwrap_or_default()).await?;
         if !has_identity(&tags, &req.stack, req.urn.as_str()) {
             return Ok(None);
         }

@@ -112,7 +112,7 @@ fn outputs(g: &CacheSubnetGroup) -> Value {
 }
 
 async fn values(p: &AwsProvider, g: &CacheSubnetGroup, recorded: &Value) -> Result<Value, ProviderError> {
-    let tags = tags_of(p.elasticache().await, g.arn().unwrap_or_default()).await?;
+    let tags = tags_of(p, g.arn().unwrap_or_default()).await?;
     let subnets: Vec<String> = g.subnets().iter().filter_map(|s| s.subnet_identifier()).map(str::to_owned).collect();
     Ok(map([
         ("name", Value::from(g.cache_subnet_group_name())),
@@ -189,7 +189,7 @@ impl Handler for SubnetGroupHandler {
     async fn find(&self, p: &AwsProvider, req: FindRequest) -> Result<Option<ReadResult>, ProviderError> {
         let Some(name) = In::new(&req.inputs, "").opt_str("name") else { return Ok(None) };
         let Some(g) = get(p, name).await? else { return Ok(None) };
-        let tags = tags_of(p.elasticache().await, g.arn().unwrap_or_default()).await?;
+        let tags = tags_of(p, g.arn().unwrap_or_default()).await?;
         if !has_identity(&tags, &req.stack, req.urn.as_str()) {
             return Ok(None);
         }

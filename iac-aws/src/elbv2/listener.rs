@@ -237,7 +237,7 @@ impl Handler for ListenerHandler {
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
         let Some(l) = get(p, &req.id).await? else { return Ok(None) };
-        let tags = tags_of_one(p.elbv2().await, &req.id).await?;
+        let tags = tags_of_one(p, &req.id).await?;
         Ok(Some(ReadResult { inputs: values(&l, &tags, &req.inputs), outputs: outputs(&req.id), id: req.id }))
     }
 
@@ -257,7 +257,7 @@ impl Handler for ListenerHandler {
                     Err(e) if is_code(&e, GONE) => None,
                     Err(e) => return Err(aws_err("DescribeListeners", e)),
                 };
-                with_tags(elb, described, |l| l.listener_arn()).await
+                with_tags(p, described, |l| l.listener_arn()).await
             },
             |req, (l, tags)| async move {
                 Ok(Some(ReadResult { inputs: values(&l, &tags, &req.inputs), outputs: outputs(&req.id), id: req.id }))

@@ -260,7 +260,7 @@ impl Handler for ListenerRuleHandler {
 
     async fn read(&self, p: &AwsProvider, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
         let Some(r) = get(p, &req.id).await? else { return Ok(None) };
-        let tags = tags_of_one(p.elbv2().await, &req.id).await?;
+        let tags = tags_of_one(p, &req.id).await?;
         Ok(Some(ReadResult { inputs: values(&r, &tags), outputs: outputs(&req.id), id: req.id }))
     }
 
@@ -280,7 +280,7 @@ impl Handler for ListenerRuleHandler {
                     Err(e) if is_code(&e, GONE) => None,
                     Err(e) => return Err(aws_err("DescribeRules", e)),
                 };
-                with_tags(elb, described, |r| r.rule_arn()).await
+                with_tags(p, described, |r| r.rule_arn()).await
             },
             |req, (r, tags)| async move {
                 Ok(Some(ReadResult { inputs: values(&r, &tags), outputs: outputs(&req.id), id: req.id }))

@@ -265,7 +265,7 @@ fn outputs(lb: &SdkLoadBalancer) -> Value {
 
 /// Reads the load balancer back onto the input keys.
 async fn describe(p: &AwsProvider, lb: &SdkLoadBalancer, recorded: &Value) -> Result<Value, ProviderError> {
-    let tags = tags_of_one(p.elbv2().await, lb.load_balancer_arn().unwrap_or_default()).await?;
+    let tags = tags_of_one(p, lb.load_balancer_arn().unwrap_or_default()).await?;
     describe_tagged(p, lb, &tags, recorded).await
 }
 
@@ -393,7 +393,7 @@ impl Handler for LoadBalancerHandler {
                     Err(e) if is_code(&e, GONE) => None,
                     Err(e) => return Err(aws_err("DescribeLoadBalancers", e)),
                 };
-                with_tags(elb, described, |lb| lb.load_balancer_arn()).await
+                with_tags(p, described, |lb| lb.load_balancer_arn()).await
             },
             |req, (lb, tags)| async move {
                 let inputs = describe_tagged(p, &lb, &tags, &req.inputs).await?;
@@ -470,7 +470,7 @@ impl Handler for LoadBalancerHandler {
         let Some(arn) = lb.load_balancer_arn().filter(|arn| !req.is_known(arn)).map(str::to_owned) else {
             return Ok(None);
         };
-        if !has_identity(&tags_of_one(elb, &arn).await?, &req.stack, req.urn.as_str()) {
+        if !has_identity(&tags_of_one(p, &arn).await?, &req.stack, req.urn.as_str()) {
             return Ok(None);
         }
         let inputs = describe(p, &lb, &req.inputs).await?;

@@ -62,6 +62,7 @@ use iac_core::{Expr, ProviderError};
 use crate::batch_read::Chunk;
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
+use crate::provider::AwsProvider;
 use crate::util::{TAG_NAME, TAG_STACK};
 
 iac_core::typed_id!(
@@ -133,13 +134,13 @@ pub(crate) async fn tags_of(
 /// ELBv2 refused it because one of them is gone (it fails the whole call;
 /// the chunk is then read one by one).
 pub(crate) async fn with_tags<T>(
-    elb: &Client,
+    p: &AwsProvider,
     described: Option<Vec<T>>,
     arn: impl Fn(&T) -> Option<&str>,
 ) -> Result<Chunk<(T, BTreeMap<String, String>)>, ProviderError> {
     let Some(items) = described else { return Ok(Chunk::one_is_gone()) };
     let arns: Vec<String> = items.iter().filter_map(|i| arn(i).map(str::to_owned)).collect();
-    let mut tags = tags_of(elb, &arns).await?;
+    let mut tags = tags_hinted(p, &arns).await?;
     Ok(Chunk::Found(
         items
             .into_iter()
@@ -152,9 +153,31 @@ pub(crate) async fn with_tags<T>(
     ))
 }
 
+/// The tags of each of `arns`: those a refresh read ahead, and the others
+/// asked of ELBv2.
+async fn tags_hinted(
+    p: &AwsProvider,
+    arns: &[String],
+) -> Result<HashMap<String, BTreeMap<String, String>>, ProviderError> {
+    let mut out = HashMap::new();
+    let mut ask = Vec::new();
+    for arn in arns {
+        match p.indexed_tags(arn) {
+            Some(tags) => {
+                out.insert(arn.clone(), tags);
+            }
+            None => ask.push(arn.clone()),
+        }
+    }
+    if !ask.is_empty() {
+        out.extend(tags_of(p.elbv2().await, &ask).await?);
+    }
+    Ok(out)
+}
+
 /// The tags of one resource.
-pub(crate) async fn tags_of_one(elb: &Client, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
-    Ok(tags_of(elb, &[arn.to_owned()]).await?.remove(arn).unwrap_or_default())
+pub(crate) async fn tags_of_one(p: &AwsProvider, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
+    Ok(tags_hinted(p, &[arn.to_owned()]).await?.remove(arn).unwrap_or_default())
 }
 
 /// Whether tags carry this stack's identity for `urn`.

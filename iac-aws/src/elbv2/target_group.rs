@@ -293,7 +293,7 @@ fn outputs(tg: &SdkTargetGroup) -> Value {
 }
 
 async fn describe(p: &AwsProvider, tg: &SdkTargetGroup) -> Result<Value, ProviderError> {
-    let tags = tags_of_one(p.elbv2().await, tg.target_group_arn().unwrap_or_default()).await?;
+    let tags = tags_of_one(p, tg.target_group_arn().unwrap_or_default()).await?;
     describe_tagged(p, tg, &tags).await
 }
 
@@ -395,7 +395,7 @@ impl Handler for TargetGroupHandler {
                     Err(e) if is_code(&e, GONE) => None,
                     Err(e) => return Err(aws_err("DescribeTargetGroups", e)),
                 };
-                with_tags(elb, described, |tg| tg.target_group_arn()).await
+                with_tags(p, described, |tg| tg.target_group_arn()).await
             },
             |req, (tg, tags)| async move {
                 Ok(Some(ReadResult {
@@ -468,7 +468,7 @@ impl Handler for TargetGroupHandler {
         let Some(arn) = tg.target_group_arn().filter(|arn| !req.is_known(arn)).map(str::to_owned) else {
             return Ok(None);
         };
-        if !has_identity(&tags_of_one(elb, &arn).await?, &req.stack, req.urn.as_str()) {
+        if !has_identity(&tags_of_one(p, &arn).await?, &req.stack, req.urn.as_str()) {
             return Ok(None);
         }
         Ok(Some(ReadResult { inputs: describe(p, &tg).await?, outputs: outputs(&tg), id: arn }))

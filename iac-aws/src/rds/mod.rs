@@ -40,6 +40,7 @@ use iac_core::{Checks, Expr, Input, ProviderError, Value};
 
 use crate::error::aws_err;
 use crate::handler::Handler;
+use crate::provider::AwsProvider;
 use crate::util::{TAG_NAME, TAG_STACK};
 
 pub(crate) fn handler(type_token: &str) -> Option<&'static dyn Handler> {
@@ -113,10 +114,19 @@ pub(crate) fn has_identity(tags: &[Tag], stack: &str, urn: &str) -> bool {
     get(TAG_STACK) == Some(stack) && get(TAG_NAME) == Some(urn)
 }
 
-/// The tags of an RDS resource.
-pub(crate) async fn list_tags(rds: &aws_sdk_rds::Client, arn: &str) -> Result<Vec<Tag>, ProviderError> {
-    let out =
-        rds.list_tags_for_resource().resource_name(arn).send().await.map_err(|e| aws_err("ListTagsForResource", e))?;
+/// The tags of an RDS resource (read ahead by a refresh, else asked).
+pub(crate) async fn list_tags(p: &AwsProvider, arn: &str) -> Result<Vec<Tag>, ProviderError> {
+    if let Some(tags) = p.indexed_tags(arn) {
+        return Ok(tags.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect());
+    }
+    let out = p
+        .rds()
+        .await
+        .list_tags_for_resource()
+        .resource_name(arn)
+        .send()
+        .await
+        .map_err(|e| aws_err("ListTagsForResource", e))?;
     Ok(out.tag_list().to_vec())
 }
 

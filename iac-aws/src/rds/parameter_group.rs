@@ -373,7 +373,7 @@ impl ParameterGroupHandler {
                 ))
             })
             .collect();
-        let tags = list_tags(p.rds().await, &arn).await?;
+        let tags = list_tags(p, &arn).await?;
         let inputs = map([
             ("name", Value::from(name)),
             ("family", Value::from(family)),
@@ -525,7 +525,7 @@ impl Handler for ParameterGroupHandler {
         let Some(name) = In::new(&req.inputs, "").opt_str("name") else { return Ok(None) };
         let Some((inputs, outputs)) = self.describe(p, name).await? else { return Ok(None) };
         let arn = outputs.get("arn").as_str().unwrap_or_default();
-        if !has_identity(&list_tags(p.rds().await, arn).await?, &req.stack, req.urn.as_str()) {
+        if !has_identity(&list_tags(p, arn).await?, &req.stack, req.urn.as_str()) {
             return Ok(None);
         }
         Ok(unless_known(&req, Some(ReadResult { id: name.to_owned(), inputs, outputs })))

@@ -248,7 +248,7 @@ async fn describe(p: &AwsProvider, name: &str, recorded: &Value) -> Result<Optio
     }
     let rds = p.rds().await;
     let arn = d.db_proxy_arn().unwrap_or_default();
-    let tags = list_tags(rds, arn).await?;
+    let tags = list_tags(p, arn).await?;
     let targets = rds
         .describe_db_proxy_targets()
         .db_proxy_name(name)
@@ -490,7 +490,7 @@ impl Handler for ProxyHandler {
         let Some(name) = In::new(&req.inputs, "").opt_str("name") else { return Ok(None) };
         let Some((inputs, outputs)) = describe(p, name, &req.inputs).await? else { return Ok(None) };
         let arn = outputs.get("arn").as_str().unwrap_or_default();
-        if !has_identity(&list_tags(p.rds().await, arn).await?, &req.stack, req.urn.as_str()) {
+        if !has_identity(&list_tags(p, arn).await?, &req.stack, req.urn.as_str()) {
             return Ok(None);
         }
         Ok(unless_known(&req, Some(ReadResult { id: name.to_owned(), inputs, outputs })))

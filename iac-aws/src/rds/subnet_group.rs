@@ -103,7 +103,7 @@ async fn describe(p: &AwsProvider, name: &str, recorded: &Value) -> Result<Optio
     };
     let Some(g) = out.db_subnet_groups().first() else { return Ok(None) };
     let arn = g.db_subnet_group_arn().unwrap_or_default();
-    let tags = list_tags(rds, arn).await?;
+    let tags = list_tags(p, arn).await?;
     let subnets: Vec<String> = g.subnets().iter().filter_map(|s| s.subnet_identifier().map(str::to_owned)).collect();
     let inputs = map([
         ("name", Value::from(g.db_subnet_group_name())),
@@ -181,7 +181,7 @@ impl Handler for SubnetGroupHandler {
         let Some(name) = In::new(&req.inputs, "").opt_str("name") else { return Ok(None) };
         let Some((inputs, outputs)) = describe(p, name, &req.inputs).await? else { return Ok(None) };
         let arn = outputs.get("arn").as_str().unwrap_or_default();
-        if !has_identity(&list_tags(p.rds().await, arn).await?, &req.stack, req.urn.as_str()) {
+        if !has_identity(&list_tags(p, arn).await?, &req.stack, req.urn.as_str()) {
             return Ok(None);
         }
         Ok(unless_known(&req, Some(ReadResult { id: name.to_owned(), inputs, outputs })))

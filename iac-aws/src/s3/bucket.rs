@@ -374,10 +374,13 @@ async fn configuration(
         .map_err(|e| aws_err("GetBucketNotificationConfiguration", e))?;
     let eventbridge = notifications.event_bridge_configuration().is_some();
 
-    let tags = match s3.get_bucket_tagging().bucket(name).send().await {
-        Ok(o) => tags_value(o.tag_set().iter().map(|t| (t.key(), t.value()))),
-        Err(e) if is_code(&e, &["NoSuchTagSet"]) => Value::Map(Default::default()),
-        Err(e) => return Err(aws_err("GetBucketTagging", e)),
+    let tags = match p.indexed_tags(&format!("arn:{}:s3:::{name}", partition(region))) {
+        Some(tags) => tags_value(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+        None => match s3.get_bucket_tagging().bucket(name).send().await {
+            Ok(o) => tags_value(o.tag_set().iter().map(|t| (t.key(), t.value()))),
+            Err(e) if is_code(&e, &["NoSuchTagSet"]) => Value::Map(Default::default()),
+            Err(e) => return Err(aws_err("GetBucketTagging", e)),
+        },
     };
 
     let mut inputs = map([

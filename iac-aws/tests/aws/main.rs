@@ -29,5 +29,6 @@ mod rds;
 mod s3;
 mod s3_tiering;
 mod stepfunctions;
+mod tag_index;
 mod timestream;
 mod twins;

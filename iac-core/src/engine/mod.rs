@@ -309,39 +309,46 @@ impl Engine {
             .map(|r| (r, false))
             .chain(state.retired.iter().map(|r| (r, true)))
             .collect();
+        let reqs: Vec<ReadRequest> = jobs
+            .iter()
+            .map(|(r, _)| ReadRequest {
+                type_token: leak_type(&r.type_token),
+                urn: r.urn.clone(),
+                id: r.id.clone().unwrap_or_default(),
+                inputs: r.inputs.clone(),
+                outputs: r.outputs.clone(),
+            })
+            .collect();
         // One batch per provider and type (at most READ_BATCH each), so a
         // provider that describes many resources per call can.
         let mut groups: IndexMap<(&str, &str), Vec<usize>> = IndexMap::new();
+        let mut by_provider: IndexMap<&str, Vec<ReadRequest>> = IndexMap::new();
         for (i, (r, _)) in jobs.iter().enumerate() {
             groups.entry((r.provider.as_str(), r.type_token.as_str())).or_default().push(i);
+            by_provider.entry(r.provider.as_str()).or_default().push(reqs[i].clone());
         }
+        // Each provider first reads ahead what its types share (the tags of
+        // all of them), then the batches run, then the read-ahead is dropped,
+        // whatever the batches answered.
+        let providers: Vec<Arc<dyn Provider>> =
+            by_provider.iter().filter_map(|(name, rs)| self.provider(name, &rs[0].urn).ok()).collect();
+        futures::future::join_all(providers.iter().zip(by_provider.values()).map(|(p, rs)| p.read_ahead(rs))).await;
         let batches: Vec<Vec<usize>> = groups
             .into_values()
             .flat_map(|ix| ix.chunks(READ_BATCH).map(<[usize]>::to_vec).collect::<Vec<_>>())
             .collect();
-        let jobs = &jobs;
+        let (jobs, reqs) = (&jobs, &reqs);
         let results: Vec<Result<Vec<Answer>>> = stream::iter(batches)
             .map(|batch| async move {
                 let first = jobs[batch[0]].0;
                 let provider = self.provider(&first.provider, &first.urn)?;
-                let reqs: Vec<ReadRequest> = batch
-                    .iter()
-                    .map(|&i| {
-                        let r = jobs[i].0;
-                        ReadRequest {
-                            type_token: leak_type(&r.type_token),
-                            urn: r.urn.clone(),
-                            id: r.id.clone().unwrap_or_default(),
-                            inputs: r.inputs.clone(),
-                            outputs: r.outputs.clone(),
-                        }
-                    })
-                    .collect();
-                let read =
-                    self.call(&first.urn, None, None, || provider.read_many(reqs.clone())).await.map_err(|e| {
+                let batch_reqs: Vec<ReadRequest> = batch.iter().map(|&i| reqs[i].clone()).collect();
+                let read = self.call(&first.urn, None, None, || provider.read_many(batch_reqs.clone())).await.map_err(
+                    |e| {
                         let urns: Vec<&str> = batch.iter().map(|&i| jobs[i].0.urn.as_str()).collect();
                         Error::StepsFailed(vec![format!("{} (read): {e}", urns.join(", "))])
-                    })?;
+                    },
+                )?;
                 if read.len() != batch.len() {
                     return Err(Error::StepsFailed(vec![format!(
                         "{} (read): the provider answered {} of {} reads",
@@ -355,6 +362,9 @@ impl Engine {
             .buffered(parallel.max(1))
             .collect()
             .await;
+        for p in &providers {
+            p.read_done();
+        }
         let mut read: Vec<Answer> = Vec::with_capacity(jobs.len());
         for r in results {
             read.extend(r?);

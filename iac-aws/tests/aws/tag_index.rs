@@ -1,0 +1,98 @@
+//! Tags read ahead for a refresh (`Provider::read_ahead`, one tagging-API
+//! call for the tags of many resources) are hints: a read whose answer
+//! differs from the record is confirmed by the resource's own service. Here
+//! the read-ahead is made stale on purpose, between `read_ahead` and
+//! `read_many`, as AWS's tagging index may lag behind a service.
+
+use std::collections::HashMap;
+
+use iac_aws::ecr::Repository;
+use iac_aws::logs::LogGroup;
+use iac_core::provider::{Provider, ReadRequest};
+use iac_core::state::ResourceState;
+use iac_core::Value;
+
+use crate::support::*;
+
+fn request(r: &ResourceState) -> ReadRequest {
+    ReadRequest {
+        type_token: Box::leak(r.type_token.clone().into_boxed_str()),
+        urn: r.urn.clone(),
+        id: r.id.clone().expect("an id"),
+        inputs: r.inputs.clone(),
+        outputs: r.outputs.clone(),
+    }
+}
+
+/// The `Team` tag each read answered, by resource.
+fn teams(reqs: &[ReadRequest], read: &[Option<iac_core::provider::ReadResult>]) -> HashMap<String, Option<String>> {
+    reqs.iter()
+        .zip(read)
+        .map(|(req, r)| {
+            let r = r.as_ref().unwrap_or_else(|| panic!("{} read back", req.urn));
+            (req.urn.as_str().to_owned(), r.inputs.get("tags").get("Team").as_str().map(str::to_owned))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn tags_read_ahead_are_hints_the_service_confirms() {
+    let h = Harness::new();
+    let (a, b, repo) = (unique("hint-a"), unique("hint-b"), unique("hint-repo"));
+    let names = (a.clone(), b.clone(), repo.clone());
+    let s = h.session("tag-index", move |s| {
+        let team = || iac_aws::tags([("Team", "data")]);
+        s.add("group-a", LogGroup::builder().name(names.0.clone()).tags(team()).build());
+        s.add("group-b", LogGroup::builder().name(names.1.clone()).tags(team()).build());
+        s.add("repo", Repository::builder().name(names.2.clone()).tags(team()).force_delete(true).build());
+    });
+    let applied = up(&s).await;
+    let reqs: Vec<ReadRequest> = ["group-a", "group-b", "repo"].map(|n| request(recorded(&applied, n))).to_vec();
+    let logs = h.aws.logs().await;
+    let arn = |i: usize| reqs[i].outputs.get("arn").as_str().unwrap().to_owned();
+    let tag = |arn: String, team: &'static str| async move {
+        logs.tag_resource().resource_arn(arn).tags("Team", team).send().await.unwrap();
+    };
+
+    // Stale and unlike the record: group-a is retagged between the
+    // read-ahead and the read, and back. The service's answer (as
+    // recorded) wins; no drift is made up.
+    tag(arn(0), "ops").await;
+    h.aws.read_ahead(&reqs).await;
+    tag(arn(0), "data").await;
+    let read = h.aws.read_many(reqs.clone()).await.unwrap();
+    h.aws.read_done();
+    let seen = teams(&reqs, &read);
+    assert_eq!(seen["group-a"].as_deref(), Some("data"), "a stale hint was taken for drift: {seen:?}");
+    assert_eq!(seen["group-b"].as_deref(), Some("data"), "{seen:?}");
+    assert_eq!(seen["repo"].as_deref(), Some("data"), "{seen:?}");
+
+    // Real drift, read ahead for group-b and the repository (ECR's tags
+    // answered by the tagging API too), is found.
+    tag(arn(1), "ops").await;
+    let ecr = h.aws.ecr().await;
+    ecr.tag_resource()
+        .resource_arn(arn(2))
+        .tags(aws_sdk_ecr::types::Tag::builder().key("Team").value("ml").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    h.aws.read_ahead(&reqs).await;
+    let read = h.aws.read_many(reqs.clone()).await.unwrap();
+    h.aws.read_done();
+    let seen = teams(&reqs, &read);
+    assert_eq!(seen["group-b"].as_deref(), Some("ops"), "{seen:?}");
+    assert_eq!(seen["repo"].as_deref(), Some("ml"), "{seen:?}");
+
+    // Once the refresh is done, its read-ahead answers nothing: a read
+    // after it asks the service.
+    h.aws.read_ahead(&reqs).await;
+    h.aws.read_done();
+    tag(arn(0), "finance").await;
+    let read = h.aws.read(reqs[0].clone()).await.unwrap();
+    let team = read.as_ref().and_then(|r| r.inputs.get("tags").get("Team").as_str().map(str::to_owned));
+    assert_eq!(team.as_deref(), Some("finance"));
+    assert_eq!(read.unwrap().inputs.get("tags"), &Value::from_json(&serde_json::json!({"Team": "finance"})));
+
+    destroy(&s).await;
+}

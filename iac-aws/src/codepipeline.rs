@@ -541,10 +541,13 @@ async fn describe(p: &AwsProvider, name: &str) -> Result<Option<(Value, Value, V
     };
     let Some(d) = got.pipeline() else { return Ok(None) };
     let arn = got.metadata().and_then(|m| m.pipeline_arn()).unwrap_or_default();
-    let tags = match cp.list_tags_for_resource().resource_arn(arn).send().await {
-        Ok(t) => t.tags().to_vec(),
-        Err(e) if is_code(&e, &["ResourceNotFoundException", "PipelineNotFoundException"]) => return Ok(None),
-        Err(e) => return Err(aws_err("ListTagsForResource", e)),
+    let tags = match p.indexed_tags(arn) {
+        Some(tags) => cp_tags(&tags)?,
+        None => match cp.list_tags_for_resource().resource_arn(arn).send().await {
+            Ok(t) => t.tags().to_vec(),
+            Err(e) if is_code(&e, &["ResourceNotFoundException", "PipelineNotFoundException"]) => return Ok(None),
+            Err(e) => return Err(aws_err("ListTagsForResource", e)),
+        },
     };
     let home = p.region().await;
     let stages: Vec<Value> = d

@@ -125,7 +125,14 @@ async fn describe(p: &AwsProvider, name: &str) -> Result<Option<(Value, Value, O
     if s.stream_status() == &StreamStatus::Deleting {
         return Ok(None);
     }
-    let tags = k.list_tags_for_stream().stream_name(name).send().await.map_err(|e| aws_err("ListTagsForStream", e))?;
+    let tags: Vec<(String, String)> = match p.indexed_tags(s.stream_arn()) {
+        Some(tags) => tags.into_iter().collect(),
+        None => {
+            let out =
+                k.list_tags_for_stream().stream_name(name).send().await.map_err(|e| aws_err("ListTagsForStream", e))?;
+            out.tags().iter().map(|t| (t.key().to_owned(), t.value().unwrap_or_default().to_owned())).collect()
+        }
+    };
     let on_demand = s.stream_mode_details().map(|m| m.stream_mode()) == Some(&StreamMode::OnDemand);
     let encrypted = s.encryption_type() == Some(&EncryptionType::Kms);
     let inputs = map([
@@ -134,7 +141,7 @@ async fn describe(p: &AwsProvider, name: &str) -> Result<Option<(Value, Value, O
         ("shardCount", Value::from((!on_demand).then(|| i64::from(s.open_shard_count())))),
         ("retentionHours", Value::from(i64::from(s.retention_period_hours()))),
         ("kmsKeyId", Value::from(s.key_id().filter(|_| encrypted))),
-        ("tags", tags_value(tags.tags().iter().map(|t| (t.key(), t.value().unwrap_or_default())))),
+        ("tags", tags_value(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))),
     ]);
     let status = Some(s.stream_status().clone());
     Ok(Some((inputs, map([("arn", Value::from(s.stream_arn()))]), status)))

@@ -28,7 +28,9 @@ use crate::AwsProvider;
 /// ARN in its outputs (or as its id) and answers tags under `tags`.
 pub(crate) const INDEXED: &[&str] = &[
     "aws:cloudwatch:MetricAlarm",
+    "aws:codepipeline:Pipeline",
     "aws:ecr:Repository",
+    "aws:ecs:TaskDefinition",
     "aws:elasticache:ParameterGroup",
     "aws:elasticache:ReplicationGroup",
     "aws:elasticache:SubnetGroup",
@@ -36,6 +38,7 @@ pub(crate) const INDEXED: &[&str] = &[
     "aws:elbv2:TargetGroup",
     "aws:elbv2:Listener",
     "aws:elbv2:ListenerRule",
+    "aws:kinesis:Stream",
     "aws:kms:Key",
     "aws:logs:LogGroup",
     "aws:rds:DbClusterParameterGroup",
@@ -151,6 +154,9 @@ pub(crate) async fn confirming<F: std::future::Future>(read: F) -> F::Output {
 #[cfg(all(
     test,
     feature = "cloudwatch",
+    feature = "codepipeline",
+    feature = "ecs",
+    feature = "kinesis",
     feature = "ecr",
     feature = "elasticache",
     feature = "elbv2",

@@ -2,8 +2,9 @@
 //! config (its own stack, ~165 resources) reads the cloud in batches (one
 //! describe of many ids per type where AWS allows it), counted at the
 //! emulator's fault-injecting endpoint, which counts every call it passes.
-//! The batched refresh still finds drift made out of band: a subnet's and a
-//! security group's tags changed, an alarm deleted.
+//! The batched refresh still finds drift made out of band: a subnet's, a
+//! security group's and a log group's tags changed (the last read ahead by
+//! the tagging API), an alarm deleted.
 
 use std::collections::BTreeMap;
 
@@ -15,11 +16,13 @@ use crate::cli::*;
 use crate::inventory::Subject;
 
 /// The most AWS calls per resource a refresh may make. Issue 17 asks for
-/// 0.6; this stack's refresh makes 0.90 (148 calls), and 97 of those are
-/// reads no AWS API makes for many resources at once (docs/performance.md,
+/// 0.6; this stack's refresh makes 0.65 (108 calls), 0.67 after the drift
+/// below (111: drifted answers are confirmed by their own service), and 64
+/// of those are reads no AWS API makes for many resources at once, 40 of
+/// them S3's eight configuration reads per bucket (docs/performance.md,
 /// "Refresh at scale"). The bar holds what batching reached, so it cannot
 /// regress unseen; lower it as calls are cut.
-const CALLS_PER_RESOURCE: f64 = 0.9;
+const CALLS_PER_RESOURCE: f64 = 0.68;
 
 /// `preview --refresh --json` through the counting endpoint: its drift and
 /// the AWS calls it made, by operation.
@@ -111,6 +114,20 @@ async fn prod_refresh_batches_reads_and_still_finds_drift() {
     let tags = cw.list_tags_for_resource().resource_arn(alarm.alarm_arn().unwrap()).send().await.unwrap();
     let alarm_urn = tags.tags().iter().find(|t| t.key() == Some("iac:name")).and_then(|t| t.value()).unwrap();
     cw.delete_alarms().alarm_names(alarm.alarm_name().unwrap()).send().await.unwrap();
+    // And a log group's tags changed: its tags are read ahead by the
+    // tagging API, not by the describe that finds it.
+    let logs = aws.logs().await;
+    let mut ours = Vec::new();
+    for g in logs.describe_log_groups().send().await.unwrap().log_groups() {
+        let arn = g.arn().unwrap().trim_end_matches(":*").to_owned();
+        let tags = logs.list_tags_for_resource().resource_arn(&arn).send().await.unwrap().tags.unwrap_or_default();
+        if tags.get("iac:stack") == Some(&s.identity) {
+            ours.push((tags["iac:name"].clone(), arn));
+        }
+    }
+    ours.sort();
+    let (log_urn, group_arn) = ours.into_iter().next().expect("a log group of the stack");
+    logs.tag_resource().resource_arn(&group_arn).tags("Owner", "someone-else").send().await.unwrap();
 
     // The batched refresh reports exactly that.
     let (drift, calls_after) = counted_refresh(&s).await;
@@ -128,6 +145,7 @@ async fn prod_refresh_batches_reads_and_still_finds_drift() {
         (subnet_urn, "changed".to_owned(), vec!["tags.Owner".to_owned()]),
         (group_urn, "changed".to_owned(), vec!["tags.Owner".to_owned()]),
         (alarm_urn.to_owned(), "gone".to_owned(), vec![]),
+        (log_urn, "changed".to_owned(), vec!["tags.Owner".to_owned()]),
     ];
     expected.sort();
     assert_eq!(found, expected, "the drift a refresh finds: {drift:#}");

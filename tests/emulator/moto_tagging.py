@@ -7,8 +7,10 @@
 #     listed resource in one response: the list "can't" be combined with
 #     the pagination parameters. Moto pages the answer at 50 resources and
 #     100 tags, so a read-ahead of 60 resources costs 3 calls instead of 1.
-#  2. ECR repositories are among the resources AWS's tagging API answers
-#     (Amazon ECR: `repository`); moto's ECR backend is not in its index.
+#  2. AWS's tagging API answers for ECR repositories, Kinesis streams,
+#     CodePipeline pipelines, and RDS subnet groups and (cluster) parameter
+#     groups (`ecr:repository`, `kinesis:stream`, `codepipeline:pipeline`,
+#     `rds:subgrp`, `rds:pg`, `rds:cluster-pg`); moto's index has none of them.
 from moto.resourcegroupstaggingapi import models as _tagging_models
 from moto.core.resource_tagging import TaggedResource as _TaggedResource
 
@@ -26,30 +28,66 @@ def _get_resources_of_arn_list(self, *args, **kwargs):
 _tagging_models.ResourceGroupsTaggingAPIBackend.get_resources = _get_resources_of_arn_list
 
 
-class _EcrTagging:
-    """An ECR region's repositories, as the tagging API's index holds them."""
+class _MoreTagging:
+    """Resources of one region's backend that moto's index leaves out, as
+    (ARN, tags, resource type) from `items(backend)`."""
 
-    def __init__(self, backend):
-        self._backend = backend
+    def __init__(self, service, backend, items):
+        self._service, self._backend, self._items = service, backend, items
 
     def owns_arn(self, arn):
-        return arn.startswith("arn:") and arn.split(":")[2:3] == ["ecr"]
+        return arn.startswith("arn:") and arn.split(":")[2:3] == [self._service]
 
     def iter_tagged_resources(self):
-        for repo in list(self._backend.repositories.values()):
-            tags = self._backend.tagger.get_tag_dict_for_resource(repo.arn)
-            yield _TaggedResource(arn=repo.arn, tags=dict(tags), resource_type="ecr:repository")
+        for arn, tags, kind in list(self._items(self._backend)):
+            yield _TaggedResource(arn=arn, tags=dict(tags), resource_type=kind)
+
+
+def _ecr_items(b):
+    for r in b.repositories.values():
+        yield r.arn, b.tagger.get_tag_dict_for_resource(r.arn), "ecr:repository"
+
+
+def _kinesis_items(b):
+    for s in b.streams.values():
+        yield s.arn, s.tags, "kinesis:stream"
+
+
+def _codepipeline_items(b):
+    for p in b.pipelines.values():
+        yield p._arn, p.tags, "codepipeline:pipeline"
+
+
+def _rds_items(b):
+    groups = (
+        ("rds:subgrp", b.subnet_groups),
+        ("rds:pg", b.db_parameter_groups),
+        ("rds:cluster-pg", b.db_cluster_parameter_groups),
+    )
+    for kind, items in groups:
+        for g in items.values():
+            yield g.arn, {t["Key"]: t["Value"] for t in g.get_tags()}, kind
+
+
+_MORE_TAGGED = (
+    ("ecr", "moto.ecr.models", "ecr_backends", _ecr_items),
+    ("kinesis", "moto.kinesis.models", "kinesis_backends", _kinesis_items),
+    ("codepipeline", "moto.codepipeline.models", "codepipeline_backends", _codepipeline_items),
+    ("rds", "moto.rds.models", "rds_backends", _rds_items),
+)
 
 
 _tagging_iter_backends = _tagging_models.iter_taggable_backends
 
 
-def _iter_taggable_backends_with_ecr(account_id, region_name):
+def _iter_taggable_backends_and_more(account_id, region_name):
+    import importlib
+
     yield from _tagging_iter_backends(account_id, region_name)
-    from moto.ecr.models import ecr_backends
+    for service, module, name, items in _MORE_TAGGED:
+        backends = getattr(importlib.import_module(module), name)
+        if account_id in backends and region_name in backends[account_id]:
+            yield _MoreTagging(service, backends[account_id][region_name], items)
 
-    if account_id in ecr_backends and region_name in ecr_backends[account_id]:
-        yield _EcrTagging(ecr_backends[account_id][region_name])
 
-
-_tagging_models.iter_taggable_backends = _iter_taggable_backends_with_ecr
+_tagging_models.iter_taggable_backends = _iter_taggable_backends_and_more

@@ -5,7 +5,7 @@
 //! (`…:task-definition/<family>:<revision>`) changes on update and services
 //! that use it update to the new revision in the same run.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
@@ -17,6 +17,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use serde::{Deserialize, Serialize};
 
 use super::{ecs_tags, tag_pairs, update_tags};
+use crate::batch_read::{read_batched, Chunk};
 use crate::error::{aws_err, code};
 use crate::handler::Handler;
 use crate::idempotency::NoSdkRetry;
@@ -647,6 +648,38 @@ async fn describe(
     }
 }
 
+/// The revision a resource last registered: its ARN, else its family (the
+/// family's latest).
+fn recorded_revision(req: &ReadRequest) -> String {
+    req.outputs.get("arn").as_str().unwrap_or(&req.id).to_owned()
+}
+
+/// Which of `arns` are active revisions, from the region's listing of
+/// active revisions (at most a page per ARN asked; a listing cut short
+/// settles only what it showed).
+async fn active(p: &AwsProvider, arns: Vec<String>) -> Result<Chunk<()>, ProviderError> {
+    let ecs = p.ecs().await;
+    let wanted: HashSet<String> = arns.iter().cloned().collect();
+    let mut found = HashMap::new();
+    let mut token: Option<String> = None;
+    for _ in 0..arns.len() {
+        let out = ecs
+            .list_task_definitions()
+            .status(TaskDefinitionStatus::Active)
+            .max_results(100)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| aws_err("ListTaskDefinitions", e))?;
+        found.extend(out.task_definition_arns().iter().filter(|a| wanted.contains(*a)).map(|a| (a.clone(), ())));
+        match out.next_token() {
+            Some(t) if !t.is_empty() && found.len() < wanted.len() => token = Some(t.to_owned()),
+            _ => return Ok(Chunk::Found(found)),
+        }
+    }
+    Ok(Chunk::Partial(found))
+}
+
 /// Every ACTIVE revision ARN of a family, oldest first.
 async fn active_revisions(p: &AwsProvider, family: &str) -> Result<Vec<String>, ProviderError> {
     let ecs = p.ecs().await;
@@ -705,6 +738,35 @@ impl Handler for TaskDefinitionHandler {
             let (inputs, outputs) = values(&td, &tags);
             ReadResult { id: req.id, inputs, outputs }
         }))
+    }
+
+    /// A revision never changes once registered (ECS edits none; an update
+    /// registers the next), so what a single read would describe is what
+    /// the state records, but for whether the revision is still active and
+    /// its tags. A batch asks one listing of the active revisions for the
+    /// first, and takes the second from the refresh's read-ahead; a
+    /// revision either leaves unsettled is described on its own.
+    async fn read_many(
+        &self,
+        p: &AwsProvider,
+        reqs: Vec<ReadRequest>,
+    ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
+        read_batched(
+            reqs,
+            iac_core::provider::READ_BATCH,
+            |req| Ok((String::new(), recorded_revision(req))),
+            |_, arns| async move { active(p, arns).await },
+            |req, ()| async move {
+                let Some(tags) = p.indexed_tags(&recorded_revision(&req)) else { return self.read(p, req).await };
+                let mut inputs = req.inputs;
+                if let Value::Map(m) = &mut inputs {
+                    m.insert("tags".to_owned(), tags_value(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
+                }
+                Ok(Some(ReadResult { id: req.id, inputs, outputs: req.outputs }))
+            },
+            |req| self.read(p, req),
+        )
+        .await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

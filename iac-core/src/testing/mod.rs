@@ -123,6 +123,7 @@ struct Inner {
     persist: Option<PathBuf>,
     switch: KillSwitch,
     live: Mutex<Live>,
+    reads_ahead: Mutex<Vec<String>>,
 }
 
 /// What [`Provider::check_live`] and [`Provider::preflight`] answer.
@@ -160,6 +161,7 @@ impl TestProvider {
                 persist: None,
                 switch: KillSwitch::default(),
                 live: Mutex::default(),
+                reads_ahead: Mutex::default(),
             }),
         }
     }
@@ -183,6 +185,7 @@ impl TestProvider {
                 persist: Some(path),
                 switch: KillSwitch::default(),
                 live: Mutex::default(),
+                reads_ahead: Mutex::default(),
             }),
         }
     }
@@ -273,6 +276,12 @@ impl TestProvider {
     /// How many calls were made.
     pub fn calls(&self) -> u64 {
         self.inner.calls.load(Ordering::SeqCst)
+    }
+
+    /// What refreshes told the cloud of their reads, in order: `ahead N`
+    /// for a read-ahead of N resources, `done` when it was dropped.
+    pub fn read_ahead_log(&self) -> Vec<String> {
+        self.inner.reads_ahead.lock().unwrap().clone()
     }
 
     /// Every mutating call, as `op urn`, in order.
@@ -453,6 +462,14 @@ impl Provider for TestProvider {
         };
         then.finish("read", &self.inner.switch).await?;
         Ok(found)
+    }
+
+    async fn read_ahead(&self, reqs: &[ReadRequest]) {
+        self.inner.reads_ahead.lock().unwrap().push(format!("ahead {}", reqs.len()));
+    }
+
+    fn read_done(&self) {
+        self.inner.reads_ahead.lock().unwrap().push("done".to_owned());
     }
 
     /// One call for the whole batch, as a cloud that describes many

@@ -486,6 +486,12 @@ async fn refresh_reads_resources_in_batches_per_type() {
     let state = s.load_state().await.unwrap();
     assert_eq!(state.resources[&Urn::new("s7")].inputs.get("size").as_i64(), Some(3));
     assert!(!state.resources.contains_key(&Urn::new("s140")));
+    // The provider was told of every read first, and that the reads were
+    // done after, even when a batch fails.
+    assert_eq!(h.cloud.read_ahead_log(), ["ahead 151", "done"]);
+    h.cloud.fail_nth_call(h.cloud.calls() + 1);
+    assert!(s.refresh(8, &mut |_| Ok(true)).await.is_err(), "a failed read fails the refresh");
+    assert_eq!(h.cloud.read_ahead_log(), ["ahead 151", "done", "ahead 150", "done"]);
 }
 
 /// ```text

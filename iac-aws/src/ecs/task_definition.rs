@@ -674,6 +674,9 @@ async fn active(p: &AwsProvider, arns: Vec<String>) -> Result<Chunk<()>, Provide
         found.extend(out.task_definition_arns().iter().filter(|a| wanted.contains(*a)).map(|a| (a.clone(), ())));
         match out.next_token() {
             Some(t) if !t.is_empty() && found.len() < wanted.len() => token = Some(t.to_owned()),
+            // A family recorded without its revision's ARN (a state from
+            // before outputs held it) is no ARN to find: unsettled.
+            _ if arns.iter().any(|a| !a.starts_with("arn:")) => return Ok(Chunk::Partial(found)),
             _ => return Ok(Chunk::Found(found)),
         }
     }

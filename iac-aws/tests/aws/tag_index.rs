@@ -96,3 +96,54 @@ async fn tags_read_ahead_are_hints_the_service_confirms() {
 
     destroy(&s).await;
 }
+
+/// Task definitions refresh from the listing of active revisions and the
+/// read-ahead: a revision deregistered out of band is gone, one retagged
+/// drifts in its tags, the others read back as recorded.
+#[tokio::test(flavor = "multi_thread")]
+async fn task_definitions_refresh_from_the_active_revisions() {
+    use iac_aws::ecs::{Container, TaskDefinition};
+    let h = Harness::new();
+    let families: Vec<String> = (0..3).map(|i| unique(&format!("td{i}"))).collect();
+    let names = families.clone();
+    let s = h.session("td-refresh", move |s| {
+        for (i, family) in names.iter().enumerate() {
+            let container = Container::builder().name("c").image("public.ecr.aws/nginx/nginx:1.27").build();
+            s.add(
+                &format!("td{i}"),
+                TaskDefinition::builder()
+                    .family(family.clone())
+                    .cpu(256)
+                    .memory(512)
+                    .containers(vec![container])
+                    .tags(iac_aws::tags([("Team", "data")]))
+                    .build(),
+            );
+        }
+    });
+    let applied = up(&s).await;
+    assert_no_drift(&s).await;
+    let arn = |n: &str| recorded(&applied, n).outputs.get("arn").as_str().unwrap().to_owned();
+    let ecs = h.aws.ecs().await;
+    ecs.deregister_task_definition().task_definition(arn("td1")).send().await.unwrap();
+    let tag = aws_sdk_ecs::types::Tag::builder().key("Team").value("ops").build();
+    ecs.tag_resource().resource_arn(arn("td2")).tags(tag).send().await.unwrap();
+
+    let (drift, _) = s.refresh(8, &mut |_| Ok(true)).await.expect("refresh");
+    let mut seen: Vec<(String, Vec<String>)> = drift
+        .iter()
+        .map(|d| {
+            let paths = d.diffs.iter().flatten().map(|p| p.path.clone()).collect();
+            (d.urn.as_str().to_owned(), paths)
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(seen, [("td1".to_owned(), vec![]), ("td2".to_owned(), vec!["tags.Team".to_owned()])]);
+    let state = s.load_state().await.unwrap();
+    assert!(!state.resources.contains_key(&iac_core::Urn::new("td1")), "the deregistered revision is gone");
+    let td2 = &state.resources[&iac_core::Urn::new("td2")];
+    assert_eq!(td2.inputs.get("tags").get("Team").as_str(), Some("ops"));
+    assert_eq!(td2.inputs.get("containers"), recorded(&applied, "td2").inputs.get("containers"));
+
+    destroy(&s).await;
+}

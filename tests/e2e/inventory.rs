@@ -59,6 +59,8 @@ impl Subject {
     /// the stack's identity tag, plus the kinds it does not cover, listed by
     /// their own APIs.
     pub async fn inventory(&self) -> BTreeMap<String, Vec<String>> {
+        /// Kinds (`service:type` prefixes) read from their own listings.
+        const LISTED_BY_THEIR_OWN_APIS: &[&str] = &["ecr:repository", "kinesis:stream", "codepipeline:"];
         let aws = aws();
         let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let name_of = |tags: &mut dyn Iterator<Item = (&str, &str)>| -> Option<String> {
@@ -78,6 +80,10 @@ impl Subject {
                 let kind = arn.split(':').nth(2).unwrap_or("?").to_owned()
                     + ":"
                     + arn.split(':').nth(5).unwrap_or("").split(['/', ':']).next().unwrap_or("");
+                // Listed by their own APIs below, untagged ones included.
+                if LISTED_BY_THEIR_OWN_APIS.iter().any(|k| kind.starts_with(k)) {
+                    continue;
+                }
                 if let Some(name) = name_of(&mut r.tags().iter().map(|t| (t.key(), t.value()))) {
                     if exists(&aws, &kind, arn).await {
                         found.entry(kind).or_default().push(name);
@@ -86,7 +92,8 @@ impl Subject {
             }
         }
 
-        // Kinds the emulator's tagging API does not list.
+        // Kinds the emulator's tagging API does not list (IAM, being global),
+        // and kinds listed by name prefix so that an untagged one shows too.
         let iam = aws.iam().await;
         for role in iam.list_roles().send().await.unwrap().roles() {
             if role.role_name().starts_with(&self.prefix) {

@@ -18,7 +18,7 @@ pub mod handler;
 pub mod idempotency;
 pub mod policy;
 pub mod provider;
-pub(crate) mod tag_index;
+pub(crate) mod read_ahead;
 pub mod util;
 
 #[cfg(feature = "apigateway")]

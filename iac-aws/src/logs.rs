@@ -1,13 +1,13 @@
 //! CloudWatch Logs: log groups.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::types::LogGroup as SdkLogGroup;
 use iac_core::provider::*;
 use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value};
 
-use crate::batch_read::{read_batched, Chunk};
+use crate::batch_read::{by, by_id, read_batched, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::idempotency::NoSdkRetry;
@@ -103,44 +103,21 @@ async fn describe(p: &AwsProvider, name: &str) -> Result<Option<(Value, Value)>,
     group_values(p, g).await
 }
 
-/// The groups named `names`, all under `prefix`, listed by that prefix
-/// (AWS describes groups by prefix only), pages until every name is found
-/// but never more pages than names: what is left after that (a prefix many
-/// other groups share) is read one by one.
-async fn describe_many(p: &AwsProvider, prefix: &str, names: Vec<String>) -> Result<Chunk<SdkLogGroup>, ProviderError> {
-    let logs = p.logs().await;
-    let mut wanted: HashSet<String> = names.iter().cloned().collect();
-    let mut found = HashMap::new();
-    let mut token = None;
-    for _ in 0..names.len() {
-        let out = logs
-            .describe_log_groups()
-            .log_group_name_prefix(prefix)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| aws_err("DescribeLogGroups", e))?;
-        for g in out.log_groups() {
-            if let Some(name) = g.log_group_name().filter(|n| wanted.remove(*n)) {
-                found.insert(name.to_owned(), g.clone());
-            }
-        }
-        token = out.next_token;
-        if wanted.is_empty() || token.is_none() {
-            return Ok(Chunk::Found(found));
-        }
-    }
-    Ok(Chunk::Partial(found))
-}
+/// The most groups one `DescribeLogGroups` names (`logGroupIdentifiers`).
+const NAMES_PER_CALL: usize = 50;
 
-/// What a group is listed by in a batch: the path it is in (`/ecs/app/` of
-/// `/ecs/app/api`), so a batch lists its siblings, not every group.
-fn group_prefix(req: &ReadRequest) -> Result<(String, String), ProviderError> {
-    let prefix = match req.id.rfind('/') {
-        Some(i) if i > 0 => &req.id[..=i],
-        _ => req.id.as_str(),
-    };
-    Ok((prefix.to_owned(), req.id.clone()))
+/// The groups named `names`, described by name in one call (a group not
+/// answered is gone).
+async fn describe_many(p: &AwsProvider, names: Vec<String>) -> Result<Chunk<SdkLogGroup>, ProviderError> {
+    let out = p
+        .logs()
+        .await
+        .describe_log_groups()
+        .set_log_group_identifiers(Some(names))
+        .send()
+        .await
+        .map_err(|e| aws_err("DescribeLogGroups", e))?;
+    Ok(by(out.log_groups.unwrap_or_default(), |g| g.log_group_name()))
 }
 
 /// A group's inputs and outputs: its tags are a call of their own.
@@ -224,9 +201,9 @@ impl Handler for LogGroupHandler {
     ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
         read_batched(
             reqs,
-            READ_BATCH,
-            group_prefix,
-            |prefix, names| async move { describe_many(p, &prefix, names).await },
+            NAMES_PER_CALL,
+            by_id,
+            |_, names| async move { describe_many(p, names).await },
             |req, g| async move {
                 Ok(group_values(p, &g).await?.map(|(inputs, outputs)| ReadResult { id: req.id, inputs, outputs }))
             },

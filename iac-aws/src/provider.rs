@@ -12,7 +12,7 @@ use iac_core::Diagnostic;
 use tokio::sync::OnceCell;
 
 use crate::handler::handler_for;
-use crate::tag_index::{confirming, TagIndex};
+use crate::read_ahead::{confirming, ReadAhead};
 
 /// Where an explicit provider instance points: another region, profile or
 /// assumed role. Unset fields come from the environment's default chain.
@@ -91,7 +91,7 @@ struct Inner {
     #[cfg(feature = "timestream")]
     timestream: OnceCell<aws_sdk_timestreamwrite::Client>,
     tagging: OnceCell<aws_sdk_resourcegroupstagging::Client>,
-    tag_index: TagIndex,
+    read_ahead: ReadAhead,
 }
 
 /// An AWS account and region to manage resources in. Cheap to clone.
@@ -139,7 +139,7 @@ impl AwsProvider {
                 #[cfg(feature = "timestream")]
                 timestream: OnceCell::new(),
                 tagging: OnceCell::new(),
-                tag_index: TagIndex::default(),
+                read_ahead: ReadAhead::default(),
             }),
         }
     }
@@ -280,9 +280,9 @@ impl AwsProvider {
         self.inner.tagging.get_or_init(|| async { aws_sdk_resourcegroupstagging::Client::new(self.sdk().await) }).await
     }
 
-    /// The tags read ahead for the refreshes under way.
-    pub(crate) fn tag_index(&self) -> &TagIndex {
-        &self.inner.tag_index
+    /// What was read ahead for the refreshes under way.
+    pub(crate) fn read_ahead_data(&self) -> &ReadAhead {
+        &self.inner.read_ahead
     }
 
     /// The region in use, once configured.
@@ -374,11 +374,11 @@ impl Provider for AwsProvider {
     }
 
     async fn read_ahead(&self, reqs: &[ReadRequest]) {
-        self.read_tags_ahead(reqs).await
+        self.read_ahead_of(reqs).await
     }
 
     fn read_done(&self) {
-        self.drop_tags()
+        self.drop_read_ahead()
     }
 
     async fn check_live(&self, reqs: Vec<LiveCheckRequest>) -> Result<Vec<Diagnostic>, ProviderError> {

@@ -1220,5 +1220,32 @@ def _ec2_delete_endpoints_fixed(self, vpce_ids=None):
 
 _ec2_vpcs.VPCBackend.delete_vpc_endpoints = _ec2_delete_endpoints_fixed
 
+# CloudWatch Logs: DescribeLogGroups ignores `logGroupIdentifiers` (at most
+# 50 names, or ARNs, with no other filter) and lists every group. AWS
+# answers exactly the groups named, in one response
+# (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_DescribeLogGroups.html).
+from moto.logs.exceptions import InvalidParameterException as _LogsInvalid
+from moto.logs.responses import LogsResponse as _LogsResponse
+
+_logs_describe_groups = _LogsResponse.describe_log_groups
+
+
+def _logs_describe_groups_fixed(self):
+    wanted = self._get_param("logGroupIdentifiers")
+    if not wanted:
+        return _logs_describe_groups(self)
+    if len(wanted) > 50:
+        raise _LogsInvalid(msg="logGroupIdentifiers: Member must have length less than or equal to 50")
+    if self._get_param("logGroupNamePrefix") or self._get_param("logGroupNamePattern"):
+        raise _LogsInvalid(msg="logGroupIdentifiers cannot be combined with another filter")
+    wanted = {w.removesuffix(":*") for w in wanted}
+    groups = [
+        g for name, g in self.logs_backend.groups.items() if name in wanted or g.arn.removesuffix(":*") in wanted
+    ]
+    return json.dumps({"logGroups": [g.to_describe_dict() for g in sorted(groups, key=lambda g: g.name)]})
+
+
+_LogsResponse.describe_log_groups = _logs_describe_groups_fixed
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -7,10 +7,10 @@
 #     listed resource in one response: the list "can't" be combined with
 #     the pagination parameters. Moto pages the answer at 50 resources and
 #     100 tags, so a read-ahead of 60 resources costs 3 calls instead of 1.
-#  2. AWS's tagging API answers for ECR repositories, Kinesis streams,
-#     CodePipeline pipelines, and RDS subnet groups and (cluster) parameter
-#     groups (`ecr:repository`, `kinesis:stream`, `codepipeline:pipeline`,
-#     `rds:subgrp`, `rds:pg`, `rds:cluster-pg`); moto's index has none of them.
+#  2. AWS's `GetResources` "supports all resource types" but IAM users and
+#     roles, among them ECR repositories, Kinesis streams, CodePipeline
+#     pipelines, RDS subnet groups and (cluster) parameter groups, and ELBv2
+#     listeners and rules; moto's index has none of them.
 from moto.resourcegroupstaggingapi import models as _tagging_models
 from moto.core.resource_tagging import TaggedResource as _TaggedResource
 
@@ -69,11 +69,22 @@ def _rds_items(b):
             yield g.arn, {t["Key"]: t["Value"] for t in g.get_tags()}, kind
 
 
+def _elbv2_items(b):
+    for lb in b.load_balancers.values():
+        for listener in lb.listeners.values():
+            tags = b.tagging_service.get_tag_dict_for_resource(listener.arn)
+            yield listener.arn, tags, "elasticloadbalancing:listener"
+            for rule in listener._non_default_rules.values():
+                tags = b.tagging_service.get_tag_dict_for_resource(rule.arn)
+                yield rule.arn, tags, "elasticloadbalancing:listener-rule"
+
+
 _MORE_TAGGED = (
     ("ecr", "moto.ecr.models", "ecr_backends", _ecr_items),
     ("kinesis", "moto.kinesis.models", "kinesis_backends", _kinesis_items),
     ("codepipeline", "moto.codepipeline.models", "codepipeline_backends", _codepipeline_items),
     ("rds", "moto.rds.models", "rds_backends", _rds_items),
+    ("elasticloadbalancing", "moto.elbv2.models", "elbv2_backends", _elbv2_items),
 )
 
 

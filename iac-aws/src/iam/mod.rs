@@ -19,6 +19,7 @@ use std::future::Future;
 
 use aws_sdk_iam::error::SdkError;
 use aws_sdk_iam::types::{Role as SdkRole, RoleDetail, Tag};
+use iac_core::provider::ReadRequest;
 use iac_core::{Checks, ProviderError};
 
 use crate::batch_read::Chunk;
@@ -137,6 +138,9 @@ pub(crate) async fn role_details(
     wanted: &HashSet<String>,
     budget: usize,
 ) -> Result<(HashMap<String, RoleDetail>, bool), ProviderError> {
+    if let Some(found) = p.roles_read_ahead(wanted) {
+        return Ok((found, true));
+    }
     let iam = p.iam().await;
     list_wanted(wanted, budget, |marker| async move {
         let out = iam
@@ -157,6 +161,35 @@ pub(crate) async fn role_details(
         }
     })
     .await
+}
+
+/// The details of every role a refresh reads through them (roles, their
+/// inline policies, their attachments), in one listing for the three types
+/// instead of one each, at most a page per role; `None` when no role is
+/// read or IAM refuses the listing.
+pub(crate) async fn read_roles_ahead(
+    p: &AwsProvider,
+    reqs: &[ReadRequest],
+) -> Option<(HashMap<String, RoleDetail>, bool)> {
+    let wanted: HashSet<String> = reqs
+        .iter()
+        .filter_map(|r| match r.type_token {
+            role::ROLE => Some(r.id.clone()),
+            role::ROLE_POLICY => role::inline_policy_id(r).ok().map(|(role, _)| role.to_owned()),
+            policy::ATTACHMENT => policy::attachment_id(r).ok().map(|(role, _)| role.to_owned()),
+            _ => None,
+        })
+        .collect();
+    if wanted.is_empty() {
+        return None;
+    }
+    match role_details(p, &wanted, wanted.len()).await {
+        Ok(answer) => Some(answer),
+        Err(e) => {
+            tracing::debug!("roles not read ahead, each type lists them instead: {e}");
+            None
+        }
+    }
 }
 
 /// The roles of `wanted` as `ListRoles` lists them (description and

@@ -316,7 +316,7 @@ impl Resource for RolePolicyAttachment {
 pub(crate) struct AttachmentHandler;
 
 /// An attachment's id, `<role>:<policy ARN>`, as (role, ARN).
-fn attachment_id(req: &ReadRequest) -> Result<(&str, &str), ProviderError> {
+pub(crate) fn attachment_id(req: &ReadRequest) -> Result<(&str, &str), ProviderError> {
     req.id
         .split_once(':')
         .ok_or_else(|| ProviderError::fatal("ListAttachedRolePolicies", format!("malformed id `{}`", req.id)))

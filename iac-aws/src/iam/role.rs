@@ -339,7 +339,7 @@ impl Resource for RolePolicy {
 pub(crate) struct RolePolicyHandler;
 
 /// An inline policy's id, `<role>:<name>`, as (role, name).
-fn inline_policy_id(req: &ReadRequest) -> Result<(&str, &str), ProviderError> {
+pub(crate) fn inline_policy_id(req: &ReadRequest) -> Result<(&str, &str), ProviderError> {
     req.id
         .split_once(':')
         .ok_or_else(|| ProviderError::fatal("GetRolePolicy", format!("malformed inline policy id `{}`", req.id)))

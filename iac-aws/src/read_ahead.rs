@@ -1,10 +1,13 @@
-//! Tags read ahead. Most AWS services describe a resource without its tags,
-//! which then cost a call per resource (`ListTagsForResource`). Before a
-//! refresh's batches, the provider asks the Resource Groups Tagging API for
-//! the tags of every resource of the types in [`INDEXED`], 100 ARNs per
-//! `GetResources` call, whatever their service. Each type's read takes its
-//! tags from there and asks its own service only for a resource the answer
-//! left out.
+//! What a refresh reads ahead, before its batches, for the resources of
+//! many types at once ([`Provider::read_ahead`]), dropped when they are done
+//! ([`Provider::read_done`]).
+//!
+//! **Tags.** Most AWS services describe a resource without its tags, which
+//! then cost a call per resource (`ListTagsForResource`). The provider asks
+//! the Resource Groups Tagging API for the tags of every resource of the
+//! types in [`INDEXED`], 100 ARNs per `GetResources` call, whatever their
+//! service. Each type's read takes its tags from there and asks its own
+//! service only for a resource the answer left out.
 //!
 //! The tagging API answers from an index that AWS keeps apart from the
 //! services, so it can lag behind them. Its answers are therefore hints:
@@ -14,6 +17,13 @@
 //! hint that matches the record hides a change made in the moment before
 //! the refresh, as a refresh run a moment earlier would have.
 //!
+//! **IAM role details.** Roles, their inline policies and their attachments
+//! are all read from one account-wide listing
+//! (`GetAccountAuthorizationDetails`); it is listed once, for the roles of
+//! all three types, instead of once per type (`iam::read_roles_ahead`).
+//!
+//! [`Provider::read_ahead`]: iac_core::provider::Provider::read_ahead
+//! [`Provider::read_done`]: iac_core::provider::Provider::read_done
 //! [`AwsProvider::read_many`]: iac_core::provider::Provider::read_many
 
 use std::collections::{BTreeMap, HashMap};
@@ -52,17 +62,22 @@ pub(crate) const INDEXED: &[&str] = &[
 /// The most ARNs one `GetResources` call takes.
 const ARNS_PER_CALL: usize = 100;
 
-/// Tags by ARN, read ahead for the refreshes under way (a provider shared
-/// by two stacks may refresh both at once).
+/// What was read ahead for the refreshes under way (a provider shared by
+/// two stacks may refresh both at once).
 #[derive(Default)]
-pub(crate) struct TagIndex {
+pub(crate) struct ReadAhead {
     inner: Mutex<Shared>,
 }
 
 #[derive(Default)]
 struct Shared {
     refreshes: usize,
+    /// Tags by ARN.
     tags: HashMap<String, BTreeMap<String, String>>,
+    /// IAM role details by role name, and whether every role asked for that
+    /// the listing did not show is known to be gone.
+    #[cfg(feature = "iam")]
+    roles: Option<(HashMap<String, aws_sdk_iam::types::RoleDetail>, bool)>,
 }
 
 tokio::task_local! {
@@ -82,11 +97,25 @@ fn arn_of(req: &ReadRequest) -> Option<&str> {
 }
 
 impl AwsProvider {
-    /// Reads the tags of `reqs` ahead, for [`AwsProvider::indexed_tags`]
-    /// until [`AwsProvider::drop_tags`]. A call that fails leaves its ARNs
+    /// Reads ahead what `reqs` share, until [`AwsProvider::drop_read_ahead`].
+    pub(crate) async fn read_ahead_of(&self, reqs: &[ReadRequest]) {
+        self.read_ahead_data().inner.lock().unwrap().refreshes += 1;
+        #[cfg(feature = "iam")]
+        let roles = crate::iam::read_roles_ahead(self, reqs);
+        #[cfg(not(feature = "iam"))]
+        let roles = async { None::<()> };
+        let ((), roles) = futures::future::join(self.read_tags_ahead(reqs), roles).await;
+        #[cfg(feature = "iam")]
+        if let Some(roles) = roles {
+            self.read_ahead_data().inner.lock().unwrap().roles = Some(roles);
+        }
+        #[cfg(not(feature = "iam"))]
+        let _ = roles;
+    }
+
+    /// Reads the tags of `reqs` ahead, for [`AwsProvider::indexed_tags`]. A call that fails leaves its ARNs
     /// to their own services: the read-ahead only saves calls.
     pub(crate) async fn read_tags_ahead(&self, reqs: &[ReadRequest]) {
-        self.tag_index().inner.lock().unwrap().refreshes += 1;
         let arns: Vec<String> = reqs.iter().filter_map(arn_of).map(str::to_owned).collect();
         let client = self.tagging().await;
         let calls = arns.chunks(ARNS_PER_CALL).map(|chunk| async move {
@@ -116,19 +145,41 @@ impl AwsProvider {
         });
         for answer in futures::future::join_all(calls).await {
             match answer {
-                Ok(found) => self.tag_index().inner.lock().unwrap().tags.extend(found),
+                Ok(found) => self.read_ahead_data().inner.lock().unwrap().tags.extend(found),
                 Err(e) => tracing::debug!("tags not read ahead, each service is asked instead: {e}"),
             }
         }
     }
 
     /// Ends a refresh's use of the read-ahead; the last one drops it.
-    pub(crate) fn drop_tags(&self) {
-        let mut shared = self.tag_index().inner.lock().unwrap();
+    pub(crate) fn drop_read_ahead(&self) {
+        let mut shared = self.read_ahead_data().inner.lock().unwrap();
         shared.refreshes = shared.refreshes.saturating_sub(1);
         if shared.refreshes == 0 {
             shared.tags.clear();
+            #[cfg(feature = "iam")]
+            {
+                shared.roles = None;
+            }
         }
+    }
+
+    /// The details read ahead of the roles `wanted`, if every one of them
+    /// is settled by them (found, or known gone), and this read is not
+    /// confirming an answer.
+    #[cfg(feature = "iam")]
+    pub(crate) fn roles_read_ahead(
+        &self,
+        wanted: &std::collections::HashSet<String>,
+    ) -> Option<HashMap<String, aws_sdk_iam::types::RoleDetail>> {
+        if CONFIRMING.try_with(|_| ()).is_ok() {
+            return None;
+        }
+        let shared = self.read_ahead_data().inner.lock().unwrap();
+        let (found, complete) = shared.roles.as_ref()?;
+        let mine: HashMap<_, _> =
+            found.iter().filter(|(name, _)| wanted.contains(*name)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        (*complete || mine.len() == wanted.len()).then_some(mine)
     }
 
     /// The tags read ahead for `arn`, if a refresh read them and this read
@@ -137,12 +188,12 @@ impl AwsProvider {
         if CONFIRMING.try_with(|_| ()).is_ok() {
             return None;
         }
-        self.tag_index().inner.lock().unwrap().tags.get(arn).cloned()
+        self.read_ahead_data().inner.lock().unwrap().tags.get(arn).cloned()
     }
 
     /// Whether tags read ahead may have shaped reads of `type_token`.
     pub(crate) fn tags_read_ahead(&self, type_token: &str) -> bool {
-        INDEXED.contains(&type_token) && !self.tag_index().inner.lock().unwrap().tags.is_empty()
+        INDEXED.contains(&type_token) && !self.read_ahead_data().inner.lock().unwrap().tags.is_empty()
     }
 }
 

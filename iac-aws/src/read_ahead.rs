@@ -17,6 +17,12 @@
 //! hint that matches the record hides a change made in the moment before
 //! the refresh, as a refresh run a moment earlier would have.
 //!
+//! **The contents of the stack's VPCs.** Route tables (with their routes
+//! and associations) and security groups are read by four types and by the
+//! VPC itself (its main table and default group); one describe of each by
+//! the VPCs' ids answers them all (`ec2::read_vpcs_ahead`). A table or group
+//! it does not show is asked for as before.
+//!
 //! **IAM role details.** Roles, their inline policies and their attachments
 //! are all read from one account-wide listing
 //! (`GetAccountAuthorizationDetails`); it is listed once, for the roles of
@@ -27,7 +33,7 @@
 //! [`AwsProvider::read_many`]: iac_core::provider::Provider::read_many
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use iac_core::provider::ReadRequest;
 
@@ -78,6 +84,9 @@ struct Shared {
     /// the listing did not show is known to be gone.
     #[cfg(feature = "iam")]
     roles: Option<(HashMap<String, aws_sdk_iam::types::RoleDetail>, bool)>,
+    /// The route tables and security groups of the stack's VPCs.
+    #[cfg(feature = "ec2")]
+    vpcs: Option<Arc<crate::ec2::VpcContents>>,
 }
 
 tokio::task_local! {
@@ -104,13 +113,24 @@ impl AwsProvider {
         let roles = crate::iam::read_roles_ahead(self, reqs);
         #[cfg(not(feature = "iam"))]
         let roles = async { None::<()> };
-        let ((), roles) = futures::future::join(self.read_tags_ahead(reqs), roles).await;
+        #[cfg(feature = "ec2")]
+        let vpcs = crate::ec2::read_vpcs_ahead(self, reqs);
+        #[cfg(not(feature = "ec2"))]
+        let vpcs = async { None::<()> };
+        let ((), roles, vpcs) = futures::future::join3(self.read_tags_ahead(reqs), roles, vpcs).await;
+        let mut shared = self.read_ahead_data().inner.lock().unwrap();
         #[cfg(feature = "iam")]
-        if let Some(roles) = roles {
-            self.read_ahead_data().inner.lock().unwrap().roles = Some(roles);
+        if roles.is_some() {
+            shared.roles = roles;
+        }
+        #[cfg(feature = "ec2")]
+        if let Some(vpcs) = vpcs {
+            shared.vpcs = Some(Arc::new(vpcs));
         }
         #[cfg(not(feature = "iam"))]
         let _ = roles;
+        #[cfg(not(feature = "ec2"))]
+        let _ = vpcs;
     }
 
     /// Reads the tags of `reqs` ahead, for [`AwsProvider::indexed_tags`]. A call that fails leaves its ARNs
@@ -161,7 +181,21 @@ impl AwsProvider {
             {
                 shared.roles = None;
             }
+            #[cfg(feature = "ec2")]
+            {
+                shared.vpcs = None;
+            }
         }
+    }
+
+    /// The route tables and security groups read ahead of the stack's VPCs,
+    /// if a refresh read them and this read is not confirming an answer.
+    #[cfg(feature = "ec2")]
+    pub(crate) fn vpcs_read_ahead(&self) -> Option<Arc<crate::ec2::VpcContents>> {
+        if CONFIRMING.try_with(|_| ()).is_ok() {
+            return None;
+        }
+        self.read_ahead_data().inner.lock().unwrap().vpcs.clone()
     }
 
     /// The details read ahead of the roles `wanted`, if every one of them

@@ -15,14 +15,18 @@ use serde_json::{json, Value};
 use crate::cli::*;
 use crate::inventory::Subject;
 
-/// The most AWS calls per resource a refresh may make. Issue 17 asks for
-/// 0.6; this stack's refresh makes 0.65 (108 calls), 0.67 after the drift
-/// below (111: drifted answers are confirmed by their own service), and 64
-/// of those are reads no AWS API makes for many resources at once, 40 of
-/// them S3's eight configuration reads per bucket (docs/performance.md,
-/// "Refresh at scale"). The bar holds what batching reached, so it cannot
-/// regress unseen; lower it as calls are cut.
-const CALLS_PER_RESOURCE: f64 = 0.68;
+/// The most AWS calls per resource a refresh may make: issue 17's target.
+/// This stack's refresh makes 98 calls (0.59), 40 of them S3's eight
+/// configuration reads per bucket (docs/performance.md, "Refresh at
+/// scale").
+const CALLS_PER_RESOURCE: f64 = 0.6;
+
+/// The same for the refresh that finds the drift below, which costs more:
+/// each answer that differs from the record is read again from the
+/// resource's own service (a tag read ahead is only a hint), and the plan
+/// that follows has changes, whose zones the preview asks AWS about. It
+/// makes 101 calls (0.61).
+const CALLS_PER_RESOURCE_WITH_DRIFT: f64 = 0.62;
 
 /// `preview --refresh --json` through the counting endpoint: its drift and
 /// the AWS calls it made, by operation.
@@ -46,18 +50,18 @@ async fn counted_refresh(s: &Subject) -> (Value, BTreeMap<String, u64>) {
     (doc["drift"].clone(), calls)
 }
 
-/// Whether `calls` are at most [`CALLS_PER_RESOURCE`] per resource (the
+/// Whether `calls` are at most `bar` per resource (the
 /// error says by how much not), printing them by operation either way.
-fn few_calls(what: &str, calls: &BTreeMap<String, u64>, resources: usize) -> Result<(), String> {
+fn few_calls(what: &str, calls: &BTreeMap<String, u64>, resources: usize, bar: f64) -> Result<(), String> {
     let total: u64 = calls.values().sum();
     let mut by_count: Vec<_> = calls.iter().collect();
     by_count.sort_by(|a, b| b.1.cmp(a.1));
     eprintln!("{what}: {total} AWS calls for {resources} resources: {by_count:?}");
-    if total as f64 <= CALLS_PER_RESOURCE * resources as f64 {
+    if total as f64 <= bar * resources as f64 {
         return Ok(());
     }
     Err(format!(
-        "{what}: {total} AWS calls for {resources} resources ({:.2} each), more than {CALLS_PER_RESOURCE} per \
+        "{what}: {total} AWS calls for {resources} resources ({:.2} each), more than {bar} per \
          resource: {by_count:?}",
         total as f64 / resources as f64
     ))
@@ -159,7 +163,8 @@ async fn prod_refresh_batches_reads_and_still_finds_drift() {
 
     // Both refreshes read the whole stack in few calls.
     let ok =
-        [("refresh", &calls), ("refresh after drift", &calls_after)].map(|(what, c)| few_calls(what, c, resources));
+        [("refresh", &calls, CALLS_PER_RESOURCE), ("refresh after drift", &calls_after, CALLS_PER_RESOURCE_WITH_DRIFT)]
+            .map(|(what, c, bar)| few_calls(what, c, resources, bar));
     assert!(
         ok.iter().all(Result::is_ok),
         "{}",

@@ -29,6 +29,7 @@ use iac_core::{ProviderError, Urn};
 
 use crate::error::aws_err;
 use crate::handler::Handler;
+use crate::provider::AwsProvider;
 use crate::util::{TAG_NAME, TAG_STACK};
 
 iac_core::typed_id!(
@@ -134,4 +135,44 @@ pub(crate) async fn update_tags(
         ec2.create_tags().resources(id).set_tags(Some(changed)).send().await.map_err(|e| aws_err("CreateTags", e))?;
     }
     Ok(())
+}
+
+/// The route tables and security groups of a refresh's VPCs, read ahead.
+pub(crate) struct VpcContents {
+    pub(crate) tables: Vec<aws_sdk_ec2::types::RouteTable>,
+    pub(crate) groups: Vec<aws_sdk_ec2::types::SecurityGroup>,
+}
+
+/// The most items one page of the read-ahead describes: a VPC shared with
+/// more than this is left, beyond the page, to each type's own describe.
+const AHEAD_PAGE: i32 = 1000;
+
+/// Reads the route tables and security groups of the VPCs a refresh reads
+/// (two calls, a page each), for the types that read them: route tables,
+/// routes, associations, security groups, and each VPC's main table and
+/// default group. `None` when no VPC is read or a call fails (each type
+/// then asks for itself).
+pub(crate) async fn read_vpcs_ahead(p: &AwsProvider, reqs: &[iac_core::provider::ReadRequest]) -> Option<VpcContents> {
+    let vpcs: Vec<String> = reqs.iter().filter(|r| r.type_token == vpc::TYPE).map(|r| r.id.clone()).collect();
+    if vpcs.is_empty() {
+        return None;
+    }
+    let ec2 = p.ec2().await;
+    let by_vpc = || Filter::builder().name("vpc-id").set_values(Some(vpcs.clone())).build();
+    let tables = ec2.describe_route_tables().filters(by_vpc()).max_results(AHEAD_PAGE).send();
+    let groups = ec2.describe_security_groups().filters(by_vpc()).max_results(AHEAD_PAGE).send();
+    match futures::future::join(tables, groups).await {
+        (Ok(t), Ok(g)) => Some(VpcContents {
+            tables: t.route_tables.unwrap_or_default(),
+            groups: g.security_groups.unwrap_or_default(),
+        }),
+        (t, g) => {
+            let e = t
+                .err()
+                .map(|e| aws_err("DescribeRouteTables", e))
+                .or(g.err().map(|e| aws_err("DescribeSecurityGroups", e)));
+            tracing::debug!("VPC contents not read ahead, each type describes its own: {e:?}");
+            None
+        }
+    }
 }

@@ -158,6 +158,19 @@ async fn describe_tables_by(
     filter: &str,
     values: Vec<String>,
 ) -> Result<Vec<aws_sdk_ec2::types::RouteTable>, ProviderError> {
+    // A refresh read its VPCs' tables ahead: if they show every value, they
+    // answer; a value they do not show is asked for.
+    if let Some(ahead) = p.vpcs_read_ahead() {
+        let matches = |t: &aws_sdk_ec2::types::RouteTable, v: &str| match filter {
+            "route-table-id" => t.route_table_id() == Some(v),
+            ASSOCIATION_ID => t.associations().iter().any(|a| a.route_table_association_id() == Some(v)),
+            _ => false,
+        };
+        let found: Vec<_> = ahead.tables.iter().filter(|t| values.iter().any(|v| matches(t, v))).cloned().collect();
+        if values.iter().all(|v| found.iter().any(|t| matches(t, v))) {
+            return Ok(found);
+        }
+    }
     p.ec2()
         .await
         .describe_route_tables()

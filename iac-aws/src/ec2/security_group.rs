@@ -268,6 +268,19 @@ async fn describe_groups(
     p: &AwsProvider,
     ids: Vec<String>,
 ) -> Result<Chunk<aws_sdk_ec2::types::SecurityGroup>, ProviderError> {
+    // A refresh read its VPCs' groups ahead: if they show every id, they
+    // answer; otherwise the groups are asked for.
+    if let Some(ahead) = p.vpcs_read_ahead() {
+        let found: Vec<_> = ahead
+            .groups
+            .iter()
+            .filter(|g| g.group_id().is_some_and(|id| ids.iter().any(|i| i == id)))
+            .cloned()
+            .collect();
+        if found.len() == ids.len() {
+            return Ok(by(found, |g| g.group_id()));
+        }
+    }
     let out = p
         .ec2()
         .await

@@ -127,6 +127,27 @@ struct Defaults {
 }
 
 async fn defaults(p: &AwsProvider, vpcs: Vec<String>) -> Result<Defaults, ProviderError> {
+    // A refresh read its VPCs' groups and tables ahead: if they show each
+    // VPC's default group and main table, they answer.
+    if let Some(ahead) = p.vpcs_read_ahead() {
+        let mine = |vpc: Option<&str>| vpc.is_some_and(|v| vpcs.iter().any(|w| w == v));
+        let groups: Vec<_> = ahead
+            .groups
+            .iter()
+            .filter(|g| mine(g.vpc_id()) && g.group_name() == Some("default"))
+            .map(|g| (g.vpc_id(), g.group_id()))
+            .collect();
+        let tables: Vec<_> = ahead
+            .tables
+            .iter()
+            .filter(|t| mine(t.vpc_id()) && t.associations().iter().any(|a| a.main() == Some(true)))
+            .map(|t| (t.vpc_id(), t.route_table_id()))
+            .collect();
+        let d = Defaults { groups: by_vpc_index(groups), tables: by_vpc_index(tables) };
+        if d.groups.len() == vpcs.len() && d.tables.len() == vpcs.len() {
+            return Ok(d);
+        }
+    }
     let ec2 = p.ec2().await;
     let by_vpc = || Filter::builder().name("vpc-id").set_values(Some(vpcs.clone())).build();
     let groups: Vec<_> = ec2
@@ -149,19 +170,21 @@ async fn defaults(p: &AwsProvider, vpcs: Vec<String>) -> Result<Defaults, Provid
         .try_collect()
         .await
         .map_err(|e| aws_err("DescribeRouteTables", e))?;
-    let index = |pairs: Vec<(Option<&str>, Option<&str>)>| {
-        let mut m = HashMap::new();
-        for (vpc, id) in pairs {
-            if let (Some(vpc), Some(id)) = (vpc, id) {
-                m.entry(vpc.to_owned()).or_insert_with(|| id.to_owned());
-            }
-        }
-        m
-    };
     Ok(Defaults {
-        groups: index(groups.iter().map(|g| (g.vpc_id(), g.group_id())).collect()),
-        tables: index(tables.iter().map(|t| (t.vpc_id(), t.route_table_id())).collect()),
+        groups: by_vpc_index(groups.iter().map(|g| (g.vpc_id(), g.group_id())).collect()),
+        tables: by_vpc_index(tables.iter().map(|t| (t.vpc_id(), t.route_table_id())).collect()),
     })
+}
+
+/// (VPC id, item id) pairs as a map from each VPC to its first item.
+fn by_vpc_index(pairs: Vec<(Option<&str>, Option<&str>)>) -> HashMap<String, String> {
+    let mut m = HashMap::new();
+    for (vpc, id) in pairs {
+        if let (Some(vpc), Some(id)) = (vpc, id) {
+            m.entry(vpc.to_owned()).or_insert_with(|| id.to_owned());
+        }
+    }
+    m
 }
 
 async fn values(p: &AwsProvider, vpc: &SdkVpc, dns: (Option<bool>, Option<bool>), d: &Defaults) -> (Value, Value) {

@@ -147,3 +147,54 @@ async fn task_definitions_refresh_from_the_active_revisions() {
 
     destroy(&s).await;
 }
+
+/// A VPC's route tables and security groups are read ahead for every type
+/// that reads them; what changed out of band before the refresh is seen,
+/// and a table the read-ahead no longer shows is asked for, and gone.
+#[tokio::test(flavor = "multi_thread")]
+async fn vpc_contents_read_ahead_show_what_changed() {
+    use iac_aws::ec2::{RouteTable, RouteTableAssociation, SecurityGroup, Subnet, Vpc};
+    let h = Harness::new();
+    let sg_name = unique("ahead-sg");
+    let s = h.session("vpc-ahead", move |s| {
+        let vpc = s.add("vpc", Vpc::builder().cidr_block("10.41.0.0/16").build());
+        let subnet = s.add(
+            "subnet",
+            Subnet::builder().vpc_id(vpc.id.clone()).cidr_block("10.41.1.0/24").availability_zone("us-east-1a").build(),
+        );
+        let rt = s.add("rt", RouteTable::builder().vpc_id(vpc.id.clone()).build());
+        s.add("spare-rt", RouteTable::builder().vpc_id(vpc.id.clone()).build());
+        s.add(
+            "assoc",
+            RouteTableAssociation::builder().route_table_id(rt.id.clone()).subnet_id(subnet.id.clone()).build(),
+        );
+        s.add(
+            "sg",
+            SecurityGroup::builder()
+                .name(sg_name.clone())
+                .description("read ahead")
+                .vpc_id(vpc.id.clone())
+                .tags(iac_aws::tags([("Team", "data")]))
+                .build(),
+        );
+    });
+    let applied = up(&s).await;
+    assert_no_drift(&s).await;
+    let id = |n: &str| recorded(&applied, n).id.clone().unwrap();
+    let ec2 = h.aws.ec2().await;
+    ec2.delete_route_table().route_table_id(id("spare-rt")).send().await.unwrap();
+    let tag = aws_sdk_ec2::types::Tag::builder().key("Team").value("ops").build();
+    ec2.create_tags().resources(id("sg")).tags(tag).send().await.unwrap();
+
+    let (drift, _) = s.refresh(8, &mut |_| Ok(true)).await.expect("refresh");
+    let mut seen: Vec<(String, Vec<String>)> = drift
+        .iter()
+        .map(|d| (d.urn.as_str().to_owned(), d.diffs.iter().flatten().map(|p| p.path.clone()).collect()))
+        .collect();
+    seen.sort();
+    assert_eq!(seen, [("sg".to_owned(), vec!["tags.Team".to_owned()]), ("spare-rt".to_owned(), vec![])]);
+    let state = s.load_state().await.unwrap();
+    assert!(!state.resources.contains_key(&iac_core::Urn::new("spare-rt")), "the deleted table is gone");
+    assert_eq!(state.resources[&iac_core::Urn::new("sg")].inputs.get("tags").get("Team").as_str(), Some("ops"));
+    destroy(&s).await;
+}

@@ -71,8 +71,6 @@
 //! nor tags, so nothing finds it: it is sent once, and a lost response can
 //! leave an unused deployment behind, deleted with its API.
 
-use aws_smithy_types::retry::RetryConfig;
-
 /// Turns the SDK's own retries off for one call (through
 /// `.customize()`), leaving the client's other calls as they are:
 ///
@@ -99,7 +97,7 @@ macro_rules! no_sdk_retry {
             #[cfg(feature = $feature)]
             impl<T, E, B> NoSdkRetry for $krate::client::customize::CustomizableOperation<T, E, B> {
                 fn no_sdk_retry(self) -> Self {
-                    self.config_override($krate::config::Builder::default().retry_config(RetryConfig::disabled()))
+                    self.config_override($krate::config::Builder::default().retry_config(aws_smithy_types::retry::RetryConfig::disabled()))
                 }
             }
         )*

@@ -33,7 +33,9 @@
 //! [`AwsProvider::read_many`]: iac_core::provider::Provider::read_many
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+#[cfg(feature = "ec2")]
+use std::sync::Arc;
+use std::sync::Mutex;
 
 use iac_core::provider::ReadRequest;
 
@@ -118,14 +120,17 @@ impl AwsProvider {
         #[cfg(not(feature = "ec2"))]
         let vpcs = async { None::<()> };
         let ((), roles, vpcs) = futures::future::join3(self.read_tags_ahead(reqs), roles, vpcs).await;
-        let mut shared = self.read_ahead_data().inner.lock().unwrap();
-        #[cfg(feature = "iam")]
-        if roles.is_some() {
-            shared.roles = roles;
-        }
-        #[cfg(feature = "ec2")]
-        if let Some(vpcs) = vpcs {
-            shared.vpcs = Some(Arc::new(vpcs));
+        #[cfg(any(feature = "iam", feature = "ec2"))]
+        {
+            let mut shared = self.read_ahead_data().inner.lock().unwrap();
+            #[cfg(feature = "iam")]
+            if roles.is_some() {
+                shared.roles = roles;
+            }
+            #[cfg(feature = "ec2")]
+            if let Some(vpcs) = vpcs {
+                shared.vpcs = Some(Arc::new(vpcs));
+            }
         }
         #[cfg(not(feature = "iam"))]
         let _ = roles;
@@ -218,6 +223,9 @@ impl AwsProvider {
 
     /// The tags read ahead for `arn`, if a refresh read them and this read
     /// is not confirming an answer.
+    // Used by the handlers of the indexed types, which a build with few
+    // services may leave out.
+    #[allow(dead_code)]
     pub(crate) fn indexed_tags(&self, arn: &str) -> Option<BTreeMap<String, String>> {
         if CONFIRMING.try_with(|_| ()).is_ok() {
             return None;

@@ -6,12 +6,15 @@
 //! `refresh-catalog` binary (run by `scripts/refresh-catalog`) writes the
 //! catalog's region and RDS class rows from the same functions.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+#[cfg(any(feature = "ec2", feature = "rds"))]
+use std::collections::BTreeSet;
 
 use iac_core::provider::{LiveCheckRequest, ProviderError};
 use iac_core::value::Value;
 use iac_core::Diagnostic;
 
+#[cfg(any(feature = "ec2", feature = "rds"))]
 use crate::error::aws_err;
 use crate::provider::AwsProvider;
 
@@ -131,6 +134,7 @@ fn db_classes(reqs: &[LiveCheckRequest]) -> Vec<(String, Option<String>, String,
 /// which AWS lists no class at all is left to the catalog's version check.
 pub async fn check(p: &AwsProvider, reqs: Vec<LiveCheckRequest>) -> Result<Vec<Diagnostic>, ProviderError> {
     let Some(region) = p.region().await else { return Ok(Vec::new()) };
+    #[cfg_attr(not(any(feature = "ec2", feature = "rds")), allow(unused_mut))]
     let mut found = Vec::new();
     let diag = |r: &LiveCheckRequest, field: &str, message: String| Diagnostic {
         urn: r.urn.clone(),

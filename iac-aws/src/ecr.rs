@@ -276,18 +276,17 @@ async fn repo_values(p: &AwsProvider, repo: &SdkRepository, recorded: &Value) ->
         Err(e) => return Err(aws_err("GetLifecyclePolicy", e)),
     };
     let arn = repo.repository_arn().unwrap_or_default();
-    let tags = match p.indexed_tags(arn) {
-        Some(tags) => tags,
-        None => {
+    let tags = p
+        .tags_or_ask(arn, async {
             let out = ecr
                 .list_tags_for_resource()
                 .resource_arn(arn)
                 .send()
                 .await
                 .map_err(|e| aws_err("ListTagsForResource", e))?;
-            out.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect()
-        }
-    };
+            Ok(out.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect())
+        })
+        .await?;
     let enc = repo.encryption_configuration();
     let mut inputs = map([
         ("name", Value::from(repo.repository_name())),

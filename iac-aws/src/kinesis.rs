@@ -125,14 +125,13 @@ async fn describe(p: &AwsProvider, name: &str) -> Result<Option<(Value, Value, O
     if s.stream_status() == &StreamStatus::Deleting {
         return Ok(None);
     }
-    let tags: Vec<(String, String)> = match p.indexed_tags(s.stream_arn()) {
-        Some(tags) => tags.into_iter().collect(),
-        None => {
+    let tags = p
+        .tags_or_ask(s.stream_arn(), async {
             let out =
                 k.list_tags_for_stream().stream_name(name).send().await.map_err(|e| aws_err("ListTagsForStream", e))?;
-            out.tags().iter().map(|t| (t.key().to_owned(), t.value().unwrap_or_default().to_owned())).collect()
-        }
-    };
+            Ok(out.tags().iter().map(|t| (t.key().to_owned(), t.value().unwrap_or_default().to_owned())).collect())
+        })
+        .await?;
     let on_demand = s.stream_mode_details().map(|m| m.stream_mode()) == Some(&StreamMode::OnDemand);
     let encrypted = s.encryption_type() == Some(&EncryptionType::Kms);
     let inputs = map([

@@ -233,6 +233,22 @@ impl AwsProvider {
         self.read_ahead_data().inner.lock().unwrap().tags.get(arn).cloned()
     }
 
+    /// The tags a refresh read ahead for `arn`, else what `ask` (the
+    /// resource's own service) answers.
+    // Used by the handlers of the indexed types, which a build with few
+    // services may leave out.
+    #[allow(dead_code)]
+    pub(crate) async fn tags_or_ask(
+        &self,
+        arn: &str,
+        ask: impl std::future::Future<Output = Result<BTreeMap<String, String>, iac_core::ProviderError>>,
+    ) -> Result<BTreeMap<String, String>, iac_core::ProviderError> {
+        match self.indexed_tags(arn) {
+            Some(tags) => Ok(tags),
+            None => ask.await,
+        }
+    }
+
     /// Whether tags read ahead may have shaped reads of `type_token`.
     pub(crate) fn tags_read_ahead(&self, type_token: &str) -> bool {
         INDEXED.contains(&type_token) && !self.read_ahead_data().inner.lock().unwrap().tags.is_empty()

@@ -99,18 +99,17 @@ async fn describe_topic(p: &AwsProvider, arn: &str) -> Result<Option<Value>, Pro
         Err(e) if is_code(&e, &["NotFound", "NotFoundException"]) => return Ok(None),
         Err(e) => return Err(aws_err("GetTopicAttributes", e)),
     };
-    let tags = match p.indexed_tags(arn) {
-        Some(tags) => tags,
-        None => {
+    let tags = p
+        .tags_or_ask(arn, async {
             let out = sns
                 .list_tags_for_resource()
                 .resource_arn(arn)
                 .send()
                 .await
                 .map_err(|e| aws_err("ListTagsForResource", e))?;
-            out.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect()
-        }
-    };
+            Ok(out.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect())
+        })
+        .await?;
     let name = arn.rsplit(':').next().unwrap_or_default();
     Ok(Some(map([
         ("name", Value::from(name)),

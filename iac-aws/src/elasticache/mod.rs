@@ -78,13 +78,17 @@ pub(crate) fn ec_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
 
 /// A resource's tags, by ARN (read ahead by a refresh, else asked).
 pub(crate) async fn tags_of(p: &AwsProvider, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
-    if let Some(tags) = p.indexed_tags(arn) {
-        return Ok(tags);
-    }
-    let ec = p.elasticache().await;
-    let out =
-        ec.list_tags_for_resource().resource_name(arn).send().await.map_err(|e| aws_err("ListTagsForResource", e))?;
-    Ok(out.tag_list().iter().filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned()))).collect())
+    p.tags_or_ask(arn, async {
+        let ec = p.elasticache().await;
+        let out = ec
+            .list_tags_for_resource()
+            .resource_name(arn)
+            .send()
+            .await
+            .map_err(|e| aws_err("ListTagsForResource", e))?;
+        Ok(out.tag_list().iter().filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned()))).collect())
+    })
+    .await
 }
 
 /// Whether tags carry this stack's identity for `urn`.

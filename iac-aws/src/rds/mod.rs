@@ -116,18 +116,24 @@ pub(crate) fn has_identity(tags: &[Tag], stack: &str, urn: &str) -> bool {
 
 /// The tags of an RDS resource (read ahead by a refresh, else asked).
 pub(crate) async fn list_tags(p: &AwsProvider, arn: &str) -> Result<Vec<Tag>, ProviderError> {
-    if let Some(tags) = p.indexed_tags(arn) {
-        return Ok(tags.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect());
-    }
-    let out = p
-        .rds()
-        .await
-        .list_tags_for_resource()
-        .resource_name(arn)
-        .send()
-        .await
-        .map_err(|e| aws_err("ListTagsForResource", e))?;
-    Ok(out.tag_list().to_vec())
+    let tags = p
+        .tags_or_ask(arn, async {
+            let out = p
+                .rds()
+                .await
+                .list_tags_for_resource()
+                .resource_name(arn)
+                .send()
+                .await
+                .map_err(|e| aws_err("ListTagsForResource", e))?;
+            Ok(out
+                .tag_list()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+                .collect())
+        })
+        .await?;
+    Ok(tags.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect())
 }
 
 /// Brings an RDS resource's user tags from `old` to `new` (identity tags

@@ -252,12 +252,8 @@ impl Handler for ListenerHandler {
             ARNS_PER_CALL,
             by_id,
             |_, arns| async move {
-                let described = match elb.describe_listeners().set_listener_arns(Some(arns)).send().await {
-                    Ok(o) => Some(o.listeners().to_vec()),
-                    Err(e) if is_code(&e, GONE) => None,
-                    Err(e) => return Err(aws_err("DescribeListeners", e)),
-                };
-                with_tags(p, described, |l| l.listener_arn()).await
+                let described = elb.describe_listeners().set_listener_arns(Some(arns)).send().await;
+                with_tags(p, "DescribeListeners", described.map(|o| o.listeners().to_vec()), |l| l.listener_arn()).await
             },
             |req, (l, tags)| async move {
                 Ok(Some(ReadResult { inputs: values(&l, &tags, &req.inputs), outputs: outputs(&req.id), id: req.id }))

@@ -275,12 +275,8 @@ impl Handler for ListenerRuleHandler {
             ARNS_PER_CALL,
             by_id,
             |_, arns| async move {
-                let described = match elb.describe_rules().set_rule_arns(Some(arns)).send().await {
-                    Ok(o) => Some(o.rules().to_vec()),
-                    Err(e) if is_code(&e, GONE) => None,
-                    Err(e) => return Err(aws_err("DescribeRules", e)),
-                };
-                with_tags(p, described, |r| r.rule_arn()).await
+                let described = elb.describe_rules().set_rule_arns(Some(arns)).send().await;
+                with_tags(p, "DescribeRules", described.map(|o| o.rules().to_vec()), |r| r.rule_arn()).await
             },
             |req, (r, tags)| async move {
                 Ok(Some(ReadResult { inputs: values(&r, &tags), outputs: outputs(&req.id), id: req.id }))

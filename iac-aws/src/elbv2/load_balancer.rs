@@ -388,12 +388,9 @@ impl Handler for LoadBalancerHandler {
             ARNS_PER_CALL,
             by_id,
             |_, arns| async move {
-                let described = match elb.describe_load_balancers().set_load_balancer_arns(Some(arns)).send().await {
-                    Ok(o) => Some(o.load_balancers().to_vec()),
-                    Err(e) if is_code(&e, GONE) => None,
-                    Err(e) => return Err(aws_err("DescribeLoadBalancers", e)),
-                };
-                with_tags(p, described, |lb| lb.load_balancer_arn()).await
+                let described = elb.describe_load_balancers().set_load_balancer_arns(Some(arns)).send().await;
+                let described = described.map(|o| o.load_balancers().to_vec());
+                with_tags(p, "DescribeLoadBalancers", described, |lb| lb.load_balancer_arn()).await
             },
             |req, (lb, tags)| async move {
                 let inputs = describe_tagged(p, &lb, &tags, &req.inputs).await?;

@@ -55,8 +55,10 @@ pub use target_group::{HealthCheck, TargetGroup, TargetGroupOutputs, TargetProto
 
 use std::collections::{BTreeMap, HashMap};
 
+use aws_sdk_elasticloadbalancingv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_elasticloadbalancingv2::types::Tag;
 use aws_sdk_elasticloadbalancingv2::Client;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use iac_core::{Expr, ProviderError};
 
 use crate::batch_read::Chunk;
@@ -130,15 +132,23 @@ pub(crate) async fn tags_of(
 }
 
 /// A batched read's chunk of one ELBv2 kind, with each resource's tags:
-/// `described` is what a describe of the chunk's ARNs answered, `None` when
-/// ELBv2 refused it because one of them is gone (it fails the whole call;
-/// the chunk is then read one by one).
-pub(crate) async fn with_tags<T>(
+/// `described` is what `op`, a describe of the chunk's ARNs, answered. When
+/// ELBv2 refused it because one of them is gone (it fails the whole call),
+/// the chunk is read one by one.
+pub(crate) async fn with_tags<T, E>(
     p: &AwsProvider,
-    described: Option<Vec<T>>,
+    op: &str,
+    described: Result<Vec<T>, SdkError<E, HttpResponse>>,
     arn: impl Fn(&T) -> Option<&str>,
-) -> Result<Chunk<(T, BTreeMap<String, String>)>, ProviderError> {
-    let Some(items) = described else { return Ok(Chunk::one_is_gone()) };
+) -> Result<Chunk<(T, BTreeMap<String, String>)>, ProviderError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let items = match described {
+        Ok(items) => items,
+        Err(e) if is_code(&e, GONE) => return Ok(Chunk::one_is_gone()),
+        Err(e) => return Err(aws_err(op, e)),
+    };
     let arns: Vec<String> = items.iter().filter_map(|i| arn(i).map(str::to_owned)).collect();
     let mut tags = tags_hinted(p, &arns).await?;
     Ok(Chunk::Found(

@@ -390,12 +390,9 @@ impl Handler for TargetGroupHandler {
             ARNS_PER_CALL,
             by_id,
             |_, arns| async move {
-                let described = match elb.describe_target_groups().set_target_group_arns(Some(arns)).send().await {
-                    Ok(o) => Some(o.target_groups().to_vec()),
-                    Err(e) if is_code(&e, GONE) => None,
-                    Err(e) => return Err(aws_err("DescribeTargetGroups", e)),
-                };
-                with_tags(p, described, |tg| tg.target_group_arn()).await
+                let described = elb.describe_target_groups().set_target_group_arns(Some(arns)).send().await;
+                let described = described.map(|o| o.target_groups().to_vec());
+                with_tags(p, "DescribeTargetGroups", described, |tg| tg.target_group_arn()).await
             },
             |req, (tg, tags)| async move {
                 Ok(Some(ReadResult {

@@ -198,3 +198,61 @@ async fn vpc_contents_read_ahead_show_what_changed() {
     assert_eq!(state.resources[&iac_core::Urn::new("sg")].inputs.get("tags").get("Team").as_str(), Some("ops"));
     destroy(&s).await;
 }
+
+/// Roles, their inline policies and their attachments are read from one
+/// account-wide listing read ahead for all three types: a policy deleted,
+/// an attachment detached and a role retagged out of band are all found.
+#[tokio::test(flavor = "multi_thread")]
+async fn iam_role_details_read_ahead_show_what_changed() {
+    use iac_aws::iam::{Policy, Role, RolePolicy, RolePolicyAttachment};
+    use iac_aws::policy::{PolicyDocument, Principal, Statement};
+    let h = Harness::new();
+    let (role_name, policy_name) = (unique("ahead-role"), unique("ahead-policy"));
+    let names = (role_name.clone(), policy_name.clone());
+    let s = h.session("iam-ahead", move |s| {
+        let trust = PolicyDocument::new().statement(
+            Statement::builder()
+                .actions(["sts:AssumeRole"])
+                .principals(vec![Principal::Service("ecs-tasks.amazonaws.com".into())])
+                .build(),
+        );
+        let doc = |action: &str| {
+            PolicyDocument::new()
+                .statement(Statement::builder().actions([action.to_owned()]).resources(vec!["*".into()]).build())
+        };
+        let role = s.add(
+            "role",
+            Role::builder()
+                .name(names.0.clone())
+                .assume_role_policy(trust)
+                .tags(iac_aws::tags([("Team", "data")]))
+                .build(),
+        );
+        s.add("inline", RolePolicy::builder().role(role.id.clone()).name("reads").policy(doc("s3:GetObject")).build());
+        let managed =
+            s.add("managed", Policy::builder().name(names.1.clone()).document(doc("logs:PutLogEvents")).build());
+        s.add("attach", RolePolicyAttachment::builder().role(role.id.clone()).policy_arn(managed.arn.clone()).build());
+    });
+    let applied = up(&s).await;
+    assert_no_drift(&s).await;
+    let iam = h.aws.iam().await;
+    iam.delete_role_policy().role_name(&role_name).policy_name("reads").send().await.unwrap();
+    let managed_arn = recorded(&applied, "managed").id.clone().expect("the policy's ARN");
+    iam.detach_role_policy().role_name(&role_name).policy_arn(&managed_arn).send().await.unwrap();
+    let tag = aws_sdk_iam::types::Tag::builder().key("Team").value("ops").build().unwrap();
+    iam.tag_role().role_name(&role_name).tags(tag).send().await.unwrap();
+
+    let (drift, _) = s.refresh(8, &mut |_| Ok(true)).await.expect("refresh");
+    let mut seen: Vec<(String, Vec<String>)> = drift
+        .iter()
+        .map(|d| (d.urn.as_str().to_owned(), d.diffs.iter().flatten().map(|p| p.path.clone()).collect()))
+        .collect();
+    seen.sort();
+    let expected = [
+        ("attach".to_owned(), vec![]),
+        ("inline".to_owned(), vec![]),
+        ("role".to_owned(), vec!["tags.Team".to_owned()]),
+    ];
+    assert_eq!(seen, expected);
+    destroy(&s).await;
+}

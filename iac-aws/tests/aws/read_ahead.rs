@@ -201,7 +201,8 @@ async fn vpc_contents_read_ahead_show_what_changed() {
 
 /// Roles, their inline policies and their attachments are read from one
 /// account-wide listing read ahead for all three types: a policy deleted,
-/// an attachment detached and a role retagged out of band are all found.
+/// an attachment detached and a role retagged out of band are all found,
+/// and the policy and attachment left alone read back unchanged.
 #[tokio::test(flavor = "multi_thread")]
 async fn iam_role_details_read_ahead_show_what_changed() {
     use iac_aws::iam::{Policy, Role, RolePolicy, RolePolicyAttachment};
@@ -229,9 +230,15 @@ async fn iam_role_details_read_ahead_show_what_changed() {
                 .build(),
         );
         s.add("inline", RolePolicy::builder().role(role.id.clone()).name("reads").policy(doc("s3:GetObject")).build());
+        s.add("kept", RolePolicy::builder().role(role.id.clone()).name("writes").policy(doc("s3:PutObject")).build());
         let managed =
             s.add("managed", Policy::builder().name(names.1.clone()).document(doc("logs:PutLogEvents")).build());
         s.add("attach", RolePolicyAttachment::builder().role(role.id.clone()).policy_arn(managed.arn.clone()).build());
+        let other = s.add("other", Policy::builder().name(format!("{}-other", names.1)).document(doc("sqs:*")).build());
+        s.add(
+            "kept-attach",
+            RolePolicyAttachment::builder().role(role.id.clone()).policy_arn(other.arn.clone()).build(),
+        );
     });
     let applied = up(&s).await;
     assert_no_drift(&s).await;

@@ -117,6 +117,35 @@ where
     .await
 }
 
+/// [`read_batched`] in its commonest shape: resources described by their id
+/// alone, in chunks of at most `chunk`, each item turned into the single
+/// read's answer in memory by `convert`.
+pub(crate) async fn read_by_ids<T, D, DF, S, SF>(
+    reqs: Vec<ReadRequest>,
+    chunk: usize,
+    describe: D,
+    convert: impl Fn(ReadRequest, &T) -> ReadResult,
+    single: S,
+) -> Result<Vec<Option<ReadResult>>, ProviderError>
+where
+    T: Clone,
+    D: Fn(Vec<String>) -> DF,
+    DF: Future<Output = Result<Chunk<T>, ProviderError>>,
+    S: Fn(ReadRequest) -> SF,
+    SF: Future<Output = Result<Option<ReadResult>, ProviderError>>,
+{
+    let convert = &convert;
+    read_batched(
+        reqs,
+        chunk,
+        by_id,
+        |_, ids| describe(ids),
+        |req, item| async move { Ok(Some(convert(req, &item))) },
+        single,
+    )
+    .await
+}
+
 /// Indexes described items by the key `id` gives them (items without one
 /// are dropped), for [`Chunk::Found`].
 pub(crate) fn by<T>(items: impl IntoIterator<Item = T>, id: impl Fn(&T) -> Option<&str>) -> Chunk<T> {

@@ -9,7 +9,7 @@ use iac_core::provider::*;
 use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value};
 
 use super::{identity_filters, tag_map, tag_spec, update_tags, EC2_FILTER_VALUES};
-use crate::batch_read::{by, by_id, read_batched, Chunk};
+use crate::batch_read::{by, read_by_ids, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
@@ -271,15 +271,7 @@ impl Handler for FlowLogHandler {
         p: &AwsProvider,
         reqs: Vec<ReadRequest>,
     ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
-        read_batched(
-            reqs,
-            EC2_FILTER_VALUES,
-            by_id,
-            |_, ids| describe_many(p, ids),
-            |req, f| async move { Ok(Some(flow_log_read(req, &f))) },
-            |req| self.read(p, req),
-        )
-        .await
+        read_by_ids(reqs, EC2_FILTER_VALUES, |ids| describe_many(p, ids), flow_log_read, |req| self.read(p, req)).await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

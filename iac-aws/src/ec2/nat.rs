@@ -11,7 +11,7 @@ use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value}
 use super::{
     identity_filters, tag_map, tag_spec, update_tags, AllocationId, NatGatewayId, SubnetId, EC2_FILTER_VALUES,
 };
-use crate::batch_read::{by, by_id, read_batched, Chunk};
+use crate::batch_read::{by, read_by_ids, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::idempotency::NoSdkRetry;
@@ -166,14 +166,13 @@ impl Handler for ElasticIpHandler {
         p: &AwsProvider,
         reqs: Vec<ReadRequest>,
     ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
-        read_batched(
+        read_by_ids(
             reqs,
             EC2_FILTER_VALUES,
-            by_id,
-            |_, ids| describe_eips(p, ids),
-            |req, a| async move {
-                let (inputs, outputs) = eip_values(&a);
-                Ok(Some(ReadResult { id: req.id, inputs, outputs }))
+            |ids| describe_eips(p, ids),
+            |req, a| {
+                let (inputs, outputs) = eip_values(a);
+                ReadResult { id: req.id, inputs, outputs }
             },
             |req| self.read(p, req),
         )
@@ -318,15 +317,7 @@ impl Handler for NatGatewayHandler {
         p: &AwsProvider,
         reqs: Vec<ReadRequest>,
     ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
-        read_batched(
-            reqs,
-            EC2_FILTER_VALUES,
-            by_id,
-            |_, ids| describe_nats(p, ids),
-            |req, n| async move { Ok(Some(nat_read(req, &n))) },
-            |req| self.read(p, req),
-        )
-        .await
+        read_by_ids(reqs, EC2_FILTER_VALUES, |ids| describe_nats(p, ids), nat_read, |req| self.read(p, req)).await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

@@ -11,7 +11,7 @@ use super::{
     identity_filters, tag_map, tag_spec, update_tags, InternetGatewayId, NatGatewayId, RouteTableId, SubnetId, VpcId,
     EC2_FILTER_VALUES,
 };
-use crate::batch_read::{by, by_id, read_batched, Chunk};
+use crate::batch_read::{by, by_id, read_batched, read_by_ids, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::idempotency::NoSdkRetry;
@@ -234,15 +234,7 @@ impl Handler for RouteTableHandler {
         p: &AwsProvider,
         reqs: Vec<ReadRequest>,
     ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
-        read_batched(
-            reqs,
-            EC2_FILTER_VALUES,
-            by_id,
-            |_, ids| describe_tables(p, ids),
-            |req, t| async move { Ok(Some(table_read(req, &t))) },
-            |req| self.read(p, req),
-        )
-        .await
+        read_by_ids(reqs, EC2_FILTER_VALUES, |ids| describe_tables(p, ids), table_read, |req| self.read(p, req)).await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

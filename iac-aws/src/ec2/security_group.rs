@@ -15,7 +15,7 @@ use iac_core::provider::*;
 use iac_core::{props, Checks, Expr, Input, Output, Resource, Schema, Urn, Value};
 
 use super::{identity_filters, tag_map, tag_spec, update_tags, SecurityGroupId, VpcId, EC2_FILTER_VALUES};
-use crate::batch_read::{by, by_id, read_batched, Chunk};
+use crate::batch_read::{by, read_batched, read_by_ids, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::idempotency::NoSdkRetry;
@@ -379,15 +379,7 @@ impl Handler for SecurityGroupHandler {
         p: &AwsProvider,
         reqs: Vec<ReadRequest>,
     ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
-        read_batched(
-            reqs,
-            EC2_FILTER_VALUES,
-            by_id,
-            |_, ids| describe_groups(p, ids),
-            |req, g| async move { Ok(Some(group_read(req, &g))) },
-            |req| self.read(p, req),
-        )
-        .await
+        read_by_ids(reqs, EC2_FILTER_VALUES, |ids| describe_groups(p, ids), group_read, |req| self.read(p, req)).await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

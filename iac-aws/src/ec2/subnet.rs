@@ -10,7 +10,7 @@ use iac_core::{props, Checks, Diagnostic, Expr, Graph, Input, Output, Resource, 
 use ipnet::Ipv4Net;
 
 use super::{identity_filters, tag_map, tag_spec, update_tags, SubnetId, VpcId, EC2_FILTER_VALUES};
-use crate::batch_read::{by, by_id, read_batched, Chunk};
+use crate::batch_read::{by, read_by_ids, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::idempotency::NoSdkRetry;
@@ -245,12 +245,11 @@ impl Handler for SubnetHandler {
         p: &AwsProvider,
         reqs: Vec<ReadRequest>,
     ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
-        read_batched(
+        read_by_ids(
             reqs,
             EC2_FILTER_VALUES,
-            by_id,
-            |_, ids| describe_many(p, ids),
-            |req, s| async move { Ok(Some(read_result(req, values(&s)))) },
+            |ids| describe_many(p, ids),
+            |req, s| read_result(req, values(s)),
             |req| self.read(p, req),
         )
         .await

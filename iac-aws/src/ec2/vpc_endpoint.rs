@@ -14,7 +14,7 @@ use super::{
     identity_filters, tag_map, tag_spec, update_tags, RouteTableId, SecurityGroupId, SubnetId, VpcEndpointId, VpcId,
     EC2_FILTER_VALUES,
 };
-use crate::batch_read::{by, by_id, read_batched, Chunk};
+use crate::batch_read::{by, read_by_ids, Chunk};
 use crate::error::{aws_err, is_code};
 use crate::handler::Handler;
 use crate::provider::AwsProvider;
@@ -289,15 +289,7 @@ impl Handler for VpcEndpointHandler {
         p: &AwsProvider,
         reqs: Vec<ReadRequest>,
     ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
-        read_batched(
-            reqs,
-            EC2_FILTER_VALUES,
-            by_id,
-            |_, ids| describe_many(p, ids),
-            |req, e| async move { Ok(Some(endpoint_read(req, &e))) },
-            |req| self.read(p, req),
-        )
-        .await
+        read_by_ids(reqs, EC2_FILTER_VALUES, |ids| describe_many(p, ids), endpoint_read, |req| self.read(p, req)).await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {

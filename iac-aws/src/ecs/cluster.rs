@@ -10,7 +10,7 @@ use iac_core::{props, Checks, Expr, Output, Resource, Schema, Urn, Value};
 
 use super::{check_strategy, ecs_tags, has_identity, ordered_like, strategy_in, tag_pairs, update_tags};
 use super::{CapacityProviderStrategy, ClusterArn};
-use crate::batch_read::{by_id, read_batched, Chunk};
+use crate::batch_read::{read_by_ids, Chunk};
 use crate::error::{aws_err, code};
 use crate::handler::Handler;
 use crate::idempotency::NoSdkRetry;
@@ -267,15 +267,7 @@ impl Handler for ClusterHandler {
         p: &AwsProvider,
         reqs: Vec<ReadRequest>,
     ) -> Result<Vec<Option<ReadResult>>, ProviderError> {
-        read_batched(
-            reqs,
-            100,
-            by_id,
-            |_, ids| describe_many(p, ids),
-            |req, c| async move { Ok(Some(cluster_read(req, &c))) },
-            |req| self.read(p, req),
-        )
-        .await
+        read_by_ids(reqs, 100, |ids| describe_many(p, ids), cluster_read, |req| self.read(p, req)).await
     }
 
     async fn update(&self, p: &AwsProvider, req: UpdateRequest) -> Result<UpdateResult, ProviderError> {
